@@ -1,0 +1,122 @@
+"""Cases: the ledger of demands. record() turns a verdict into a new or updated case."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import func, update
+from sqlmodel import Session, select
+
+from bot.errors import CaseError
+from bot.rules.model import Ruleset
+from bot.rules.verdict import Verdict
+from bot.store.models import Case, CaseEvent, Counter, Outbox
+
+COUNTED = ("accepted",)  # decisions that take a seat in a session
+OPEN_INTAKE = ("needs_correction", "accepted", "deferred")
+CHANNELS = {"mail": "邮件", "phone": "电话", "onsite": "现场"}
+
+
+@dataclass
+class Recorded:
+    case: Case | None
+    updated: bool  # an existing case was updated (second form, or a correction)
+
+
+def seats_used(db: Session, session_id: str, exclude_case: int | None = None) -> int:
+    stmt = select(func.count()).select_from(Case).where(
+        Case.session_id == session_id, Case.decision.in_(COUNTED))
+    if exclude_case is not None:
+        stmt = stmt.where(Case.id != exclude_case)
+    return db.exec(stmt).one()
+
+
+def next_case_number(db: Session, rules: Ruleset, today: date) -> str:
+    """Allocate the next number of the year; UPDATE … RETURNING serialises concurrent writers."""
+    name = f"case-{today.year}"
+    if db.get(Counter, name) is None:
+        db.add(Counter(name=name, value=0))
+        db.flush()
+    stmt = (update(Counter).where(Counter.name == name)
+            .values(value=Counter.value + 1).returning(Counter.value))
+    seq = db.execute(stmt).scalar_one()
+    return rules.programme.case_number_format.format(year=today.year, seq=seq)
+
+
+def find_case(db: Session, number: str) -> Case:
+    case = db.exec(select(Case).where(Case.number == number)).first()
+    if case is None:
+        raise CaseError(f"no case {number}")
+    return case
+
+
+def case_of_thread(db: Session, refs: list[str]) -> Case | None:
+    """The case whose mail this one replies to (our Message-IDs are recorded in the outbox)."""
+    if not refs:
+        return None
+    row = db.exec(select(Outbox).where(Outbox.message_id.in_(refs), Outbox.case_number != "")
+                  .order_by(Outbox.id.desc())).first()
+    return db.exec(select(Case).where(Case.number == row.case_number)).first() if row else None
+
+
+def existing_case(db: Session, verdict: Verdict, sender: str, refs: list[str]) -> Case | None:
+    """A correction in reply to our notice, or a second form for the same session, updates a case."""
+    threaded = case_of_thread(db, refs)
+    form = verdict.form
+    if threaded and threaded.status in OPEN_INTAKE and _same_party(threaded, sender, form):
+        return threaded
+    if form and form.credit_code and verdict.decision in ("accepted", "deferred"):
+        stmt = select(Case).where(Case.credit_code == form.credit_code,
+                                  Case.session_id == verdict.session,
+                                  Case.field_id == verdict.field,
+                                  Case.status.in_(OPEN_INTAKE))
+        return db.exec(stmt.order_by(Case.id)).first()
+    return None
+
+
+def _same_party(case: Case, sender: str, form) -> bool:
+    """Only the case's sender or its registered contact may correct it."""
+    allowed = {case.sender.lower(), case.contact_email.lower()} - {""}
+    return sender.lower() in allowed
+
+
+def record(db: Session, verdict: Verdict, rules: Ruleset, *, sender: str, refs: list[str],
+           message_id: str, today: date, now: datetime, channel: str = "mail") -> Recorded:
+    """Create or update the case for a verdict that has a form; None for ignored / no form."""
+    if verdict.decision == "ignored" or verdict.form is None or verdict.form.is_blank():
+        return Recorded(None, False)
+    case = existing_case(db, verdict, sender, refs)
+    updated = case is not None
+    if case is None:
+        case = Case(number=next_case_number(db, rules, today), status=verdict.decision,
+                    decision=verdict.decision, sender=sender, thread_root=message_id,
+                    channel=CHANNELS.get(channel, channel), created_at=now, updated_at=now)
+    _apply(case, verdict, sender, today, now)
+    db.add(case)
+    db.flush()
+    add_event(db, case, now, "updated" if updated else verdict.decision, ",".join(verdict.rule_ids))
+    return Recorded(case, updated)
+
+
+def _apply(case: Case, verdict: Verdict, sender: str, today: date, now: datetime) -> None:
+    form = verdict.form
+    case.status = case.decision = verdict.decision
+    case.rules = ",".join(verdict.rule_ids)
+    case.session_id, case.field_id = verdict.session, verdict.field
+    case.enterprise_name = form.enterprise_name or ""
+    case.credit_code = form.credit_code or ""
+    case.district = form.district or ""
+    case.contact_name = form.contact_name or ""
+    case.contact_phone = form.contact_phone or ""
+    case.contact_email = (form.contact_email or sender or "").lower()
+    case.form_json = json.dumps(form.to_json(), ensure_ascii=False)
+    case.refer_unit = verdict.refer_to or ""
+    if verdict.decision in ("accepted", "deferred") and case.accepted_on is None:
+        case.accepted_on = today
+    case.updated_at = now
+
+
+def add_event(db: Session, case: Case, at: datetime, event: str, detail: str = "") -> None:
+    db.add(CaseEvent(case_id=case.id, at=at, event=event, detail=detail[:4000]))

@@ -1,0 +1,189 @@
+"""config.toml -> frozen dataclasses. Secrets come from the environment or files, never the TOML.
+
+With no config file the embedded default runs: a Maildir inbox under storage/mail/, outgoing mail
+written to the Maildir storage/outbox/, SQLite at storage/bot.db, rules/ and templates/ beside it.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from bot.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class ImapConfig:
+    host: str
+    port: int = 993
+    security: str = "tls"  # tls | starttls | plain (loopback only)
+    username: str = ""
+    password: str = field(default="", repr=False)
+    cafile: str | None = None
+    inbox: str = "INBOX"
+    processed_folder: str = "Processed"
+    quarantine_folder: str = "Quarantine"
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str
+    port: int = 465
+    security: str = "tls"
+    username: str = ""
+    password: str = field(default="", repr=False)
+    cafile: str | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    base_dir: Path
+    storage_dir: Path
+    rules_dir: Path
+    templates_dir: Path
+    database_url: str
+    maildir: Path  # embedded inbox (used when imap is None)
+    outbox_maildir: Path  # embedded outbox (used when smtp is None)
+    imap: ImapConfig | None = None
+    smtp: SmtpConfig | None = None
+    message_id_domain: str = "reception-bot.local"
+    from_name: str = "市长服务民营企业接待日"
+    poll_seconds: float = 30.0
+    max_attempts: int = 3
+    rate_limit_per_recipient: int = 20  # automatic mails per recipient per rolling window
+    rate_window_hours: int = 24
+    bounce_suppress_days: int = 7
+    source_path: Path | None = None
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.storage_dir / "archive"
+
+    @property
+    def documents_dir(self) -> Path:
+        return self.storage_dir / "documents"
+
+
+def embedded_default(base_dir: Path) -> Config:
+    """The zero-configuration set-up a newcomer gets: everything under ./storage."""
+    storage = base_dir / "storage"
+    return Config(
+        base_dir=base_dir,
+        storage_dir=storage,
+        rules_dir=base_dir / "rules",
+        templates_dir=base_dir / "templates",
+        database_url=f"sqlite:///{storage / 'bot.db'}",
+        maildir=storage / "mail",
+        outbox_maildir=storage / "outbox",
+    )
+
+
+def load_config(path: Path | None, base_dir: Path | None = None) -> Config:
+    """Load `path`, or ./config.toml when present, or the embedded default."""
+    base_dir = (base_dir or Path.cwd()).resolve()
+    if path is None:
+        candidate = base_dir / "config.toml"
+        if not candidate.exists():
+            return embedded_default(base_dir)
+        path = candidate
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    return _from_dict(data, path, path.parent.resolve())
+
+
+_TOP_KEYS = {
+    "storage_dir", "rules_dir", "templates_dir", "database_url", "maildir", "outbox_maildir",
+    "message_id_domain", "from_name", "poll_seconds", "max_attempts", "rate_limit_per_recipient",
+    "rate_window_hours", "bounce_suppress_days", "imap", "smtp",
+}
+_MAIL_KEYS = {"host", "port", "security", "username", "password_env", "password_file", "cafile"}
+_IMAP_KEYS = _MAIL_KEYS | {"inbox", "processed_folder", "quarantine_folder"}
+
+
+def _from_dict(data: dict, path: Path, base: Path) -> Config:
+    _reject_unknown(data, _TOP_KEYS, path, "")
+    default = embedded_default(base)
+    storage = _path(data.get("storage_dir"), base, default.storage_dir)
+    db_env = os.environ.get("RECEPTION_BOT_DATABASE_URL")
+    cfg = replace(
+        default,
+        storage_dir=storage,
+        rules_dir=_path(data.get("rules_dir"), base, default.rules_dir),
+        templates_dir=_path(data.get("templates_dir"), base, default.templates_dir),
+        database_url=db_env or data.get("database_url") or f"sqlite:///{storage / 'bot.db'}",
+        maildir=_path(data.get("maildir"), base, storage / "mail"),
+        outbox_maildir=_path(data.get("outbox_maildir"), base, storage / "outbox"),
+        source_path=path,
+    )
+    simple = {k: data[k] for k in ("message_id_domain", "from_name", "poll_seconds", "max_attempts",
+                                   "rate_limit_per_recipient", "rate_window_hours",
+                                   "bounce_suppress_days") if k in data}
+    cfg = replace(cfg, **simple)
+    if "imap" in data:
+        cfg = replace(cfg, imap=_imap(data["imap"], path))
+    if "smtp" in data:
+        cfg = replace(cfg, smtp=_smtp(data["smtp"], path))
+    return cfg
+
+
+def _imap(section: dict, path: Path) -> ImapConfig:
+    _reject_unknown(section, _IMAP_KEYS, path, "imap.")
+    _require(section, "host", path, "imap.")
+    extra = {k: section[k] for k in ("port", "security", "username", "cafile", "inbox",
+                                     "processed_folder", "quarantine_folder") if k in section}
+    _check_security(extra.get("security", "tls"), path, "imap.")
+    return ImapConfig(host=section["host"], password=_secret(section, path, "imap."), **extra)
+
+
+def _smtp(section: dict, path: Path) -> SmtpConfig:
+    _reject_unknown(section, _MAIL_KEYS, path, "smtp.")
+    _require(section, "host", path, "smtp.")
+    extra = {k: section[k] for k in ("port", "security", "username", "cafile") if k in section}
+    _check_security(extra.get("security", "tls"), path, "smtp.")
+    return SmtpConfig(host=section["host"], password=_secret(section, path, "smtp."), **extra)
+
+
+def _secret(section: dict, path: Path, prefix: str) -> str:
+    """Passwords are read from an environment variable or a file named in the config."""
+    if "password_env" in section:
+        name = section["password_env"]
+        if name not in os.environ:
+            raise ConfigError(f"{path}: {prefix}password_env names {name}, which is not set")
+        return os.environ[name]
+    if "password_file" in section:
+        secret_path = Path(section["password_file"])
+        try:
+            return secret_path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"{path}: {prefix}password_file cannot be read: {exc}") from exc
+    return ""
+
+
+def _check_security(value: str, path: Path, prefix: str) -> None:
+    if value not in ("tls", "starttls", "plain"):
+        raise ConfigError(f"{path}: {prefix}security must be tls, starttls or plain, not {value!r}")
+
+
+def _reject_unknown(section: dict, allowed: set[str], path: Path, prefix: str) -> None:
+    unknown = sorted(set(section) - allowed)
+    if unknown:
+        raise ConfigError(f"{path}: unknown key {prefix}{unknown[0]}")
+
+
+def _require(section: dict, key: str, path: Path, prefix: str) -> None:
+    if key not in section:
+        raise ConfigError(f"{path}: missing key {prefix}{key}")
+
+
+def _path(value: str | None, base: Path, default: Path) -> Path:
+    if value is None:
+        return default
+    p = Path(value)
+    return p if p.is_absolute() else base / p

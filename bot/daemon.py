@@ -1,0 +1,99 @@
+"""The loop that connects the stages: fetch -> process -> move; drain the outbox; run scheduled jobs."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from bot import lease
+from bot.errors import MailboxError
+from bot.mailbox.base import Source
+from bot.outbox.queue import drain
+from bot.pipeline import process
+from bot.runtime import Runtime
+
+log = logging.getLogger("bot.daemon")
+
+
+@dataclass
+class PassResult:
+    processed: int = 0
+    outcomes: dict | None = None
+
+
+def fetch_pass(rt: Runtime, source: Source, batch: int = 100) -> PassResult:
+    """Process everything waiting in the inbox, if this process holds the mailbox lease."""
+    result = PassResult(outcomes={})
+    while lease.acquire(rt.engine, source.name, rt.holder_id, rt.now()):
+        items = source.fetch_new(limit=batch)
+        progressed = False
+        for item in items:
+            outcome = process(rt, item)
+            result.outcomes[outcome] = result.outcomes.get(outcome, 0) + 1
+            if outcome == "error":
+                continue  # stays in the inbox; tried again next pass
+            progressed = True
+            result.processed += 1
+            if outcome == "quarantined":
+                source.quarantine(item)
+            else:
+                source.mark_done(item)
+        if len(items) < batch or not progressed:
+            break
+    return result
+
+
+def run_once(rt: Runtime, source: Source, jobs) -> PassResult:
+    """`run --once`: take what is waiting, send what is due (retrying now, not on backoff), exit."""
+    _check_rules(rt, jobs)
+    source.open()
+    try:
+        result = fetch_pass(rt, source)
+        # Errors are retried right away, up to the attempt limit, so one run settles each mail.
+        for _ in range(rt.config.max_attempts):
+            if not result.outcomes.get("error"):
+                break
+            again = fetch_pass(rt, source)
+            result.processed += again.processed
+            result.outcomes = _merge(result.outcomes, again.outcomes, drop="error")
+    finally:
+        source.close()
+        lease.release(rt.engine, source.name, rt.holder_id)
+    jobs.run_due(force=True)
+    drain(rt.engine, rt.transport, rt.now, respect_backoff=False, on_permanent=jobs.on_bounce)
+    return result
+
+
+def run_forever(rt: Runtime, source: Source, jobs, stop=lambda: False) -> None:
+    source.open()
+    backoff = 1.0
+    try:
+        while not stop():
+            try:
+                _check_rules(rt, jobs)
+                fetch_pass(rt, source)
+                jobs.run_due()
+                drain(rt.engine, rt.transport, rt.now, on_permanent=jobs.on_bounce)
+                source.wait(rt.config.poll_seconds)
+                backoff = 1.0
+            except MailboxError as exc:
+                log.warning("MAILBOX %s; retrying in %.0fs", exc, backoff)
+                time.sleep(backoff)
+                backoff = min(backoff * 2, 60)
+    finally:
+        source.close()
+        lease.release(rt.engine, source.name, rt.holder_id)
+
+
+def _check_rules(rt: Runtime, jobs) -> None:
+    problem = rt.rules.reload_if_changed()
+    if problem:
+        jobs.tell_admin_rules(problem)
+
+
+def _merge(a: dict, b: dict, drop: str) -> dict:
+    merged = {k: v for k, v in a.items() if k != drop}
+    for k, v in b.items():
+        merged[k] = merged.get(k, 0) + v
+    return merged

@@ -1,0 +1,50 @@
+"""One exception tree. Each class says in one sentence when it is raised."""
+
+
+class BotError(Exception):
+    """Base of every error the bot raises on purpose."""
+
+
+class ConfigError(BotError):
+    """The configuration file or a command-line option is wrong (exit code 2)."""
+
+
+class RuleFileError(BotError):
+    """A rule file is missing, malformed or inconsistent; carries file:line problems."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+class InputError(BotError):
+    """A file given on the command line cannot be read (exit code 1)."""
+
+
+class MailboxError(BotError):
+    """The mailbox (IMAP or Maildir) failed: <command> failed: <server text>."""
+
+
+class FormError(BotError):
+    """An attachment or body cannot be read as a registration form."""
+
+
+class FormUnreadable(FormError):
+    """The attachment is corrupt, encrypted, over limits or of an unsupported format."""
+
+    def __init__(self, reason: str, detail: str = ""):
+        self.reason = reason  # short machine tag: "doc", "encrypted", "zip-bomb", ...
+        self.detail = detail  # Chinese text for the reply
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+
+
+class DeliveryError(BotError):
+    """Sending mail failed; `permanent` tells a 5xx from a retryable failure."""
+
+    def __init__(self, message: str, permanent: bool = False):
+        self.permanent = permanent
+        super().__init__(message)
+
+
+class CaseError(BotError):
+    """A case command refers to an unknown case or unit, or the case state does not allow it (exit 1)."""

@@ -1,0 +1,1 @@
+"""After the reception: assignments and slips, unit replies, deadlines, reminders, exports."""

@@ -1,0 +1,154 @@
+"""Recording the reception's outcome: assign (slips go out), resolve on site, explain, extend."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+
+from sqlmodel import Session, select
+
+from bot.calendar import WorkCalendar
+from bot.cases import add_event, find_case
+from bot.documents.rows import SlipData
+from bot.errors import CaseError
+from bot.followup.mails import enterprise_assigned_draft, slip_drafts
+from bot.outbox.queue import queue
+from bot.reminders import compute_deadlines
+from bot.runtime import Runtime
+from bot.store.models import Assignment, Case, UnitReport
+from bot.followup.status import ASSIGNABLE
+
+
+@dataclass(frozen=True)
+class AssignRequest:
+    case: str
+    lead: str
+    co: tuple[str, ...] = ()
+    long_term: bool = False
+    note: str = ""
+
+
+def check_units(rt: Runtime, req: AssignRequest) -> None:
+    rules = rt.ruleset
+    for unit_id in (req.lead, *req.co):
+        if rules.unit_by_id(unit_id) is None:
+            raise CaseError(f"unknown unit {unit_id!r} (see units.toml)")
+    if req.lead in req.co:
+        raise CaseError(f"unit {req.lead} cannot be both lead and co-unit")
+
+
+def assignments_of(db: Session, case: Case) -> list[Assignment]:
+    return list(db.exec(select(Assignment).where(Assignment.case_id == case.id)
+                        .order_by(Assignment.role.desc(), Assignment.id)))
+
+
+def same_assignment(db: Session, case: Case, req: AssignRequest) -> bool:
+    """True when the case is already assigned exactly like this (a re-import changes nothing)."""
+    rows = assignments_of(db, case)
+    lead = [a for a in rows if a.role == "lead"]
+    co = sorted(a.unit_id for a in rows if a.role == "co")
+    return (case.status != "reopened" and len(lead) == 1 and lead[0].unit_id == req.lead
+            and co == sorted(req.co) and lead[0].long_term == req.long_term
+            and (case.requirements or "") == (req.note or ""))
+
+
+def assign(db: Session, rt: Runtime, req: AssignRequest) -> bool:
+    """Record the assignment and queue the slips; False when nothing changed."""
+    check_units(rt, req)
+    case = find_case(db, req.case)
+    if case.status not in ASSIGNABLE:
+        raise CaseError(f"case {case.number} is {case.status}; only accepted, deferred, assigned or "
+                        "reopened cases can be assigned")
+    if same_assignment(db, case, req):
+        return False
+    today, now = rt.today(), rt.now()
+    cal = WorkCalendar.from_ruleset(rt.ruleset)
+    status_due, result_due = compute_deadlines(today, rt.ruleset.deadlines, cal)
+    _replace_assignments(db, case, req, today, status_due, result_due)
+    case.status, case.outcome, case.requirements = "assigned", "交办", req.note
+    case.updated_at = now
+    db.add(case)
+    add_event(db, case, now, "assigned", json.dumps(
+        {"lead": req.lead, "co": list(req.co), "long_term": req.long_term}, ensure_ascii=False))
+    slip = slip_data(rt, case, req, today, status_due, result_due)
+    for draft in slip_drafts(rt, case, req, slip):
+        queue(db, draft, rt.sender, now)
+    enterprise = enterprise_assigned_draft(rt, case, req, status_due, result_due)
+    if enterprise is not None:
+        queue(db, enterprise, rt.sender, now)
+    return True
+
+
+def _replace_assignments(db: Session, case: Case, req: AssignRequest, today: date,
+                         status_due: date, result_due: date) -> None:
+    """New deadlines from today; a unit dropped keeps its rows (closed) when it already reported."""
+    existing = {a.unit_id: a for a in assignments_of(db, case)}
+    wanted = [("lead", req.lead), *[("co", u) for u in req.co]]
+    for role, unit_id in wanted:
+        row = existing.pop(unit_id, None) or Assignment(case_id=case.id, unit_id=unit_id, role=role,
+                                                        assigned=today, status_due=status_due,
+                                                        result_due=result_due)
+        row.role, row.long_term, row.note, row.closed = role, req.long_term, req.note, False
+        row.assigned, row.status_due, row.result_due = today, status_due, result_due
+        db.add(row)
+    for row in existing.values():
+        if db.exec(select(UnitReport).where(UnitReport.assignment_id == row.id)).first():
+            row.closed = True
+            db.add(row)
+        else:
+            db.delete(row)
+    db.flush()
+
+
+def slip_data(rt: Runtime, case: Case, req: AssignRequest, today: date, status_due: date,
+              result_due: date) -> SlipData:
+    rules = rt.ruleset
+    form = json.loads(case.form_json or "{}")
+    session = rules.session_by_id(case.session_id) if case.session_id else None
+    leader = rules.leader_by_id(session.leader) if session else None
+    field_rule = rules.field_by_id(case.field_id) if case.field_id else None
+    return SlipData(
+        case_number=case.number, office=rules.programme.office,
+        lead_unit=rules.unit_by_id(req.lead).name,
+        co_units=tuple(rules.unit_by_id(u).name for u in req.co),
+        enterprise_name=case.enterprise_name, contact_name=case.contact_name,
+        contact_phone=case.contact_phone, field_name=field_rule.name if field_rule else "",
+        facts=form.get("facts") or "", requests=form.get("requests") or "",
+        leader_title=leader.title if leader else "", reception_date=session.date if session else None,
+        requirements=req.note, assigned=today, status_due=status_due, result_due=result_due,
+        long_term=req.long_term, office_contact=rules.programme.office,
+        office_phone=rules.programme.phone,
+        reply_instructions=f"请直接回复本邮件报送办理情况，主题中保留编号[{case.number}]。")
+
+
+def resolve(db: Session, rt: Runtime, number: str, how: str, note: str) -> bool:
+    """how: on_site (当场解决) or explained (解释说明). False when already recorded so."""
+    case = find_case(db, number)
+    status = "resolved_on_site" if how == "on_site" else "explained"
+    if case.status == status and case.requirements == note:
+        return False
+    if case.status not in ("accepted", "deferred", "reopened", "assigned"):
+        raise CaseError(f"case {case.number} is {case.status} and cannot be resolved")
+    now = rt.now()
+    case.status, case.outcome = status, "当场解决" if how == "on_site" else "解释说明"
+    case.requirements, case.closed_on, case.updated_at = note, rt.today(), now
+    for a in assignments_of(db, case):
+        a.closed = True
+        db.add(a)
+    db.add(case)
+    add_event(db, case, now, status, note)
+    return True
+
+
+def extend(db: Session, rt: Runtime, number: str, to: date) -> Assignment:
+    case = find_case(db, number)
+    lead = next((a for a in assignments_of(db, case) if a.role == "lead"), None)
+    if lead is None or case.status not in ("assigned", "reopened"):
+        raise CaseError(f"case {case.number} has no open assignment to extend")
+    if to <= lead.result_due:
+        raise CaseError(f"--to {to} is not after the current result due date {lead.result_due}")
+    old, lead.result_due = lead.result_due, to
+    db.add(lead)
+    add_event(db, case, rt.now(), "extended", f"{old} -> {to}")
+    return lead

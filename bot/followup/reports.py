@@ -1,0 +1,85 @@
+"""A unit's report by mail: 落实情况, 进展, 办理结果 or 延期申请, recorded and acknowledged."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from bot.archive import archive_raw
+from bot.cases import add_event
+from bot.followup.inbound import Followup, fresh_text
+from bot.followup.notify import admin_draft
+from bot.followup.status import KIND_CN
+from bot.message.model import InboundMessage
+from bot.outbox.compose import Draft
+from bot.outbox.queue import queue
+from bot.runtime import Runtime
+from bot.store.models import Assignment, Case, UnitReport
+
+_KIND_WORDS = (
+    ("extension", ("延期申请", "申请延期", "延期")),
+    ("result", ("办理结果", "办结", "已解决", "结果报告")),
+    ("progress", ("进展情况", "十日一报", "阶段性进展", "进展")),
+    ("status", ("落实情况", "落实")),
+)
+
+
+def classify(subject: str, body: str, has_status: bool) -> str:
+    """The report's kind from the subject first, then the fresh text of the body."""
+    for text in (subject or "", fresh_text(body)):
+        for kind, words in _KIND_WORDS:
+            if any(w in text for w in words):
+                return kind
+    return "progress" if has_status else "status"
+
+
+def record_report(db: Session, rt: Runtime, msg: InboundMessage, case: Case,
+                  assignment: Assignment) -> Followup:
+    now, today = rt.now(), rt.today()
+    reports = list(db.exec(select(UnitReport).where(UnitReport.assignment_id == assignment.id)))
+    kind = classify(msg.subject, msg.text_body, any(r.kind == "status" for r in reports))
+    for att in msg.attachments:
+        if att.data:
+            archive_raw(rt.config.archive_dir, att.data)
+    summary = fresh_text(msg.text_body)[:4000]
+    db.add(UnitReport(assignment_id=assignment.id, kind=kind, received=today,
+                      message_id=msg.message_id, summary=summary))
+    add_event(db, case, now, f"report-{kind}", f"{assignment.unit_id}: {summary[:200]}")
+    unit = rt.ruleset.unit_by_id(assignment.unit_id)
+    if kind == "result" and assignment.role == "lead":
+        _result_received(db, rt, case, assignment, summary, msg)
+    elif kind == "extension":
+        draft = admin_draft(rt, "admin_extension", case=case, unit=unit, summary=summary,
+                            due=assignment.result_due)
+        if draft is not None:
+            queue(db, draft, rt.sender, now)
+    _acknowledge(db, rt, msg, case, unit, kind)
+    return Followup("report", case.number, kind)
+
+
+def _result_received(db: Session, rt: Runtime, case: Case, assignment: Assignment,
+                     summary: str, msg: InboundMessage) -> None:
+    """The result goes to the enterprise with the request to say whether it is satisfied."""
+    case.status, case.updated_at = "result_received", rt.now()
+    assignment.closed = True
+    db.add_all([case, assignment])
+    address = case.contact_email or case.sender
+    if not address:
+        return
+    unit = rt.ruleset.unit_by_id(assignment.unit_id)
+    subject, body = rt.templates.render("enterprise_result", programme=rt.ruleset.programme,
+                                        case=case, unit=unit, summary=summary)
+    draft = Draft(purpose="result-forward", to=[address], subject=subject, body=body,
+                  case_number=case.number, in_reply_to=case.last_outbound_id,
+                  references=[case.thread_root] if case.thread_root else [],
+                  auto_submitted="auto-generated")
+    out = queue(db, draft, rt.sender, rt.now())
+    if out is not None:
+        case.last_outbound_id = out.message_id
+
+
+def _acknowledge(db: Session, rt: Runtime, msg: InboundMessage, case: Case, unit, kind: str) -> None:
+    subject, body = rt.templates.render("unit_ack", programme=rt.ruleset.programme, case=case,
+                                        unit=unit, kind=kind, kind_cn=KIND_CN[kind])
+    queue(db, Draft(purpose="ack", to=[msg.from_addr], subject=subject, body=body,
+                    case_number=case.number, in_reply_to=msg.message_id,
+                    references=msg.references), rt.sender, rt.now())

@@ -1,0 +1,86 @@
+"""What the office sees: `case show`, `cases list`, the overdue list."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlmodel import Session, select
+
+from bot.calendar import WorkCalendar
+from bot.cases import find_case
+from bot.documents.rows import OverdueItem
+from bot.reminders import due_items
+from bot.runtime import Runtime
+from bot.store.models import Assignment, Case, CaseEvent, UnitReport
+from bot.followup.remind import open_lead_assignments
+
+
+def _progress_due(a: Assignment, reports: list[UnitReport], every: int) -> str | None:
+    if not a.long_term or a.closed or any(r.kind == "result" for r in reports):
+        return None
+    from datetime import timedelta
+
+    last = max([a.assigned, *[r.received for r in reports if r.kind == "progress"]])
+    return (last + timedelta(days=every)).isoformat()
+
+
+def case_json(db: Session, rt: Runtime, case: Case) -> dict:
+    every = rt.ruleset.deadlines.long_term_report_days
+    assignments = []
+    for a in db.exec(select(Assignment).where(Assignment.case_id == case.id)
+                     .order_by(Assignment.role.desc(), Assignment.id)):
+        reports = list(db.exec(select(UnitReport).where(UnitReport.assignment_id == a.id)
+                               .order_by(UnitReport.id)))
+        assignments.append({
+            "unit": a.unit_id, "role": a.role, "assigned": a.assigned.isoformat(),
+            "long_term": a.long_term, "status_due": a.status_due.isoformat(),
+            "result_due": a.result_due.isoformat(),
+            "progress_due": _progress_due(a, reports, every) if a.role == "lead" else None,
+            "reports": [{"kind": r.kind, "received": r.received.isoformat()} for r in reports],
+        })
+    history = [{"at": rt.clock.aware(e.at).isoformat(timespec="seconds"), "event": e.event,
+                "detail": e.detail}
+               for e in db.exec(select(CaseEvent).where(CaseEvent.case_id == case.id)
+                                .order_by(CaseEvent.id))]
+    return {"case": case.number, "status": case.status, "session": case.session_id,
+            "field": case.field_id, "enterprise_name": case.enterprise_name,
+            "credit_code": case.credit_code, "decision": case.decision,
+            "rules": [r for r in case.rules.split(",") if r], "channel": case.channel,
+            "district": case.district, "satisfaction": case.satisfaction or None,
+            "assignments": assignments, "history": history}
+
+
+def show(db: Session, rt: Runtime, number: str) -> dict:
+    return case_json(db, rt, find_case(db, number))
+
+
+def overdue_items(db: Session, rt: Runtime, today: date) -> list[OverdueItem]:
+    cal = WorkCalendar.from_ruleset(rt.ruleset)
+    items = []
+    for a in open_lead_assignments(db, rt):
+        for item in due_items(a, rt.ruleset.deadlines, cal, today):
+            if item.due < today:
+                unit = rt.ruleset.unit_by_id(item.unit)
+                items.append(OverdueItem(item.case, unit.name if unit else item.unit, item.kind,
+                                         item.due, (today - item.due).days))
+    return sorted(items, key=lambda o: (-o.days_overdue, o.case_number))
+
+
+def list_cases(db: Session, rt: Runtime, status: str | None, overdue: bool,
+               unit: str | None) -> list[dict]:
+    stmt = select(Case).order_by(Case.id)
+    if status:
+        stmt = stmt.where(Case.status == status)
+    if unit:
+        ids = select(Assignment.case_id).where(Assignment.unit_id == unit)
+        stmt = stmt.where(Case.id.in_(ids))
+    late = {o.case_number for o in overdue_items(db, rt, rt.today())} if overdue else None
+    rows = []
+    for case in db.exec(stmt):
+        if late is not None and case.number not in late:
+            continue
+        rows.append({"case": case.number, "status": case.status, "session": case.session_id,
+                     "field": case.field_id, "enterprise_name": case.enterprise_name,
+                     "decision": case.decision, "accepted_on":
+                     case.accepted_on.isoformat() if case.accepted_on else None})
+    return rows

@@ -1,0 +1,45 @@
+"""Registrations taken by phone or in person: the admin enters the form file, same decision, same ledger."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from sqlmodel import Session
+
+from bot.archive import archive_raw
+from bot.cases import record
+from bot.errors import FormUnreadable, InputError
+from bot.forms.reader import read_attachment
+from bot.pipeline import _seats
+from bot.runtime import Runtime
+from bot.triage import triage_form
+
+log = logging.getLogger("bot.register")
+
+
+def register(rt: Runtime, path: Path, channel: str) -> str:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror}") from None
+    rules = rt.ruleset
+    try:
+        form = read_attachment(data, path.name, districts=rules.programme.districts,
+                               city=rules.programme.city)
+    except FormUnreadable as exc:
+        raise InputError(f"{path}: cannot be read as a form ({exc.reason})") from None
+    digest_hex, _ = archive_raw(rt.config.archive_dir, data)
+    with Session(rt.engine) as db:
+        verdict = triage_form(form, rules, rt.today(), sender=form.contact_email or "",
+                              used=lambda sid: _seats(db, sid, form.credit_code))
+        rec = record(db, verdict, rules, sender=(form.contact_email or "").lower(), refs=[],
+                     message_id=f"{digest_hex}@{channel}.register", today=rt.today(),
+                     now=rt.now(), channel=channel)
+        db.commit()
+        number = rec.case.number if rec.case else "-"
+    log.info("%s register=%s case=%s rules=%s", verdict.decision.upper(), channel, number,
+             ",".join(verdict.rule_ids))
+    lines = [f"{number}\t{verdict.decision}\t{','.join(verdict.rule_ids)}"]
+    lines += [f"  - {r.rule} {r.field or ''} {r.text}" for r in verdict.reasons]
+    return "\n".join(lines)

@@ -1,0 +1,68 @@
+"""Scheduled and event jobs of the daemon: daily reminders, the weekly digest, mail to the admin."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import schedule
+from sqlmodel import Session
+
+from bot.outbox.compose import Draft
+from bot.outbox.queue import queue, suppress
+from bot.runtime import Runtime
+
+log = logging.getLogger("bot.jobs")
+
+
+class Jobs:
+    def __init__(self, rt: Runtime):
+        self.rt = rt
+        self.scheduler = schedule.Scheduler()
+        deadlines = rt.ruleset.deadlines
+        self.scheduler.every().day.at(deadlines.reminder_time).do(self.daily)
+        weekday = getattr(self.scheduler.every(), deadlines.digest_weekday.lower())
+        weekday.at(deadlines.reminder_time).do(self.weekly)
+
+    def run_due(self, force: bool = False) -> None:
+        if force:
+            self.daily()
+        else:
+            self.scheduler.run_pending()
+
+    def daily(self) -> None:
+        from bot.followup.remind import queue_reminders
+
+        count = queue_reminders(self.rt)
+        log.info("REMINDERS queued=%d today=%s", count, self.rt.today())
+
+    def weekly(self) -> None:
+        from bot.followup.remind import queue_digest
+
+        queue_digest(self.rt)
+
+    def tell_admin_rules(self, problems: str) -> None:
+        self.tell_admin("rules_refused", problems=problems)
+
+    def on_bounce(self, row, exc) -> None:
+        """A permanent refusal: suppress the address for a while and tell the admin (not for admin mail)."""
+        rt = self.rt
+        with Session(rt.engine) as db:
+            until = rt.now() + timedelta(days=rt.config.bounce_suppress_days)
+            for address in row.recipients.split(","):
+                suppress(db, address, until, str(exc))
+            db.commit()
+        if row.purpose != "admin":
+            self.tell_admin("delivery_failed", row=row, error=str(exc))
+
+    def tell_admin(self, template: str, **values) -> None:
+        rt = self.rt
+        if not rt.admin_emails:
+            log.warning("ADMIN no admin_emails configured; %s not mailed", template)
+            return
+        subject, body = rt.templates.render(f"admin_{template}", programme=rt.ruleset.programme,
+                                            **values)
+        with Session(rt.engine) as db:
+            queue(db, Draft(purpose="admin", to=rt.admin_emails, subject=subject, body=body,
+                            auto_submitted="auto-generated"), rt.sender, rt.now())
+            db.commit()

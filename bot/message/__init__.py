@@ -1,0 +1,1 @@
+"""Raw mail bytes -> InboundMessage: Chinese charsets, attachments, limits, loop headers."""

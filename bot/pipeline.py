@@ -1,0 +1,171 @@
+"""One inbound mail, end to end: archive -> ledger row -> decide -> case + outbox in one commit.
+
+The mailbox is changed by the caller only after this commit. A mail already done (same
+mailbox/UIDVALIDITY/UID, or same Message-ID) is not processed again; one that keeps failing is
+quarantined after `max_attempts` tries, counted before each try so that a crash counts too.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from datetime import timedelta
+
+from sqlalchemy import func, or_
+from sqlmodel import Session, select
+
+from bot.archive import archive_raw, digest
+from bot.cases import record, seats_used
+from bot.mailbox.base import Fetched
+from bot.message.loop import loop_reason
+from bot.message.model import InboundMessage
+from bot.message.parse import parse_message
+from bot.outbox.queue import queue
+from bot.replies import ReplyContext, drafts_for
+from bot.rules.decide import decide
+from bot.rules.verdict import Reason, Verdict
+from bot.runtime import Runtime
+from bot.store.models import Case, InboundMail
+from bot.triage import read_intake
+
+log = logging.getLogger("bot.pipeline")
+
+
+def process(rt: Runtime, item: Fetched) -> str:
+    """Returns the outcome: a decision, 'duplicate', 'error' (will retry) or 'quarantined'."""
+    digest_hex, path = archive_raw(rt.config.archive_dir, item.raw)
+    msg = _parse(item.raw, digest_hex)
+    row_id, state = _claim(rt, item, msg, digest_hex, str(path))
+    if state != "todo":
+        return state
+    try:
+        return _handle(rt, row_id, msg)
+    except Exception as exc:  # noqa: BLE001 - one bad mail must not stop the loop
+        log.error("ERROR <%s> %s", msg.message_id if msg else digest_hex, exc)
+        return _record_error(rt, row_id, exc)
+
+
+def _parse(raw: bytes, digest_hex: str) -> InboundMessage | None:
+    try:
+        return parse_message(raw)
+    except Exception:  # noqa: BLE001 - recorded when claimed; the mail is quarantined in _handle
+        log.exception("PARSE-FAILED %s", digest_hex)
+        return None
+
+
+def _message_id(msg: InboundMessage | None, digest_hex: str) -> str:
+    return msg.message_id if msg and msg.message_id else f"{digest_hex}@archive.invalid"
+
+
+def _claim(rt: Runtime, item: Fetched, msg, digest_hex: str, path: str) -> tuple[int, str]:
+    """Find or create the ledger row and count this attempt, in a commit of its own."""
+    mid = _message_id(msg, digest_hex)
+    with Session(rt.engine) as db:
+        row = db.exec(select(InboundMail).where(or_(
+            (InboundMail.mailbox == item.mailbox) & (InboundMail.uidvalidity == item.uidvalidity)
+            & (InboundMail.uid == item.uid),
+            InboundMail.message_id == mid))).first()
+        if row is None:
+            row = InboundMail(mailbox=item.mailbox, uidvalidity=item.uidvalidity, uid=item.uid,
+                              message_id=mid, digest=digest_hex, archive_path=path,
+                              sender=msg.from_addr if msg else "",
+                              subject=(msg.subject if msg else "")[:2000],
+                              received_at=rt.now())
+        if row.status in ("done", "quarantined"):
+            return row.id, "duplicate" if row.status == "done" else "quarantined"
+        row.attempts += 1
+        db.add(row)
+        db.commit()
+        return row.id, "todo"
+
+
+def _handle(rt: Runtime, row_id: int, msg: InboundMessage | None) -> str:
+    if msg is None:
+        raise ValueError("the message could not be parsed at all")
+    rules, today, now = rt.ruleset, rt.today(), rt.now()
+    with Session(rt.engine) as db:
+        row = db.get(InboundMail, row_id)
+        followup = _followup(rt, db, msg)
+        if followup is not None:
+            return _done(db, row, followup.outcome, followup.detail, followup.case_number, msg, now)
+        verdict, source = _verdict(rt, db, msg)
+        refs = [msg.in_reply_to, *msg.references]
+        rec = record(db, verdict, rules, sender=msg.from_addr, refs=[r for r in refs if r],
+                     message_id=msg.message_id, today=today, now=now)
+        number = rec.case.number if rec.case else ""
+        ctx = ReplyContext(sender=msg.from_addr, message_id=msg.message_id,
+                           references=msg.references, case_number=number, updated=rec.updated,
+                           form_attachment=source)
+        for draft in drafts_for(verdict, ctx, rules, rt.templates, rt.config.documents_dir / "blank"):
+            out = queue(db, draft, rt.sender, now)
+            if out is not None and rec.case is not None and draft.purpose.startswith("reply"):
+                rec.case.last_outbound_id = out.message_id
+                db.add(rec.case)
+        row.status, row.decision = "done", verdict.decision
+        row.rules, row.case_number, row.processed_at = ",".join(verdict.rule_ids), number, now
+        db.add(row)
+        db.commit()
+    log.info("%s <%s> case=%s rules=%s", verdict.decision.upper(), msg.message_id,
+             number or "-", ",".join(verdict.rule_ids))
+    return verdict.decision
+
+
+def _followup(rt: Runtime, db: Session, msg: InboundMessage):
+    """Unit reports, satisfaction answers and the admin's ledger go their own way (not loop mail)."""
+    from bot.followup.inbound import handle
+
+    if loop_reason(msg, (rt.ruleset.programme.mailbox,), (rt.config.message_id_domain,)):
+        return None
+    return handle(db, rt, msg)
+
+
+def _done(db: Session, row: InboundMail, outcome: str, detail: str, number: str,
+          msg: InboundMessage, now) -> str:
+    row.status, row.decision, row.rules = "done", outcome, detail[:300]
+    row.case_number, row.processed_at = number, now
+    db.add(row)
+    db.commit()
+    log.info("%s <%s> case=%s detail=%s", outcome.upper(), msg.message_id, number or "-", detail)
+    return outcome
+
+
+def _verdict(rt: Runtime, db: Session, msg: InboundMessage):
+    rules = rt.ruleset
+    if _over_rate(rt, db, msg.from_addr):
+        reason = Reason("LOOP-AUTO", None, "发件人短时间内来信过多，暂停自动回复。")
+        return Verdict("ignored", [reason]), None
+    intake, source = read_intake(msg, rules, (rt.config.message_id_domain,))
+    code = intake.form.credit_code if intake.form else None
+    verdict = decide(intake, rules, rt.today(), lambda sid: _seats(db, sid, code))
+    return verdict, source
+
+
+def _seats(db: Session, session_id: str, credit_code: str | None) -> int:
+    """Seats taken, not counting the sender's own earlier form for the same session."""
+    mine = None
+    if credit_code:
+        mine = db.exec(select(Case.id).where(Case.credit_code == credit_code,
+                                              Case.session_id == session_id,
+                                              Case.decision == "accepted")).first()
+    return seats_used(db, session_id, exclude_case=mine)
+
+
+def _over_rate(rt: Runtime, db: Session, sender: str) -> bool:
+    """LOOP-AUTO when one sender writes more often than the per-recipient cap allows."""
+    since = rt.now() - timedelta(hours=rt.config.rate_window_hours)
+    count = db.exec(select(func.count()).select_from(InboundMail).where(
+        InboundMail.sender == sender, InboundMail.received_at >= since,
+        InboundMail.status == "done")).one()
+    return count >= rt.config.rate_limit_per_recipient
+
+
+def _record_error(rt: Runtime, row_id: int, exc: Exception) -> str:
+    text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    with Session(rt.engine) as db:
+        row = db.get(InboundMail, row_id)
+        row.last_error = text[:4000]
+        if row.attempts >= rt.config.max_attempts:
+            row.status = "quarantined"
+        db.add(row)
+        db.commit()
+        return "quarantined" if row.status == "quarantined" else "error"

@@ -1,0 +1,88 @@
+"""Verdict -> the mails it causes: the threaded reply to the enterprise and, on referral, the forward."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.message.model import Attachment
+from bot.outbox.compose import Draft, OutgoingAttachment, Templates
+from bot.rules import texts
+from bot.rules.model import Ruleset
+from bot.rules.verdict import Verdict
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+@dataclass
+class ReplyContext:
+    """Threading and identity of the mail being answered."""
+
+    sender: str
+    message_id: str
+    references: list[str] = field(default_factory=list)
+    case_number: str = ""
+    updated: bool = False
+    form_attachment: Attachment | None = None
+
+
+def blank_form_attachments(rules: Ruleset, cache_dir: Path) -> list[OutgoingAttachment]:
+    """The blank registration form in both formats, generated once per rules state."""
+    from bot.forms.blank import write_blank_docx, write_blank_xlsx
+
+    cache_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    xlsx, docx = cache_dir / "来访企业预约登记表.xlsx", cache_dir / "来访企业预约登记表.docx"
+    kwargs = dict(districts=list(rules.programme.districts),
+                  field_names=[f.name for f in rules.fields],
+                  max_attendees=rules.programme.max_attendees)
+    if not xlsx.exists():
+        write_blank_xlsx(xlsx, **kwargs)
+    if not docx.exists():
+        write_blank_docx(docx, **kwargs)
+    return [OutgoingAttachment(xlsx.name, xlsx.read_bytes(), XLSX),
+            OutgoingAttachment(docx.name, docx.read_bytes(), DOCX)]
+
+
+def drafts_for(verdict: Verdict, ctx: ReplyContext, rules: Ruleset, templates: Templates,
+               blank_dir: Path) -> list[Draft]:
+    if verdict.decision == "ignored":
+        return []
+    values = _template_values(verdict, ctx, rules)
+    subject, body = templates.render(f"reply_{verdict.decision}", **values)
+    reply = Draft(purpose=f"reply-{verdict.decision}", to=[ctx.sender], subject=subject,
+                  body=body, case_number=ctx.case_number, in_reply_to=ctx.message_id,
+                  references=list(ctx.references))
+    if values["blank_forms"]:
+        reply.attachments = blank_form_attachments(rules, blank_dir)
+    drafts = [reply]
+    if verdict.decision == "referred" and values["refer_unit"] is not None:
+        drafts.append(_referral(values, ctx, templates))
+    return drafts
+
+
+def _template_values(verdict: Verdict, ctx: ReplyContext, rules: Ruleset) -> dict:
+    session = rules.session_by_id(verdict.session) if verdict.session else None
+    leader = rules.leader_by_id(session.leader) if session else None
+    field_rule = rules.field_by_id(verdict.field) if verdict.field else None
+    blank = any(r.rule in ("FORM-MISSING", "FORM-UNREADABLE") for r in verdict.reasons)
+    return dict(
+        programme=rules.programme, form=verdict.form, reasons=verdict.reasons,
+        flags=verdict.flags, case_number=ctx.case_number, updated=ctx.updated,
+        session=session, session_words=texts.session_words(session) if session else "",
+        leader_title=leader.title if leader else "", field_name=field_rule.name if field_rule else "",
+        refer_unit=rules.unit_by_id(verdict.refer_to) if verdict.refer_to else None,
+        blank_forms=blank,
+    )
+
+
+def _referral(values: dict, ctx: ReplyContext, templates: Templates) -> Draft:
+    subject, body = templates.render("referral_forward", **values)
+    unit = values["refer_unit"]
+    draft = Draft(purpose="referral", to=list(unit.emails), subject=subject, body=body,
+                  case_number=ctx.case_number, auto_submitted="auto-generated")
+    att = ctx.form_attachment
+    if att is not None and att.data:
+        draft.attachments = [OutgoingAttachment(att.filename or "登记表", att.data,
+                                                att.content_type or "application/octet-stream")]
+    return draft

@@ -1,0 +1,1 @@
+"""The rule engine: rule files -> Ruleset -> Verdict. The rule data lives in ./rules/."""

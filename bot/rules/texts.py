@@ -1,0 +1,99 @@
+"""Chinese explanations carried in `reasons` and quoted in replies (one place, so wording is consistent)."""
+
+from __future__ import annotations
+
+from bot.forms.model import LABEL_OF_KEY
+from bot.rules.model import Exclusion, FieldRule, Ruleset, Session, Unit
+
+WEEKDAYS = "一二三四五六日"
+
+DEFAULT_PLACEHOLDERS = frozenset({
+    "无", "略", "同上", "见附件", "详见附件", "暂无", "待定", "见附表", "如题", "不详", "/", "-",
+    "—", "无。", "n/a", "N/A", "空", "待补充",
+})
+
+FORM_MISSING = ("来信中未发现《来访企业预约登记表》附件，正文中也未填写登记表内容。"
+                "请下载并填写本邮件所附登记表（.xlsx 或 .docx 格式），作为附件回复本邮件。")
+
+_EXPECT = {
+    "enterprise_name": "请填写营业执照上的企业全称",
+    "credit_code": "请填写营业执照上的18位统一社会信用代码",
+    "district": "请填写企业所属地区（区）",
+    "contact_name": "请填写联系人姓名",
+    "contact_phone": "请填写联系人手机号码或带区号的固定电话",
+}
+
+
+def label(key: str) -> str:
+    return LABEL_OF_KEY.get(key, key)
+
+
+def loop(reason: str) -> str:
+    return f"系统自动邮件（{reason}），不予回复。"
+
+
+def incomplete(key: str) -> str:
+    if key.startswith("declarations."):
+        return f"「{label(key)}」未勾选，请选择“是”或“否”。"
+    hint = _EXPECT.get(key, "请补充填写")
+    return f"「{label(key)}」未填写，{hint}。"
+
+
+def field_unknown(written: str | None, rules: Ruleset) -> str:
+    names = "、".join(f.name for f in rules.fields)
+    if written:
+        return f"「诉求领域」填写的“{written}”无法识别，请从以下领域中选择一项：{names}。"
+    return f"「诉求领域」未填写，且无法从诉求内容判断所属领域，请从以下领域中选择一项：{names}。"
+
+
+def too_many_attendees(count: int, limit: int) -> str:
+    return f"「参加接待人员」共填写{count}人，每家企业参加接待人员不超过{limit}人，请精简后重新填写。"
+
+
+def vague(key: str, printed_label: str, rule: Exclusion | None) -> str:
+    basis = f"（依据：{rule.basis}）" if rule and rule.basis else ""
+    return (f"「{printed_label}」未写明具体内容。按照工作方案，没有明确的对象和具体的事实、理由和请求的"
+            f"不纳入受理范围{basis}，请具体填写。")
+
+
+def exclusion(rule: Exclusion | None, rule_id: str) -> str:
+    if rule is None:
+        return f"不予受理（{rule_id}）。"
+    parts = [f"{rule.title}。"]
+    if rule.basis:
+        parts.append(f"依据：{rule.basis}。")
+    if rule.referral:
+        parts.append(f"建议：{rule.referral}")
+    return "".join(parts)
+
+
+def keyword_flag(rule: Exclusion, words: list[str]) -> str:
+    return f"内容含有“{'、'.join(words)}”等词语，可能涉及“{rule.title}”，请人工核实。"
+
+
+def refer(unit: Unit) -> str:
+    contact = f"（联系人：{unit.contact}）" if unit.contact else ""
+    return (f"贵企业未列入本次接待重点范围（规上企业、上市后备企业、高新技术企业），"
+            f"诉求已转交{unit.name}{contact}受理。")
+
+
+def session_words(session: Session) -> str:
+    d = session.date
+    return (f"{d.year}年{d.month}月{d.day}日（星期{WEEKDAYS[d.weekday()]}）{session.period}"
+            f"{session.start}—{session.end}")
+
+
+def match(rule_id: str, session: Session | None, field: FieldRule, rules: Ruleset) -> str:
+    when = session_words(session) if session else ""
+    leader = rules.leader_by_id(session.leader).title if session and rules.leader_by_id(session.leader) else ""
+    if rule_id == "MATCH-CURRENT":
+        return f"诉求领域“{field.name}”与本期接待领域一致，安排在{when}由{leader}接待。"
+    later = (f"拟择期安排在{when}由{leader}接待。" if session
+             else "目前尚无接待该领域的场次，待确定后另行通知。")
+    lead = {
+        "SESSION-FULL": "本期接待名额已满，",
+        "WINDOW-CLOSED": f"接待“{field.name}”领域的下一场次预约登记已截止，",
+        "MATCH-LATER": f"诉求领域“{field.name}”不在本期接待领域内，",
+        "NO-SESSION": f"诉求领域“{field.name}”暂无安排接待的场次，",
+    }[rule_id]
+    return lead + later

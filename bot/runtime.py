@@ -1,0 +1,116 @@
+"""What every command passes explicitly: config, rules, clock, database, templates, mailer."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.engine import Engine
+
+from bot.config import Config
+from bot.errors import RuleFileError
+from bot.outbox.compose import Templates
+from bot.outbox.queue import Sender
+from bot.rules.loader import load_rules
+from bot.rules.model import Ruleset
+
+log = logging.getLogger("bot.runtime")
+
+
+@dataclass
+class Clock:
+    """Wall-clock time in the programme's zone (aware); `--today` pins the date, keeps the time."""
+
+    tz: ZoneInfo
+    fixed_day: date | None = None
+
+    def now(self) -> datetime:
+        real = datetime.now(self.tz)
+        if self.fixed_day is None:
+            return real
+        return datetime.combine(self.fixed_day, real.timetz())
+
+    def today(self) -> date:
+        return self.now().date()
+
+    def aware(self, stored: datetime) -> datetime:
+        """A stored time (UTC) shown in the programme's zone."""
+        return stored.astimezone(self.tz)
+
+
+@dataclass
+class RulesHolder:
+    """The rules in force. A broken edit keeps the last good rules and reports the problems once."""
+
+    rules_dir: Path
+    current: Ruleset
+    stamp: tuple = ()
+    last_error: str = ""
+
+    @classmethod
+    def load(cls, rules_dir: Path) -> "RulesHolder":
+        return cls(rules_dir, load_rules(rules_dir), _stamp(rules_dir))
+
+    def reload_if_changed(self) -> str | None:
+        """Returns the problem text when a changed rule set was refused (new problem only)."""
+        stamp = _stamp(self.rules_dir)
+        if stamp == self.stamp:
+            return None
+        self.stamp = stamp
+        try:
+            self.current = load_rules(self.rules_dir)
+        except RuleFileError as exc:
+            text = "\n".join(exc.problems)
+            log.error("RULES-REFUSED keeping the last good rules:\n%s", text)
+            fresh, self.last_error = text != self.last_error, text
+            return text if fresh else None
+        self.last_error = ""
+        log.info("RULES-RELOADED from %s", self.rules_dir)
+        return None
+
+
+def _stamp(rules_dir: Path) -> tuple:
+    try:
+        return tuple(sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size)
+                            for p in rules_dir.iterdir() if p.is_file()))
+    except OSError:
+        return ()
+
+
+@dataclass
+class Runtime:
+    config: Config
+    rules: RulesHolder
+    engine: Engine
+    templates: Templates
+    clock: Clock
+    transport: object = None
+    holder_id: str = field(default_factory=lambda: f"{os.uname().nodename}:{os.getpid()}")
+
+    @property
+    def ruleset(self) -> Ruleset:
+        return self.rules.current
+
+    @property
+    def sender(self) -> Sender:
+        p = self.ruleset.programme
+        return Sender(address=p.mailbox, name=self.config.from_name,
+                      domain=self.config.message_id_domain)
+
+    @property
+    def admin_emails(self) -> list[str]:
+        return list(self.ruleset.programme.admin_emails)
+
+    def today(self) -> date:
+        return self.clock.today()
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+
+def start_of(day: date, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0, 0), tz)

@@ -1,0 +1,1 @@
+"""The database: SQLModel tables, the engine from a URL, Alembic migrations at start-up."""

@@ -1,0 +1,151 @@
+"""Tables. Every state change and the mail it causes are written in one transaction."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Column, LargeBinary, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class InboundMail(SQLModel, table=True):
+    """The message ledger: one row per inbound mail, keyed by mailbox/UIDVALIDITY/UID and Message-ID."""
+
+    __tablename__ = "inbound_mail"
+    __table_args__ = (UniqueConstraint("mailbox", "uidvalidity", "uid"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    mailbox: str = Field(max_length=200)
+    uidvalidity: int = 0
+    uid: int = 0
+    message_id: str = Field(max_length=500, unique=True, index=True)
+    digest: str = Field(max_length=64, index=True)
+    archive_path: str = Field(max_length=500)
+    sender: str = Field(default="", max_length=320)
+    subject: str = Field(default="", sa_column=Column(Text, default=""))
+    status: str = Field(default="received", max_length=20, index=True)  # received|done|quarantined
+    attempts: int = 0
+    last_error: str = Field(default="", sa_column=Column(Text, default=""))
+    decision: str = Field(default="", max_length=30)
+    rules: str = Field(default="", max_length=300)
+    case_number: str = Field(default="", max_length=60)
+    received_at: datetime
+    processed_at: datetime | None = None
+
+
+class Case(SQLModel, table=True):
+    __tablename__ = "case_record"
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(max_length=60, unique=True, index=True)
+    status: str = Field(max_length=30, index=True)
+    decision: str = Field(max_length=30)
+    rules: str = Field(default="", max_length=300)
+    session_id: str | None = Field(default=None, max_length=60)
+    field_id: str | None = Field(default=None, max_length=60)
+    channel: str = Field(default="邮件", max_length=10)
+    enterprise_name: str = Field(default="", max_length=300)
+    credit_code: str = Field(default="", max_length=30, index=True)
+    district: str = Field(default="", max_length=60)
+    contact_name: str = Field(default="", max_length=100)
+    contact_phone: str = Field(default="", max_length=40)
+    contact_email: str = Field(default="", max_length=320)
+    sender: str = Field(default="", max_length=320)
+    form_json: str = Field(default="{}", sa_column=Column(Text, default="{}"))
+    thread_root: str = Field(default="", max_length=500)  # Message-ID of the first mail
+    last_outbound_id: str = Field(default="", max_length=500)
+    accepted_on: date | None = None
+    outcome: str = Field(default="", max_length=20)  # 当场解决 | 交办 | 解释说明
+    requirements: str = Field(default="", sa_column=Column(Text, default=""))
+    closed_on: date | None = None
+    satisfaction: str = Field(default="", max_length=10)
+    revisit: str = Field(default="", max_length=200)
+    refer_unit: str = Field(default="", max_length=60)
+    created_at: datetime
+    updated_at: datetime
+
+
+class Assignment(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("case_id", "unit_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case_record.id", index=True)
+    unit_id: str = Field(max_length=60, index=True)
+    role: str = Field(max_length=10)  # lead | co
+    assigned: date
+    long_term: bool = False
+    status_due: date
+    result_due: date
+    note: str = Field(default="", sa_column=Column(Text, default=""))
+    closed: bool = Field(default=False, index=True)
+
+
+class UnitReport(SQLModel, table=True):
+    __tablename__ = "unit_report"
+
+    id: int | None = Field(default=None, primary_key=True)
+    assignment_id: int = Field(foreign_key="assignment.id", index=True)
+    kind: str = Field(max_length=20)  # status | progress | result | extension
+    received: date
+    message_id: str = Field(default="", max_length=500)
+    summary: str = Field(default="", sa_column=Column(Text, default=""))
+
+
+class CaseEvent(SQLModel, table=True):
+    __tablename__ = "case_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case_record.id", index=True)
+    at: datetime
+    event: str = Field(max_length=40)
+    detail: str = Field(default="", sa_column=Column(Text, default=""))
+
+
+class Outbox(SQLModel, table=True):
+    """Mail waiting to be sent. The Message-ID is fixed at creation so a resend is recognisable."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: str = Field(max_length=500, unique=True)
+    purpose: str = Field(max_length=30)
+    case_number: str = Field(default="", max_length=60)
+    mail_from: str = Field(max_length=320)
+    recipients: str = Field(max_length=2000)  # comma-separated
+    subject: str = Field(default="", sa_column=Column(Text, default=""))
+    raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    status: str = Field(default="pending", max_length=20, index=True)  # pending|sent|failed
+    attempts: int = 0
+    next_attempt_at: datetime
+    last_error: str = Field(default="", sa_column=Column(Text, default=""))
+    created_at: datetime
+    sent_at: datetime | None = None
+
+
+class ReminderLog(SQLModel, table=True):
+    """One row per reminder sent: the unique key makes a second send impossible, across restarts."""
+
+    __tablename__ = "reminder_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=300, unique=True)
+    sent_on: date
+
+
+class Counter(SQLModel, table=True):
+    name: str = Field(primary_key=True, max_length=60)
+    value: int = 0
+
+
+class Lease(SQLModel, table=True):
+    """One fetcher per mailbox: the holder renews its lease; another daemon waits until it expires."""
+
+    name: str = Field(primary_key=True, max_length=200)
+    holder: str = Field(max_length=200)
+    expires_at: datetime
+
+
+class Suppression(SQLModel, table=True):
+    """Addresses that bounced permanently get no automatic mail until `until`."""
+
+    address: str = Field(primary_key=True, max_length=320)
+    until: datetime
+    reason: str = Field(default="", sa_column=Column(Text, default=""))

@@ -1,0 +1,69 @@
+"""Message -> Intake -> Verdict. The one decision path shared by `triage`, `run` and `register`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Callable
+
+from bot.errors import FormUnreadable
+from bot.forms.model import Form
+from bot.forms.reader import read_attachment, read_body
+from bot.message.loop import loop_reason
+from bot.message.model import Attachment, InboundMessage
+from bot.rules.decide import Intake, decide
+from bot.rules.model import Ruleset
+from bot.rules.verdict import Verdict
+
+
+@dataclass
+class Triaged:
+    verdict: Verdict
+    form_attachment: Attachment | None  # the file the form was read from (forwarded on referral)
+
+
+def read_intake(msg: InboundMessage, rules: Ruleset, own_domains: tuple[str, ...]) -> tuple[Intake, Attachment | None]:
+    own = (rules.programme.mailbox,)
+    reason = loop_reason(msg, own, own_domains)
+    if reason:
+        return Intake(None, sender=msg.from_addr, loop_reason=reason), None
+    form, source, unreadable = _form_from_attachments(msg, rules)
+    if form is None:
+        form = read_body(msg.text_body or "", districts=rules.programme.districts,
+                         city=rules.programme.city)
+        if form is not None:
+            unreadable = []
+    return Intake(form, unreadable, msg.from_addr), source
+
+
+def _form_from_attachments(msg: InboundMessage, rules: Ruleset):
+    """The first attachment that reads as a form; notes for those that could not be read."""
+    unreadable: list[str] = []
+    for att in msg.attachments:
+        name = att.filename or "（未命名附件）"
+        if att.skipped:
+            unreadable.append(f"附件“{name}”未能读取：{att.skipped}。")
+            continue
+        try:
+            form = read_attachment(att.data, att.filename, districts=rules.programme.districts,
+                                   city=rules.programme.city)
+        except FormUnreadable as exc:
+            unreadable.append(exc.detail or f"附件“{name}”无法读取（{exc.reason}），"
+                              "请使用本邮件所附的 .xlsx 或 .docx 登记表填写后重新发送。")
+            continue
+        if not form.is_blank():
+            return form, att, []
+        unreadable.append(f"附件“{name}”是空白登记表，请填写后重新发送。")
+    return None, None, unreadable
+
+
+def triage(msg: InboundMessage, rules: Ruleset, today: date, *,
+           own_domains: tuple[str, ...] = (), used: Callable[[str], int] = lambda _s: 0) -> Triaged:
+    intake, source = read_intake(msg, rules, own_domains)
+    return Triaged(decide(intake, rules, today, used), source)
+
+
+def triage_form(form: Form, rules: Ruleset, today: date, *, sender: str = "",
+                used: Callable[[str], int] = lambda _s: 0) -> Verdict:
+    """A form entered by the admin (phone / on-site registration): same decision, no mail checks."""
+    return decide(Intake(form, [], sender), rules, today, used)
