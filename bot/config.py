@@ -51,7 +51,7 @@ class Config:
     message_id_domain: str = "reception-bot.local"
     from_name: str = "市长服务民营企业接待日"
     poll_seconds: float = 30.0
-    max_attempts: int = 3
+    max_attempts: int = 5
     rate_limit_per_recipient: int = 20  # automatic mails per recipient per rolling window
     rate_window_hours: int = 24
     bounce_suppress_days: int = 7
