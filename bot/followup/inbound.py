@@ -69,16 +69,41 @@ def handle(db: Session, rt: Runtime, msg: InboundMessage) -> Followup | None:
     unit_id = unit_of_address(rt, sender)
     if case is None:
         return None
+    if unit_id is None and sender in {case.sender.lower(), case.contact_email.lower()} - {""}:
+        if case.status == "result_received":
+            answer = satisfaction.record_answer(db, rt, msg, case)
+            if answer is not None:
+                return answer
+        if _carries_form(msg, rt):
+            return None  # a correction or a new form: the intake path decides
+        return note_from_enterprise(db, rt, msg, case)
     if unit_id is not None or _claims_report(msg):
         assignment = _assignment_of(db, case, unit_id) if authenticated(msg) else None
         if assignment is None:
             return refuse(db, rt, msg, case, unit_id)
         return reports.record_report(db, rt, msg, case, assignment)
-    if sender in {case.sender.lower(), case.contact_email.lower()} - {""}:
-        if case.status == "result_received":
-            return satisfaction.record_answer(db, rt, msg, case)
-        return None  # a correction or a new form: the intake path decides
-    return refuse(db, rt, msg, case, None)
+    return None  # someone else writing about a case: handled as a new registration mail
+
+
+def _carries_form(msg: InboundMessage, rt: Runtime) -> bool:
+    from bot.forms.reader import read_body
+
+    programme = rt.ruleset.programme
+    return bool(msg.attachments) or read_body(fresh_text(msg.text_body), districts=programme.districts,
+                                              city=programme.city) is not None
+
+
+def note_from_enterprise(db: Session, rt: Runtime, msg: InboundMessage, case: Case) -> Followup:
+    """A message about its case (change of attendees, a question): the office reads it, no auto-reply."""
+    from bot.followup.notify import admin_draft
+    from bot.outbox.queue import queue
+
+    text = fresh_text(msg.text_body)[:2000]
+    add_event(db, case, rt.now(), "enterprise-note", text[:500])
+    draft = admin_draft(rt, "admin_enterprise_note", case=case, msg=msg, text=text)
+    if draft is not None:
+        queue(db, draft, rt.sender, rt.now())
+    return Followup("enterprise-note", case.number, "")
 
 
 def _claims_report(msg: InboundMessage) -> bool:
