@@ -87,9 +87,16 @@ def run_forever(rt: Runtime, source: Source, jobs, stop=lambda: False) -> None:
 
 
 def _check_rules(rt: Runtime, jobs) -> None:
+    """Reload changed rule files; deferred cases are re-matched whenever the rules in force change."""
+    from bot.reevaluate import reevaluate_deferred
+
+    before = rt.rules.current
     problem = rt.rules.reload_if_changed()
     if problem:
         jobs.tell_admin_rules(problem)
+    if rt.rules.current is not before or not jobs.reevaluated:
+        reevaluate_deferred(rt)
+        jobs.reevaluated = True
 
 
 def _merge(a: dict, b: dict, drop: str) -> dict:

@@ -18,6 +18,7 @@ log = logging.getLogger("bot.jobs")
 class Jobs:
     def __init__(self, rt: Runtime):
         self.rt = rt
+        self.reevaluated = False  # deferred cases are re-matched once at start and on each reload
         self.scheduler = schedule.Scheduler()
         deadlines = rt.ruleset.deadlines
         self.scheduler.every().day.at(deadlines.reminder_time).do(self.daily)
