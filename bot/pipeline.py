@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import traceback
+from pathlib import Path
 from datetime import timedelta
 
 from sqlalchemy import func, or_
@@ -46,6 +47,8 @@ def process(rt: Runtime, item: Fetched) -> str:
 
 
 def _parse(raw: bytes, digest_hex: str) -> InboundMessage | None:
+    if not raw:
+        return None
     try:
         return parse_message(raw)
     except Exception:  # noqa: BLE001 - recorded when claimed; the mail is quarantined in _handle
@@ -72,6 +75,7 @@ def _claim(rt: Runtime, item: Fetched, msg, digest_hex: str, path: str) -> tuple
                               subject=(msg.subject if msg else "")[:2000],
                               received_at=rt.now())
         if row.status in ("done", "quarantined"):
+            log.info("DUPLICATE <%s> digest=%s already %s", mid, digest_hex[:12], row.status)
             return row.id, "duplicate" if row.status == "done" else "quarantined"
         row.attempts += 1
         db.add(row)
@@ -81,7 +85,7 @@ def _claim(rt: Runtime, item: Fetched, msg, digest_hex: str, path: str) -> tuple
 
 def _handle(rt: Runtime, row_id: int, msg: InboundMessage | None) -> str:
     if msg is None:
-        raise ValueError("the message could not be parsed at all")
+        return _empty(rt, row_id)
     rules, today, now = rt.ruleset, rt.today(), rt.now()
     with Session(rt.engine) as db:
         row = db.get(InboundMail, row_id)
@@ -108,6 +112,20 @@ def _handle(rt: Runtime, row_id: int, msg: InboundMessage | None) -> str:
     log.info("%s <%s> case=%s rules=%s", verdict.decision.upper(), msg.message_id,
              number or "-", ",".join(verdict.rule_ids))
     return verdict.decision
+
+
+def _empty(rt: Runtime, row_id: int) -> str:
+    """A message with no bytes at all has no sender to answer: ignored, its (empty) copy kept."""
+    with Session(rt.engine) as db:
+        row = db.get(InboundMail, row_id)
+        if Path(row.archive_path).stat().st_size:
+            raise ValueError("the message could not be parsed at all")
+        row.status, row.decision, row.rules = "done", "ignored", "MAIL-EMPTY"
+        row.processed_at = rt.now()
+        db.add(row)
+        db.commit()
+    log.info("IGNORED <%s> case=- rules=MAIL-EMPTY", row.message_id)
+    return "ignored"
 
 
 def _followup(rt: Runtime, db: Session, msg: InboundMessage):
