@@ -101,3 +101,46 @@ def test_daemon_answers_a_new_form_within_seconds(tmp_path, clean_mail):
     finally:
         daemon.terminate()
         daemon.wait(timeout=20)
+
+
+OLE_DOC = bytes.fromhex("D0CF11E0A1B11AE1") + b"\x00" * 504  # an old binary Word/Excel file
+
+
+def test_unreadable_attachment_gets_both_blank_forms(bot):
+    rig = bot.rig
+    rig.append(INTAKE, registration_mail(sender="ent1@corp.test", to=INTAKE,
+                                         attachments=[("来访企业预约登记表.doc", OLE_DOC)]))
+    rig.append(INTAKE, registration_mail(sender="ent2@corp.test", to=INTAKE,
+                                         attachments=[("登记表.docx", OLE_DOC)]))  # a .doc renamed
+    bot.cli("run", "--once", today="2026-12-01")
+    for sender in ("ent1@corp.test", "ent2@corp.test"):
+        reply = parse(rig.wait_for_messages(sender, 1)[0])
+        assert "需补正" in reply["Subject"]
+        names = sorted(a.get_filename() for a in reply.iter_attachments())
+        assert names == ["来访企业预约登记表.docx", "来访企业预约登记表.xlsx"]
+        blank = next(a for a in reply.iter_attachments() if a.get_filename().endswith(".xlsx"))
+        assert blank.get_content()[:2] == b"PK"
+
+
+def test_referral_reaches_the_district_and_replies_carry_details(bot):
+    rig = bot.rig
+    outside = FormValues(enterprise_name="乌海市镕达商贸有限公司", credit_code="91150302MAD39QL31H",
+                         enterprise_types="□规上企业 □上市后备企业 □高新技术企业 ☑其他",
+                         district="乌海市海勃湾区")
+    later = FormValues(enterprise_name="乌海市海湖畅达物流有限公司", credit_code="91150302MAJG7LCM8G",
+                       field="交通物流", title="物流园区道路维修",
+                       facts="物流园区进场道路破损，影响货车通行。", requests="请将该路段纳入维修计划。")
+    rig.append(INTAKE, registration_mail(sender="ent3@corp.test", to=INTAKE,
+                                         attachments=[("登记表.docx", form_docx(outside))]))
+    rig.append(INTAKE, registration_mail(sender="ent4@corp.test", to=INTAKE,
+                                         attachments=[("登记表.xlsx", form_xlsx(later))]))
+    bot.cli("run", "--once", today="2026-12-01")
+
+    referred = parse(rig.wait_for_messages("ent3@corp.test", 1)[0])
+    assert "海勃湾区人民政府" in referred["Subject"] and "转送该单位" in body_text(referred)
+    forwarded = parse(rig.wait_for_messages("hbw@units.test", 1)[0])
+    assert "乌海市镕达商贸有限公司" in body_text(forwarded)
+    assert [a.get_filename() for a in forwarded.iter_attachments()] == ["登记表.docx"]
+
+    deferred = body_text(parse(rig.wait_for_messages("ent4@corp.test", 1)[0]))
+    assert "2027年3月23日（星期二）" in deferred and "分管自然资源和城乡建设的副市长" in deferred
