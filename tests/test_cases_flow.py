@@ -3,53 +3,16 @@ form or a correction, phone/on-site registration, deferred cases re-matched when
 
 from __future__ import annotations
 
-import email
 import shutil
-from email.policy import default
-from pathlib import Path
 
 import pytest
 from sqlmodel import Session, select
 
-from bot.app import open_runtime, open_source
+from bot.app import open_runtime
 from bot.cli import Options
-from bot.daemon import run_once
-from bot.jobs import Jobs
-from bot.mailbox.maildir import MaildirSink
 from bot.samples import FormValues, form_xlsx, registration_mail
 from bot.store.models import Case, CaseEvent
-
-REPO = Path(__file__).resolve().parents[1]
-INTAKE = "intake@rb.test"
-
-
-class Embedded:
-    """The embedded default in a temp dir, driven like `run --once` with a chosen date."""
-
-    def __init__(self, root: Path, rules: Path):
-        self.root, self.rules = root, rules
-        (root / "config.toml").write_text(
-            f'rules_dir = "{rules}"\ntemplates_dir = "{REPO / "templates"}"\n', encoding="utf-8")
-
-    def run(self, today: str):
-        from datetime import date
-
-        rt = open_runtime(Options(self.root / "config.toml", None, date.fromisoformat(today)))
-        run_once(rt, open_source(rt), Jobs(rt))
-        return rt
-
-    def deliver(self, raw: bytes) -> None:
-        MaildirSink(self.root / "storage" / "mail").deliver(raw)
-
-    def sent(self) -> list[email.message.EmailMessage]:
-        out = self.root / "storage" / "outbox"
-        files = sorted((p for sub in ("new", "cur") for p in (out / sub).glob("*")),
-                       key=lambda p: p.stat().st_mtime_ns)
-        return [email.message_from_bytes(p.read_bytes(), policy=default) for p in files]
-
-    def cases(self, rt) -> list[Case]:
-        with Session(rt.engine) as db:
-            return list(db.exec(select(Case).order_by(Case.id)))
+from tests.support.embedded import INTAKE, REPO, Embedded
 
 
 @pytest.fixture

@@ -1,0 +1,162 @@
+"""The follow-up in process on the embedded default: the ledger by mail, import refusals,
+extension requests, an unsatisfied enterprise, overdue lists, the digest and the report."""
+
+from __future__ import annotations
+
+import email
+import io
+from email.policy import default
+import shutil
+from datetime import date
+
+import docx
+import openpyxl
+import pytest
+from sqlmodel import Session
+
+from bot.errors import CaseError
+from bot.followup import views
+from bot.followup.assign import AssignRequest, assign, extend
+from bot.followup.ledger_io import import_file
+from bot.jobs import Jobs
+from bot.samples import FormValues, form_xlsx, registration_mail
+from tests.support.embedded import INTAKE, REPO, Embedded
+
+CASE = "WHJD-2026-0001"
+
+
+@pytest.fixture
+def bot(tmp_path):
+    rules = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", rules)
+    embedded = Embedded(tmp_path, rules)
+    embedded.deliver(registration_mail(sender="ent1@corp.test", to=INTAKE, message_id="f1@corp.test",
+                                       attachments=[("表.xlsx", form_xlsx(FormValues()))]))
+    embedded.run("2026-12-01")
+    return embedded
+
+
+def assigned(bot, day="2026-12-23", lead="fgw"):
+    rt = bot.runtime(day)
+    with Session(rt.engine) as db:
+        assign(db, rt, AssignRequest(CASE, lead, ("zrzyj",), False, "限期办结"))
+        db.commit()
+    return rt
+
+
+def export(bot, tmp_path, day="2026-12-22"):
+    from bot.documents.ledger import export_ledger
+    from bot.followup.ledger_io import ledger_rows
+
+    rt = bot.runtime(day, transport=False)
+    path = tmp_path / "台账.xlsx"
+    with Session(rt.engine) as db:
+        export_ledger(ledger_rows(db, rt), path, unit_names=[u.name for u in rt.ruleset.units])
+    return path
+
+
+def set_admin_cells(path, **cells):
+    wb = openpyxl.load_workbook(path)
+    ws = wb["企业诉求台账"] if "企业诉求台账" in wb.sheetnames else wb.worksheets[0]
+    header = {c.value: c.column for c in ws[1]}
+    for name, value in cells.items():
+        ws.cell(2, header[name]).value = value
+    wb.save(path)
+
+
+def test_admin_mails_the_filled_ledger_and_gets_the_summary(bot, tmp_path):
+    path = export(bot, tmp_path)
+    set_admin_cells(path, 现场结果="交办", 承办单位="乌海市发展和改革委员会", 办理要求="一个月内办结")
+    bot.deliver(registration_mail(sender="admin@rb.test", to=INTAKE, subject="台账",
+                                  attachments=[("台账.xlsx", path.read_bytes())]))
+    bot.run("2026-12-23")
+    sent = bot.sent()
+    summary = next(m for m in sent if "台账导入结果" in str(m["Subject"]))
+    assert summary["To"] == "admin@rb.test" and "已完成" in summary["Subject"]
+    assert any("fgw@units.test" in str(m["To"]) and CASE in str(m["Subject"]) for m in sent)
+
+
+def test_an_import_with_an_unknown_unit_changes_nothing(bot, tmp_path):
+    path = export(bot, tmp_path)
+    set_admin_cells(path, 现场结果="交办", 承办单位="不存在的局")
+    rt = bot.runtime("2026-12-23")
+    ok, summary = import_file(rt, path)
+    assert not ok and "不存在的局" in summary
+    with Session(rt.engine) as db:
+        assert views.show(db, rt, CASE)["assignments"] == []
+
+
+def test_assign_refuses_unknown_units_and_wrong_states(bot):
+    rt = bot.runtime("2026-12-23")
+    with Session(rt.engine) as db:
+        with pytest.raises(CaseError, match="unknown unit"):
+            assign(db, rt, AssignRequest(CASE, "nope"))
+        with pytest.raises(CaseError, match="both lead and co"):
+            assign(db, rt, AssignRequest(CASE, "fgw", ("fgw",)))
+        with pytest.raises(CaseError, match="no case"):
+            assign(db, rt, AssignRequest("WHJD-2026-9999", "fgw"))
+
+
+def test_extension_request_waits_for_the_admin(bot):
+    assigned(bot)
+    bot.deliver(registration_mail(sender="fgw@units.test", to=INTAKE, subject=f"[{CASE}] 延期申请",
+                                  body="因需自治区审批，申请延期至2027年2月26日。"))
+    rt = bot.run("2027-01-10")
+    to_admin = [m for m in bot.sent() if "延期申请待审核" in str(m["Subject"])]
+    assert len(to_admin) == 1 and str(to_admin[0]["To"]) == "admin@rb.test"
+    with Session(rt.engine) as db:
+        before = views.show(db, rt, CASE)["assignments"][0]["result_due"]
+        extend(db, rt, CASE, date(2027, 2, 26))
+        db.commit()
+        after = views.show(db, rt, CASE)["assignments"][0]["result_due"]
+        with pytest.raises(CaseError):
+            extend(db, rt, CASE, date(2027, 1, 1))
+    assert (before, after) == ("2027-01-22", "2027-02-26")
+
+
+def test_unsatisfied_enterprise_reopens_the_case(bot):
+    assigned(bot)
+    bot.deliver(registration_mail(sender="fgw@units.test", to=INTAKE, subject=f"[{CASE}] 办理结果",
+                                  body="已协调完成。"))
+    bot.run("2027-01-15")
+    forward = bot.sent()[-1]
+    bot.deliver(registration_mail(sender="ent1@corp.test", to=INTAKE,
+                                  subject=f"回复：{forward['Subject']}",
+                                  body="不满意，问题没有解决。\n\n------------------ 原始邮件 ------------------\n满意 基本满意 不满意",
+                                  in_reply_to=forward["Message-ID"].strip("<>")))
+    rt = bot.run("2027-01-16")
+    with Session(rt.engine) as db:
+        shown = views.show(db, rt, CASE)
+    assert (shown["status"], shown["satisfaction"]) == ("reopened", "不满意")
+    assert any("不满意" in str(m["Subject"]) for m in bot.sent() if str(m["To"]) == "admin@rb.test")
+
+
+def test_overdue_list_digest_and_report(bot, tmp_path):
+    assigned(bot)
+    rt = bot.runtime("2027-01-08")
+    with Session(rt.engine) as db:
+        overdue = views.overdue_items(db, rt, date(2027, 1, 8))
+        listed = views.list_cases(db, rt, None, True, None)
+        by_unit = views.list_cases(db, rt, None, False, "zrzyj")
+    assert [(o.case_number, o.kind, o.days_overdue) for o in overdue] == [(CASE, "status", 4)]
+    assert [r["case"] for r in listed] == [CASE] and [r["case"] for r in by_unit] == [CASE]
+
+    Jobs(rt).weekly()
+    with Session(rt.engine) as db:
+        from sqlmodel import select
+
+        from bot.store.models import Outbox
+        digest = db.exec(select(Outbox).where(Outbox.subject.like("%周报%"))).one()
+    text = email.message_from_bytes(digest.raw, policy=default).get_body(("plain",)).get_content()
+    assert digest.recipients == "admin@rb.test" and CASE in text and "逾期4天" in text
+
+    from bot.documents.report import render_report
+    from bot.followup.exports import report_data
+
+    out = tmp_path / "报告.docx"
+    with Session(rt.engine) as db:
+        data = report_data(db, rt, date(2026, 12, 1), date(2027, 1, 8))
+    render_report(data, out)
+    document = docx.Document(io.BytesIO(out.read_bytes()))
+    assert document.inline_shapes, "the report carries a chart"
+    assert data.by_field == {"工业和信息化": 1} and data.overdue[0].case_number == CASE
