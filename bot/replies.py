@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,11 +32,14 @@ def blank_form_attachments(rules: Ruleset, cache_dir: Path) -> list[OutgoingAtta
     """The blank registration form in both formats, generated once per rules state."""
     from bot.forms.blank import write_blank_docx, write_blank_xlsx
 
-    cache_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    xlsx, docx = cache_dir / "来访企业预约登记表.xlsx", cache_dir / "来访企业预约登记表.docx"
     kwargs = dict(districts=list(rules.programme.districts),
                   field_names=[f.name for f in rules.fields],
                   max_attendees=rules.programme.max_attendees)
+    # The dropdowns come from the rules: a changed field list makes a new pair of forms.
+    key = hashlib.sha256(repr(sorted(kwargs.items())).encode()).hexdigest()[:12]
+    cache_dir = cache_dir / key
+    cache_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    xlsx, docx = cache_dir / "来访企业预约登记表.xlsx", cache_dir / "来访企业预约登记表.docx"
     if not xlsx.exists():
         write_blank_xlsx(xlsx, **kwargs)
     if not docx.exists():

@@ -63,7 +63,8 @@ def handle(db: Session, rt: Runtime, msg: InboundMessage) -> Followup | None:
     from bot.followup import ledger_mail, reports, satisfaction
 
     sender = msg.from_addr.lower()
-    if sender in (a.lower() for a in rt.admin_emails) and ledger_mail.has_ledger(msg):
+    if sender in (a.lower() for a in rt.admin_emails) and authenticated(msg) \
+            and ledger_mail.has_ledger(msg):
         return ledger_mail.import_by_mail(db, rt, msg)
     case = tagged_case(db, msg)
     unit_id = unit_of_address(rt, sender)

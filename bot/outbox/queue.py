@@ -11,7 +11,6 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -55,14 +54,6 @@ def queue(db: Session, draft: Draft, sender: Sender, now: datetime) -> Outbox | 
 def _suppressed(db: Session, address: str, now: datetime) -> bool:
     row = db.get(Suppression, address)
     return row is not None and row.until > now
-
-
-def sent_recently(db: Session, address: str, since: datetime) -> int:
-    """How many automatic mails went to `address` since `since` (the per-recipient cap)."""
-    pattern = f"%{address.lower()}%"
-    stmt = select(func.count()).select_from(Outbox).where(
-        Outbox.created_at >= since, Outbox.recipients.like(pattern))
-    return db.exec(stmt).one()
 
 
 @dataclass
