@@ -1,0 +1,66 @@
+"""Reading the registration form from a workbook (.xlsx, and .xlsm read as data: macros never run).
+
+openpyxl in read-only mode streams the sheet (bounded memory on a 10,000-row sheet) and gives cached
+values of formulas (`data_only`); it trusts the sheet's `<dimension>`, which WPS writes as `A1:A1`, so
+the dimensions are reset before reading. Merged cells need no work: the top-left cell holds the value
+and the others read as empty, which the value search skips.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+from bot.errors import FormUnreadable
+from bot.forms.labels import Grid, find_values, label_hits
+from bot.forms.normalize import cell_text
+from bot.forms.safezip import CORRUPT_DETAIL
+
+MAX_COLUMNS = 64  # a form is a few columns wide; ignore whatever sits far to the right
+MAX_SHEETS = 50
+
+
+def read_xlsx(stored: bytes, *, max_rows: int = 20000) -> dict[str, str]:
+    """Raw label values of the sheet that holds the form (the one with the most labels)."""
+    sheets = [(grid, label_hits(grid)) for grid in sheet_grids(stored, max_rows=max_rows)]
+    grid, hits = max(sheets, key=lambda sheet: len(sheet[1]), default=([], {}))
+    return find_values(grid, hits)
+
+
+def sheet_grids(stored: bytes, *, max_rows: int) -> list[Grid]:
+    """Every worksheet as rows of cell texts; `stored` is a zip already checked by safezip."""
+    workbook = _load(stored)
+    try:
+        return [_grid(sheet, max_rows) for sheet in workbook.worksheets[:MAX_SHEETS]]
+    except FormUnreadable:
+        raise
+    except Exception:  # a malformed sheet part surfaces as anything from ParseError to KeyError
+        raise FormUnreadable("corrupt", CORRUPT_DETAIL) from None
+    finally:
+        workbook.close()
+
+
+def _load(stored: bytes):
+    from openpyxl import load_workbook  # deferred: openpyxl takes ~100 ms to import
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "Data Validation extension not supported" and the like
+            return load_workbook(io.BytesIO(stored), read_only=True, data_only=True,
+                                 keep_links=False, keep_vba=False)
+    except Exception:  # openpyxl raises anything from KeyError to its own InvalidFileException
+        raise FormUnreadable("corrupt", CORRUPT_DETAIL) from None
+
+
+def _grid(sheet, max_rows: int) -> Grid:
+    # WPS writes <dimension ref="A1:A1">, and read-only iteration without bounds stops there; we
+    # pass explicit bounds too, which also caps a hostile sheet at max_rows x MAX_COLUMNS
+    sheet.reset_dimensions()
+    grid: Grid = []
+    rows = sheet.iter_rows(min_row=1, max_row=max_rows, max_col=MAX_COLUMNS, values_only=True)
+    for values in rows:
+        row = [cell_text(value).strip() for value in values]
+        while row and not row[-1]:
+            row.pop()
+        grid.append(row)
+    return grid
