@@ -1,0 +1,105 @@
+"""What every mail source offers: fetch without side effects, then move only when told to.
+
+The pipeline archives and commits a message before it calls `mark_done` or `quarantine`, so a
+source must never change the mailbox on its own (no \\Seen on fetch, no delete on read).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import random
+import ssl
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Protocol, runtime_checkable
+
+from bot.errors import ConfigError
+
+SECURITY_MODES = ("tls", "starttls", "plain")
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """One message as read from a source; `key` is stable for as long as the message stays put."""
+
+    mailbox: str
+    uidvalidity: int
+    uid: int
+    raw: bytes
+    key: str
+
+    def __repr__(self) -> str:  # the raw bytes would flood logs and tracebacks
+        return f"Fetched(key={self.key!r}, size={len(self.raw)})"
+
+
+def make_key(mailbox: str, uidvalidity: int, uid: int) -> str:
+    """The ledger key of an IMAP message: the UID is only meaningful together with UIDVALIDITY."""
+    return f"{mailbox}:{uidvalidity}:{uid}"
+
+
+@runtime_checkable
+class Source(Protocol):
+    """A mailbox the daemon reads from; see the module docstring for the contract."""
+
+    name: str
+
+    def open(self) -> None: ...
+
+    def close(self) -> None: ...
+
+    def fetch_new(self, limit: int = 100) -> list[Fetched]:
+        """Messages still in the inbox, oldest first, read without setting \\Seen."""
+        ...
+
+    def mark_done(self, item: Fetched) -> None:
+        """Move the message to the processed folder (created if missing)."""
+        ...
+
+    def quarantine(self, item: Fetched) -> None:
+        """Move the message to the quarantine folder (created if missing)."""
+        ...
+
+    def wait(self, timeout: float) -> bool:
+        """Block up to `timeout` seconds; True when new mail may be waiting."""
+        ...
+
+    def restore(self, folder: str) -> int:
+        """Move every message of `folder` back to the inbox; returns how many moved."""
+        ...
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and the name localhost: the only hosts where plaintext is allowed."""
+    if host.strip().lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_security(security: str, host: str, what: str) -> None:
+    """Refuse unknown modes and plaintext to anything but loopback (credentials would travel in clear)."""
+    if security not in SECURITY_MODES:
+        raise ConfigError(f"{what}: security must be one of {', '.join(SECURITY_MODES)}, not {security!r}")
+    if security == "plain" and not is_loopback(host):
+        raise ConfigError(
+            f"{what}: security = \"plain\" is allowed only for a loopback host, not {host!r}; "
+            "use \"tls\" or \"starttls\""
+        )
+
+
+def backoff_delay(attempt: int, rng: Callable[[], float] = random.random, cap: float = 60.0) -> float:
+    """1, 2, 4 ... `cap` seconds, each +-25 % so that many clients do not reconnect in lockstep."""
+    base = 2.0 ** min(attempt, 16)
+    return min(cap, base * (0.75 + 0.5 * rng()))
+
+
+def tls_context(security: str, cafile: str | Path | None, what: str) -> ssl.SSLContext | None:
+    """A verifying client context (system store, or `cafile` for a private CA); None for plaintext."""
+    if security == "plain":
+        return None
+    try:
+        return ssl.create_default_context(cafile=cafile)
+    except (OSError, ssl.SSLError) as exc:  # at start-up, as a config error, not as a retryable failure
+        raise ConfigError(f"{what}: cannot load cafile {cafile}: {exc}") from exc

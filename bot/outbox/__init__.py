@@ -1,0 +1,1 @@
+"""Outgoing mail: transports that hand a finished message to SMTP or to a Maildir."""

@@ -1,0 +1,211 @@
+"""Transports hand one finished message to the outside world: SMTP, or a Maildir when embedded.
+
+Failure contract (the outbox sender retries on `permanent=False` and stops on `permanent=True`):
+- DeliveryError(permanent=False): 4xx, network errors, timeouts, dropped connections, a greeting
+  refused (that says nothing about this message). Nothing was delivered; retry later.
+- DeliveryError(permanent=True): 5xx for the sender or the data, authentication failed (535),
+  TLS certificate not verified, STARTTLS or AUTH not offered. Retrying will not help.
+- RecipientsRefused (a DeliveryError): some or all recipients were refused at RCPT. `refused` maps
+  each refused address to (code, text); `accepted` lists who HAS the message already: retry or fail
+  only the refused ones, never resend to `accepted`. `permanent` is True only if every refusal is 5xx.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import smtplib
+import socket
+import ssl
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from bot.errors import DeliveryError, MailboxError
+from bot.mailbox.base import check_security, tls_context
+from bot.mailbox.maildir import MaildirSink
+
+log = logging.getLogger(__name__)
+
+_BARE_LF = re.compile(rb"(?<!\r)\n")
+
+
+@runtime_checkable
+class Transport(Protocol):
+    """Sends one message; raises DeliveryError as described in the module docstring."""
+
+    def send(self, raw: bytes, mail_from: str, rcpt_to: list[str]) -> None: ...
+
+
+class RecipientsRefused(DeliveryError):
+    """Some or all recipients were refused; `accepted` ones already have the message."""
+
+    def __init__(self, refused: dict[str, tuple[int, str]], accepted: list[str]):
+        self.refused = refused
+        self.accepted = accepted
+        listed = "; ".join(f"{rcpt}: {code} {text}" for rcpt, (code, text) in refused.items())
+        kind = "all recipients" if not accepted else f"{len(refused)} of {len(refused) + len(accepted)} recipients"
+        super().__init__(f"RCPT TO refused for {kind}: {listed}", permanent=all(c >= 500 for c, _ in refused.values()))
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """Where and how to submit mail; `helo` None means this machine's host name."""
+
+    host: str
+    port: int
+    security: str = "starttls"  # "tls" (implicit), "starttls" or "plain" (loopback only)
+    username: str | None = None  # None: no AUTH
+    password: str | None = field(default=None, repr=False)  # repr=False: never in logs
+    cafile: str | Path | None = None  # None: the system trust store
+    timeout: float = 30.0
+    helo: str | None = None
+
+    def __post_init__(self) -> None:
+        check_security(self.security, self.host, "smtp")
+
+
+class SmtpTransport:
+    """smtplib with one connection reused across sends; not thread-safe (one per sender thread)."""
+
+    def __init__(self, settings: SmtpSettings):
+        self.settings = settings
+        self._context = tls_context(settings.security, settings.cafile, "smtp")
+        self._smtp: smtplib.SMTP | None = None
+
+    def send(self, raw: bytes, mail_from: str, rcpt_to: list[str]) -> None:
+        if not rcpt_to:
+            raise DeliveryError("no recipients given", permanent=True)
+        smtp = self._connection()
+        data = _BARE_LF.sub(b"\r\n", raw)  # SMTP wants CRLF; servers hardened against smuggling refuse bare LF
+        options = ["BODY=8BITMIME"] if not data.isascii() and smtp.has_extn("8bitmime") else []
+        try:
+            refused = smtp.sendmail(mail_from, rcpt_to, data, mail_options=options)
+        except smtplib.SMTPRecipientsRefused as exc:
+            raise RecipientsRefused(_decoded(exc.recipients), accepted=[]) from exc
+        except smtplib.SMTPResponseException as exc:
+            if exc.smtp_code == 421:  # the server is closing the connection
+                self.close()
+            stage = "MAIL FROM" if isinstance(exc, smtplib.SMTPSenderRefused) else "DATA"
+            raise _response_error(stage, exc) from exc
+        except (OSError, smtplib.SMTPException) as exc:  # dropped, timed out: outcome unknown, retry
+            self.close()
+            raise DeliveryError(f"sending to {self._where()} failed: {exc}", permanent=False) from exc
+        if refused:
+            accepted = [rcpt for rcpt in rcpt_to if rcpt not in refused]
+            raise RecipientsRefused(_decoded(refused), accepted=accepted)
+
+    def close(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is None:
+            return
+        try:
+            smtp.quit()
+        except (OSError, smtplib.SMTPException):
+            smtp.close()
+
+    def _connection(self) -> smtplib.SMTP:
+        # A NOOP costs one round trip and saves sending into a connection the server already closed.
+        if self._smtp is not None and not _alive(self._smtp):
+            self.close()
+        if self._smtp is None:
+            self._smtp = self._connect()
+        return self._smtp
+
+    def _connect(self) -> smtplib.SMTP:
+        s = self.settings
+        helo = s.helo or socket.gethostname()  # smtplib's default getfqdn() can stall on DNS
+        try:
+            if s.security == "tls":
+                smtp = smtplib.SMTP_SSL(s.host, s.port, local_hostname=helo, timeout=s.timeout, context=self._context)
+            else:
+                smtp = smtplib.SMTP(s.host, s.port, local_hostname=helo, timeout=s.timeout)
+        except (OSError, smtplib.SMTPException) as exc:
+            raise _connect_error(self._where(), exc) from exc
+        # Without TCP_NODELAY a mail over ~16 KB waits ~40 ms for a delayed ACK (Nagle): 4x slower.
+        smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            self._greet(smtp)
+        except BaseException:
+            smtp.close()
+            raise
+        return smtp
+
+    def _greet(self, smtp: smtplib.SMTP) -> None:
+        s = self.settings
+        stage = "EHLO"
+        try:
+            smtp.ehlo()
+            if s.security == "starttls":
+                stage = "STARTTLS"
+                if not smtp.has_extn("starttls"):
+                    raise DeliveryError(f"STARTTLS not offered by {self._where()}; refusing to send in clear", permanent=True)
+                smtp.starttls(context=self._context)
+                smtp.ehlo()
+            if s.username:
+                stage = "AUTH"
+                smtp.login(s.username, s.password or "")
+        except smtplib.SMTPNotSupportedError as exc:
+            raise DeliveryError(f"{stage} failed: {self._where()} does not offer it ({exc})", permanent=True) from exc
+        except smtplib.SMTPAuthenticationError as exc:
+            text = _text(exc.smtp_error)
+            raise DeliveryError(
+                f"authentication failed for {s.username} at {self._where()}: {exc.smtp_code} {text}",
+                permanent=exc.smtp_code >= 500,
+            ) from exc
+        except smtplib.SMTPResponseException as exc:
+            raise _response_error(stage, exc) from exc
+        except (OSError, smtplib.SMTPException) as exc:
+            raise _connect_error(self._where(), exc) from exc
+
+    def _where(self) -> str:
+        return f"{self.settings.host}:{self.settings.port}"
+
+
+class MaildirTransport:
+    """The embedded default's outbox: each message becomes a file; fails only on disk errors."""
+
+    def __init__(self, root: Path):
+        self.sink = MaildirSink(root)
+
+    def send(self, raw: bytes, mail_from: str, rcpt_to: list[str]) -> None:
+        # Keep the envelope, as a local delivery agent does: the Maildir has no other place for it.
+        newline = b"\r\n" if b"\r\n" in raw[:1000] else b"\n"
+        envelope = b"Return-Path: <" + mail_from.encode() + b">" + newline
+        envelope += b"X-Envelope-To: " + ", ".join(rcpt_to).encode() + newline
+        try:
+            self.sink.deliver(envelope + raw)
+        except MailboxError as exc:
+            raise DeliveryError(f"outbox Maildir: {exc}", permanent=False) from exc
+
+    def close(self) -> None:
+        pass  # nothing held open
+
+
+def _alive(smtp: smtplib.SMTP) -> bool:
+    try:
+        return smtp.noop()[0] == 250
+    except (OSError, smtplib.SMTPException):
+        return False
+
+
+def _response_error(stage: str, exc: smtplib.SMTPResponseException) -> DeliveryError:
+    return DeliveryError(f"{stage} refused: {exc.smtp_code} {_text(exc.smtp_error)}", permanent=exc.smtp_code >= 500)
+
+
+def _connect_error(where: str, exc: BaseException) -> DeliveryError:
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        # Not the message's fault, but retrying cannot fix a certificate: stop and tell the admin.
+        return DeliveryError(f"TLS to {where} failed: certificate verification failed: {exc.verify_message}", permanent=True)
+    if isinstance(exc, smtplib.SMTPConnectError):
+        # A refused greeting (421, 554) is about the server, not this message: retry later.
+        return DeliveryError(f"connect to {where} refused: {exc.smtp_code} {_text(exc.smtp_error)}", permanent=False)
+    return DeliveryError(f"connect to {where} failed: {exc}", permanent=False)
+
+
+def _decoded(refused: dict[str, tuple[int, bytes]]) -> dict[str, tuple[int, str]]:
+    return {rcpt: (code, _text(text)) for rcpt, (code, text) in refused.items()}
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)

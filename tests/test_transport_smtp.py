@@ -1,0 +1,182 @@
+"""SmtpTransport against the rig's aiosmtpd servers, which deliver into the real Dovecot."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import pytest
+
+from bot.errors import ConfigError, DeliveryError
+from bot.outbox.transport import MaildirTransport, RecipientsRefused, SmtpSettings, SmtpTransport, Transport
+
+SENDER = "intake@rb.test"
+ENT1, ENT2 = "ent1@corp.test", "ent2@corp.test"
+
+
+def mail(subject: str, to: str = ENT1) -> bytes:
+    return (
+        f"From: {SENDER}\r\nTo: {to}\r\nMessage-ID: <{time.time_ns()}@rb.test>\r\n"
+        f"Subject: {subject}\r\nAuto-Submitted: auto-replied\r\n\r\n受理回执 {subject}\r\n"
+    ).encode()
+
+
+def submission(rig, **changes) -> SmtpSettings:
+    base = SmtpSettings(
+        host=rig.host,
+        port=rig.smtp_port,
+        security="starttls",
+        username=rig.smtp_user,
+        password=rig.smtp_password,
+        cafile=rig.ca_file,
+        timeout=10,
+        helo="rb.test",
+    )
+    return replace(base, **changes)
+
+
+@pytest.fixture
+def transport(clean_mail):
+    clean_mail.smtp_faults.clear()
+    smtp = SmtpTransport(submission(clean_mail))
+    yield smtp
+    smtp.close()
+    clean_mail.smtp_faults.clear()
+
+
+def received(rig, address: str, n: int = 1) -> list[bytes]:
+    return rig.wait_for_messages(address, n)
+
+
+def test_both_transports_fit_the_protocol(transport, tmp_path):
+    assert isinstance(transport, Transport)
+    assert isinstance(MaildirTransport(tmp_path), Transport)
+
+
+def test_starttls_auth_delivers_and_reuses_connection(transport, clean_mail):
+    transport.send(mail("one"), SENDER, [ENT1])
+    connection = transport._smtp
+    transport.send(mail("two"), SENDER, [ENT1])
+    assert transport._smtp is connection  # one session for many mails
+    messages = received(clean_mail, ENT1, 2)
+    assert b"Subject: one" in messages[0] and b"Subject: two" in messages[1]
+    assert "受理回执 one".encode() in messages[0]  # 8-bit body arrives intact
+
+
+def test_reconnects_when_connection_was_dropped(transport, clean_mail):
+    transport.send(mail("before"), SENDER, [ENT1])
+    transport._smtp.sock.close()  # the server went away between two sends
+    transport.send(mail("after"), SENDER, [ENT1])
+    assert len(received(clean_mail, ENT1, 2)) == 2
+
+
+def test_bare_newlines_are_sent_as_crlf(transport, clean_mail):
+    transport.send(mail("lf").replace(b"\r\n", b"\n"), SENDER, [ENT1])
+    (_, _, raw), = clean_mail.smtp_accepted
+    assert b"\r\n" in raw and b"\n" not in raw.replace(b"\r\n", b"")
+
+
+def test_451_at_data_is_temporary_then_recovers(transport, clean_mail):
+    clean_mail.smtp_faults.set(code=451, text="4.3.0 try later", phase="DATA", times=1)
+    with pytest.raises(DeliveryError) as caught:
+        transport.send(mail("retry"), SENDER, [ENT1])
+    assert caught.value.permanent is False
+    assert "451" in str(caught.value)
+    transport.send(mail("retry"), SENDER, [ENT1])
+    assert len(received(clean_mail, ENT1)) == 1
+
+
+def test_554_at_data_is_permanent(transport, clean_mail):
+    clean_mail.smtp_faults.set(code=554, text="5.7.1 rejected", phase="DATA", times=1)
+    with pytest.raises(DeliveryError) as caught:
+        transport.send(mail("rejected"), SENDER, [ENT1])
+    assert caught.value.permanent is True
+
+
+def test_550_for_one_of_two_recipients_reports_just_that_one(transport, clean_mail):
+    clean_mail.smtp_faults.set(code=550, text="5.1.1 no such user", phase="RCPT", recipients={ENT2})
+    with pytest.raises(RecipientsRefused) as caught:
+        transport.send(mail("both", to=f"{ENT1}, {ENT2}"), SENDER, [ENT1, ENT2])
+    error = caught.value
+    assert isinstance(error, DeliveryError) and error.permanent is True
+    assert error.refused == {ENT2: (550, "5.1.1 no such user")}
+    assert error.accepted == [ENT1]
+    assert len(received(clean_mail, ENT1)) == 1
+    assert clean_mail.messages(ENT2) == []
+
+
+def test_all_recipients_refused_is_permanent(transport, clean_mail):
+    clean_mail.smtp_faults.set(code=550, text="5.1.1 no such user", phase="RCPT")
+    with pytest.raises(RecipientsRefused) as caught:
+        transport.send(mail("none"), SENDER, [ENT1, ENT2])
+    assert caught.value.permanent is True
+    assert set(caught.value.refused) == {ENT1, ENT2} and caught.value.accepted == []
+
+
+def test_450_for_one_recipient_is_temporary_for_that_one(transport, clean_mail):
+    clean_mail.smtp_faults.set(code=450, text="4.2.1 busy", phase="RCPT", recipients={ENT2})
+    with pytest.raises(RecipientsRefused) as caught:
+        transport.send(mail("busy"), SENDER, [ENT1, ENT2])
+    assert caught.value.permanent is False
+    assert caught.value.refused == {ENT2: (450, "4.2.1 busy")} and caught.value.accepted == [ENT1]
+
+
+def test_unknown_mailbox_refused_by_dovecot(transport, clean_mail):
+    with pytest.raises(RecipientsRefused) as caught:
+        transport.send(mail("ghost"), SENDER, ["ghost@corp.test"])
+    assert caught.value.permanent is True
+    assert caught.value.refused["ghost@corp.test"][0] == 550
+
+
+@pytest.mark.parametrize("code", [421, 554, None])
+def test_refused_or_dropped_connection_is_temporary(transport, clean_mail, code):
+    clean_mail.smtp_faults.set(code=code, text="4.3.2 not now" if code == 421 else "no service", phase="CONNECT", times=1)
+    with pytest.raises(DeliveryError) as caught:
+        transport.send(mail("later"), SENDER, [ENT1])
+    assert caught.value.permanent is False
+    transport.send(mail("later"), SENDER, [ENT1])  # the next attempt connects afresh
+    assert len(received(clean_mail, ENT1)) == 1
+
+
+def test_nothing_listening_is_temporary(clean_mail):
+    import socket
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        settings = submission(clean_mail, port=closed.getsockname()[1])
+        with pytest.raises(DeliveryError) as caught:
+            SmtpTransport(settings).send(mail("x"), SENDER, [ENT1])
+    assert caught.value.permanent is False
+
+
+def test_plaintext_to_loopback(clean_mail):
+    settings = SmtpSettings(host=clean_mail.host, port=clean_mail.smtp_plain_port, security="plain", helo="rb.test")
+    smtp = SmtpTransport(settings)
+    smtp.send(mail("plain"), SENDER, [ENT1])
+    smtp.close()
+    assert len(received(clean_mail, ENT1)) == 1
+
+
+def test_plaintext_to_remote_host_is_refused():
+    with pytest.raises(ConfigError, match="plain"):
+        SmtpSettings(host="smtp.example.com", port=25, security="plain")
+
+
+def test_wrong_password_is_permanent_authentication_failure(clean_mail):
+    smtp = SmtpTransport(submission(clean_mail, password="wrong"))
+    with pytest.raises(DeliveryError, match="authentication failed") as caught:
+        smtp.send(mail("x"), SENDER, [ENT1])
+    assert caught.value.permanent is True
+    assert "535" in str(caught.value)
+    assert "wrong" not in str(caught.value)
+
+
+def test_certificate_not_trusted_without_cafile(clean_mail):
+    smtp = SmtpTransport(submission(clean_mail, cafile=None))
+    with pytest.raises(DeliveryError, match="certificate verification failed") as caught:
+        smtp.send(mail("x"), SENDER, [ENT1])
+    assert caught.value.permanent is True
+
+
+def test_password_not_in_repr(clean_mail):
+    assert clean_mail.smtp_password not in repr(submission(clean_mail))
