@@ -1,0 +1,405 @@
+"""In-process SMTP servers (aiosmtpd, background thread) that deliver into Dovecot over LMTP.
+
+Each SMTP transaction is proxied to one LMTP transaction: MAIL is remembered, every RCPT is passed to
+Dovecot's LMTP at once (so an unknown recipient gets Dovecot's own ``550 5.1.1`` for that recipient only),
+DATA is delivered through the same LMTP session. Faults can be injected at CONNECT, RCPT or DATA.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import smtplib
+import ssl
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable, Iterable, Optional
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword, Session
+
+log = logging.getLogger("tests.rig.smtpd")
+
+PHASES = ("CONNECT", "RCPT", "DATA")
+
+
+# --------------------------------------------------------------------------------------------------
+# fault injection
+# --------------------------------------------------------------------------------------------------
+
+@dataclass
+class Fault:
+    code: Optional[int]
+    text: str
+    times: Optional[int]
+    phase: str
+    recipients: Optional[frozenset]
+    fired: int = 0
+
+    def applies(self, addresses: Iterable[str] | None) -> bool:
+        if self.recipients is None or addresses is None:
+            return True
+        return any(a.lower() in self.recipients for a in addresses)
+
+    def reply(self) -> str:
+        return f"{self.code} {self.text}".rstrip()
+
+
+class SmtpFaults:
+    """Thread-safe fault controller shared by both SMTP listeners.
+
+    ``set(code=451, text="4.3.0 try later", times=None, phase="DATA", recipients=None)`` replaces any
+    faults with one; ``add(...)`` adds another (the first matching fault fires). ``times=None`` means until
+    ``clear()``; an int means that many firings, then the fault removes itself.
+
+    Phases:
+      * ``"CONNECT"``: at the greeting the server answers ``code text`` (e.g. 421) and closes the
+        connection; with ``code=None`` (or 0) it drops the connection without a greeting.
+        ``recipients`` is ignored.
+      * ``"RCPT"``: the matching ``RCPT TO`` gets ``code text`` (per recipient).
+      * ``"DATA"``: the whole transaction gets ``code text`` after the data if any of its accepted
+        recipients matches (SMTP has one DATA reply per transaction); nothing is delivered.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._faults: list[Fault] = []
+        self.fired: list[tuple[str, str]] = []  # (phase, reply) of every firing, for assertions
+
+    def set(self, code: Optional[int] = 451, text: str = "4.3.0 try later", times: Optional[int] = None,
+            phase: str = "DATA", recipients: Optional[Iterable[str]] = None) -> Fault:
+        with self._lock:
+            self._faults.clear()
+        return self.add(code=code, text=text, times=times, phase=phase, recipients=recipients)
+
+    def add(self, code: Optional[int] = 451, text: str = "4.3.0 try later", times: Optional[int] = None,
+            phase: str = "DATA", recipients: Optional[Iterable[str]] = None) -> Fault:
+        phase = phase.upper()
+        if phase not in PHASES:
+            raise ValueError(f"phase must be one of {PHASES}, not {phase!r}")
+        if code is None and phase != "CONNECT":
+            raise ValueError("code=None (drop the connection) only works with phase='CONNECT'")
+        if times is not None and times < 1:
+            raise ValueError("times must be None or >= 1")
+        if isinstance(recipients, str):
+            recipients = [recipients]
+        f = Fault(code=code or None, text=text, times=times, phase=phase,
+                  recipients=None if recipients is None else frozenset(r.lower() for r in recipients))
+        with self._lock:
+            self._faults.append(f)
+        return f
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+            self.fired.clear()
+
+    @property
+    def active(self) -> list[Fault]:
+        with self._lock:
+            return list(self._faults)
+
+    def take(self, phase: str, addresses: Iterable[str] | None = None) -> Optional[Fault]:
+        """The fault that fires now for this phase (consuming one of its ``times``), or None."""
+        addresses = list(addresses) if addresses is not None else None
+        with self._lock:
+            for f in self._faults:
+                if f.phase == phase and f.applies(addresses):
+                    f.fired += 1
+                    if f.times is not None and f.fired >= f.times:
+                        self._faults.remove(f)
+                    self.fired.append((phase, f.reply() if f.code else "<drop>"))
+                    return f
+        return None
+
+
+class SmtpAccepted:
+    """Thread-safe list of ``(mail_from, rcpt_tos, raw_bytes)`` accepted and delivered."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
+        self._items: list[tuple[str, list[str], bytes]] = []
+
+    def append(self, item: tuple[str, list[str], bytes]) -> None:
+        with self._cond:
+            self._items.append(item)
+            self._cond.notify_all()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+    def snapshot(self) -> list[tuple[str, list[str], bytes]]:
+        with self._lock:
+            return list(self._items)
+
+    def wait_for(self, n: int, timeout: float = 15.0) -> list[tuple[str, list[str], bytes]]:
+        """Block until at least n items were accepted; AssertionError after timeout."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while len(self._items) < n:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"SMTP accepted {len(self._items)} messages, expected >= {n}")
+                self._cond.wait(left)
+            return list(self._items)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._items)
+
+    def __iter__(self):
+        return iter(self.snapshot())
+
+    def __getitem__(self, i):
+        with self._lock:
+            return self._items[i]
+
+    def __bool__(self) -> bool:
+        return len(self) > 0
+
+    def __repr__(self) -> str:
+        return f"SmtpAccepted({self.snapshot()!r})"
+
+
+# --------------------------------------------------------------------------------------------------
+# the SMTP -> LMTP proxy
+# --------------------------------------------------------------------------------------------------
+
+class _RigSession(Session):
+    """aiosmtpd's Session logs a deprecation warning whenever AUTH sets ``login_data``."""
+
+    rig_lmtp = None  # the LMTP connection of the current transaction
+
+    @property
+    def login_data(self):
+        return self._login_data
+
+    @login_data.setter
+    def login_data(self, value) -> None:
+        self._login_data = value
+
+
+class _RigSMTP(SMTP):
+    """aiosmtpd SMTP with CONNECT faults and cleanup of the per-session LMTP connection."""
+
+    def __init__(self, handler, *, faults: SmtpFaults, **kw):
+        super().__init__(handler, **kw)
+        self._faults = faults
+
+    def _create_session(self) -> Session:
+        return _RigSession(self.loop)
+
+    async def _handle_client(self) -> None:
+        f = self._faults.take("CONNECT")
+        if f is not None:
+            if f.code:
+                try:
+                    await self.push(f.reply())
+                except Exception:  # noqa: BLE001 - client may be gone already
+                    pass
+            if self.transport is not None:
+                self.transport.close()
+            return
+        await super()._handle_client()
+
+    def connection_lost(self, error) -> None:
+        if self.session is not None:
+            _close_lmtp(self.session)
+        super().connection_lost(error)
+
+
+def _close_lmtp(session) -> None:
+    lmtp = getattr(session, "rig_lmtp", None)
+    session.rig_lmtp = None
+    if lmtp is not None:
+        try:
+            lmtp.close()
+        except Exception:  # noqa: BLE001
+            pass
+
+
+class LmtpRelayHandler:
+    def __init__(self, lmtp_addr: Callable[[], tuple[str, int]], faults: SmtpFaults,
+                 accepted: SmtpAccepted):
+        self.lmtp_addr = lmtp_addr
+        self.faults = faults
+        self.accepted = accepted
+
+    # blocking LMTP helpers (run in the default executor, never on the event loop)
+
+    def _lmtp_open(self, mail_from: str):
+        host, port = self.lmtp_addr()
+        lmtp = smtplib.LMTP(host, port, local_hostname="rig.test", timeout=30)
+        try:
+            lmtp.ehlo()  # smtplib sends LHLO for LMTP
+            code, msg = lmtp.mail(mail_from or "")
+            if code != 250:
+                raise smtplib.SMTPSenderRefused(code, msg, mail_from)
+        except Exception:
+            lmtp.close()
+            raise
+        return lmtp
+
+    async def _run(self, fn, *args):
+        return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        _close_lmtp(session)
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    async def handle_RSET(self, server, session, envelope):
+        _close_lmtp(session)
+        return "250 OK"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        f = self.faults.take("RCPT", [address])
+        if f is not None:
+            return f.reply()
+        lmtp = getattr(session, "rig_lmtp", None)
+        if lmtp is None:
+            try:
+                lmtp = await self._run(self._lmtp_open, envelope.mail_from)
+            except smtplib.SMTPResponseException as e:
+                return f"{e.smtp_code} {e.smtp_error.decode(errors='replace')}"
+            except (OSError, smtplib.SMTPException) as e:
+                log.info("LMTP unavailable at RCPT: %r", e)
+                return "451 4.4.1 mailbox server unavailable, try again later"
+            session.rig_lmtp = lmtp
+        try:
+            code, msg = await self._run(lmtp.rcpt, address)
+        except (OSError, smtplib.SMTPException) as e:
+            _close_lmtp(session)
+            log.info("LMTP failed at RCPT: %r", e)
+            return "451 4.4.1 mailbox server unavailable, try again later"
+        if code // 100 == 2:
+            envelope.rcpt_tos.append(address)
+            envelope.rcpt_options.extend(rcpt_options)
+            return "250 OK"
+        return f"{code} {msg.decode(errors='replace')}"
+
+    async def handle_DATA(self, server, session, envelope):
+        raw: bytes = envelope.original_content
+        rcpts = list(envelope.rcpt_tos)
+        f = self.faults.take("DATA", rcpts)
+        lmtp = getattr(session, "rig_lmtp", None)
+        session.rig_lmtp = None
+        if f is not None:
+            if lmtp is not None:
+                await self._run(_quiet_close, lmtp)
+            return f.reply()
+        if lmtp is None:  # e.g. after an LMTP error at a later RCPT; reconnect, re-add recipients
+            try:
+                lmtp = await self._run(self._lmtp_open, envelope.mail_from)
+                ok = []
+                for r in rcpts:
+                    code, _msg = await self._run(lmtp.rcpt, r)
+                    if code // 100 == 2:
+                        ok.append(r)
+            except (OSError, smtplib.SMTPException):
+                if lmtp is not None:
+                    await self._run(_quiet_close, lmtp)
+                return "451 4.4.1 mailbox server unavailable, try again later"
+            if not ok:
+                await self._run(_quiet_close, lmtp)
+                return "451 4.4.1 mailbox server refused the recipients, try again later"
+            rcpts = ok
+        try:
+            replies = await self._run(_lmtp_data, lmtp, raw, len(rcpts))
+        except (OSError, smtplib.SMTPException) as e:
+            log.info("LMTP failed at DATA: %r", e)
+            return "451 4.4.1 delivery to mailbox server failed, try again later"
+        finally:
+            await self._run(_quiet_close, lmtp)
+        delivered = [r for r, (code, _) in zip(rcpts, replies) if code // 100 == 2]
+        if delivered:
+            self.accepted.append((envelope.mail_from, delivered, raw))
+        if len(delivered) == len(rcpts):
+            return "250 OK delivered"
+        if delivered:
+            # SMTP has one reply per transaction: a real MTA would bounce for the others; we log it
+            log.warning("partial LMTP delivery: %s", list(zip(rcpts, replies)))
+            return "250 OK partially delivered"
+        code, msg = replies[0]
+        return f"{code} {msg.decode(errors='replace')}"
+
+
+def _lmtp_data(lmtp: smtplib.LMTP, raw: bytes, n: int) -> list[tuple[int, bytes]]:
+    """DATA over LMTP: one reply per accepted recipient (smtplib reads only the first)."""
+    replies = [lmtp.data(raw)]
+    for _ in range(n - 1):
+        replies.append(lmtp.getreply())
+    return replies
+
+
+def _quiet_close(lmtp: smtplib.LMTP) -> None:
+    try:
+        lmtp.quit()
+    except Exception:  # noqa: BLE001
+        pass
+    try:
+        lmtp.close()
+    except Exception:  # noqa: BLE001
+        pass
+
+
+class _RigController(Controller):
+    def __init__(self, handler, *, faults: SmtpFaults, **kw):
+        self._faults = faults
+        super().__init__(handler, **kw)
+
+    def factory(self):
+        return _RigSMTP(self.handler, faults=self._faults, **self.SMTP_kwargs)
+
+
+class SmtpServers:
+    """The submission listener (STARTTLS + AUTH required) and the plain loopback listener."""
+
+    def __init__(self, host: str, port: int, plain_port: int, tls_context: ssl.SSLContext,
+                 user: str, password: str, lmtp_addr: Callable[[], tuple[str, int]]):
+        self.host = host
+        self.port = port
+        self.plain_port = plain_port
+        self.user = user
+        self.password = password
+        self.faults = SmtpFaults()
+        self.accepted = SmtpAccepted()
+        self.handler = LmtpRelayHandler(lmtp_addr, self.faults, self.accepted)
+        common = dict(
+            hostname=host,
+            server_hostname="rig.test",  # avoids socket.getfqdn() (slow DNS)
+            data_size_limit=64 * 1024 * 1024,
+            enable_SMTPUTF8=True,
+            ready_timeout=5.0,
+            faults=self.faults,
+        )
+        self.submission = _RigController(
+            self.handler, port=port, tls_context=tls_context, require_starttls=True,
+            authenticator=self._authenticate, auth_required=True, auth_require_tls=True, **common)
+        self.plain = _RigController(self.handler, port=plain_port, **common)
+
+    def _authenticate(self, server, session, envelope, mechanism, auth_data) -> AuthResult:
+        if isinstance(auth_data, LoginPassword):
+            ok = (auth_data.login.decode(errors="replace") == self.user
+                  and auth_data.password.decode(errors="replace") == self.password)
+            return AuthResult(success=ok, handled=False)
+        return AuthResult(success=False, handled=False)
+
+    def start(self) -> None:
+        self.submission.start()
+        try:
+            self.plain.start()
+        except Exception:
+            self.submission.stop()
+            raise
+
+    def stop(self) -> None:
+        for c in (self.plain, self.submission):
+            try:
+                c.stop(no_assert=True)
+            except Exception:  # noqa: BLE001
+                log.exception("stopping SMTP controller")
