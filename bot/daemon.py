@@ -61,7 +61,9 @@ def run_once(rt: Runtime, source: Source, jobs) -> PassResult:
         source.close()
         lease.release(rt.engine, source.name, rt.holder_id)
     jobs.run_due(force=True)
-    drain(rt.engine, rt.transport, rt.now, respect_backoff=False, on_permanent=jobs.on_bounce)
+    sent = drain(rt.engine, rt.transport, rt.now, respect_backoff=False, on_permanent=jobs.on_bounce)
+    if sent.failed:  # the admin's notice of a permanent failure was queued during that drain
+        drain(rt.engine, rt.transport, rt.now, respect_backoff=False, on_permanent=jobs.on_bounce)
     return result
 
 

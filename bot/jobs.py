@@ -45,16 +45,17 @@ class Jobs:
     def tell_admin_rules(self, problems: str) -> None:
         self.tell_admin("rules_refused", problems=problems)
 
-    def on_bounce(self, row, exc) -> None:
-        """A permanent refusal: suppress the address for a while and tell the admin (not for admin mail)."""
+    def on_bounce(self, row, exc, addresses: list[str]) -> None:
+        """A permanent refusal: suppress the addresses for a while and tell the admin (not for
+        admin mail, which would loop)."""
         rt = self.rt
         with Session(rt.engine) as db:
             until = rt.now() + timedelta(days=rt.config.bounce_suppress_days)
-            for address in row.recipients.split(","):
+            for address in addresses:
                 suppress(db, address, until, str(exc))
             db.commit()
         if row.purpose != "admin":
-            self.tell_admin("delivery_failed", row=row, error=str(exc))
+            self.tell_admin("delivery_failed", row=row, addresses=addresses, error=str(exc))
 
     def tell_admin(self, template: str, **values) -> None:
         rt = self.rt

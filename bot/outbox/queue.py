@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.errors import DeliveryError
+from bot.outbox.transport import RecipientsRefused
 from bot.outbox.compose import Draft, build_mime, new_message_id
 from bot.store.models import Outbox, Suppression
 
@@ -65,7 +66,7 @@ class DrainResult:
 
 def drain(engine: Engine, transport, now_fn, *, respect_backoff: bool = True,
           limit: int = 500, on_permanent=None) -> DrainResult:
-    """Send pending mail. `on_permanent(row, error)` is called (in a new transaction) for 5xx."""
+    """Send pending mail. `on_permanent(row, error, addresses)` is called after a 5xx refusal."""
     result = DrainResult()
     with Session(engine) as db:
         stmt = select(Outbox.id).where(Outbox.status == "pending")
@@ -88,16 +89,38 @@ def _send_one(engine: Engine, transport, row_id: int, now_fn, on_permanent) -> s
         row.attempts += 1
         try:
             transport.send(row.raw, row.mail_from, row.recipients.split(","))
+        except RecipientsRefused as exc:
+            if not exc.accepted:
+                return _record_failure(db, row, exc, now_fn(), on_permanent)
+            return _partly_sent(db, row, exc, now_fn(), on_permanent)
         except DeliveryError as exc:
             return _record_failure(db, row, exc, now_fn(), on_permanent)
-        refused = getattr(transport, "last_refused", None) or {}
         row.status, row.sent_at = "sent", now_fn()
-        row.last_error = "; ".join(f"{a}: {c} {t}" for a, (c, t) in refused.items())
         db.add(row)
         db.commit()
         log.info("SENT %s purpose=%s case=%s to=%s", row.message_id, row.purpose,
                  row.case_number, row.recipients)
         return "sent"
+
+
+def _partly_sent(db: Session, row: Outbox, exc, now: datetime, on_permanent) -> str:
+    """Some recipients have the mail: only the ones refused with 4xx are tried again (same
+    Message-ID), those refused with 5xx are reported; nobody gets it twice."""
+    later = [a for a, (code, _t) in exc.refused.items() if code < 500]
+    failed = [a for a, (code, _t) in exc.refused.items() if code >= 500]
+    row.last_error = "; ".join(f"{a}: {c} {t}" for a, (c, t) in exc.refused.items())[:2000]
+    if later:
+        row.recipients = ",".join(later)
+        row.next_attempt_at = now + min(timedelta(seconds=30 * 2 ** row.attempts), MAX_BACKOFF)
+    else:
+        row.status, row.sent_at = "sent", now
+    db.add(row)
+    db.commit()
+    log.warning("PARTIAL %s delivered=%s retry=%s failed=%s", row.message_id,
+                ",".join(exc.accepted), ",".join(later), ",".join(failed))
+    if failed and on_permanent is not None:
+        on_permanent(row, exc, failed)
+    return "retried" if later else "sent"
 
 
 def _record_failure(db: Session, row: Outbox, exc: DeliveryError, now: datetime,
@@ -114,7 +137,7 @@ def _record_failure(db: Session, row: Outbox, exc: DeliveryError, now: datetime,
     db.commit()
     log.error("FAILED %s to=%s: %s", row.message_id, row.recipients, exc)
     if on_permanent is not None:
-        on_permanent(row, exc)
+        on_permanent(row, exc, row.recipients.split(","))
     return "failed"
 
 

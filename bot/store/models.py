@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -16,8 +16,9 @@ class InboundMail(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     mailbox: str = Field(max_length=200)
-    uidvalidity: int = 0
-    uid: int = 0
+    # IMAP values are unsigned 32-bit: they do not fit a signed INTEGER column.
+    uidvalidity: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    uid: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
     message_id: str = Field(max_length=500, unique=True, index=True)
     digest: str = Field(max_length=64, index=True)
     archive_path: str = Field(max_length=500)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 13:18:09.448771
+Create Date: 2026-11-26 13:36:17.818633
 """
 from alembic import op
 import sqlalchemy as sa
@@ -60,8 +60,8 @@ def upgrade() -> None:
     op.create_table('inbound_mail',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('mailbox', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-    sa.Column('uidvalidity', sa.Integer(), nullable=False),
-    sa.Column('uid', sa.Integer(), nullable=False),
+    sa.Column('uidvalidity', sa.BigInteger(), nullable=False),
+    sa.Column('uid', sa.BigInteger(), nullable=False),
     sa.Column('message_id', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
     sa.Column('digest', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('archive_path', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
