@@ -39,7 +39,10 @@ def public_rows(db: Session, rt: Runtime) -> list[PublicRow]:
 
 def report_data(db: Session, rt: Runtime, start: date, end: date) -> ReportData:
     rules = rt.ruleset
-    cases = [c for c in db.exec(select(Case)) if start <= (c.accepted_on or c.created_at.date()) <= end]
+    registered = [c for c in db.exec(select(Case))
+                  if start <= (c.accepted_on or rt.clock.aware(c.created_at).date()) <= end]
+    # 受理 counts only demands taken on; rejected, referred and uncorrected ones show in by_status.
+    cases = [c for c in registered if c.status in PUBLIC_STATUSES]
     ids = {c.id for c in cases}
     assignments = [a for a in db.exec(select(Assignment)) if a.case_id in ids]
     field_name = lambda fid: rules.field_by_id(fid).name if fid and rules.field_by_id(fid) else "未分类"  # noqa: E731
@@ -50,7 +53,7 @@ def report_data(db: Session, rt: Runtime, start: date, end: date) -> ReportData:
         period_from=start, period_to=end,
         by_field=dict(Counter(field_name(c.field_id) for c in cases).most_common()),
         by_unit=dict(Counter(unit_name(a.unit_id) for a in assignments if a.role == "lead").most_common()),
-        by_status=dict(Counter(STATUS_CN.get(c.status, c.status) for c in cases).most_common()),
+        by_status=dict(Counter(STATUS_CN.get(c.status, c.status) for c in registered).most_common()),
         on_time=tuple(_on_time(db, rt, assignments, unit_name, end)),
         overdue=tuple(o for o in overdue_items(db, rt, min(end, rt.today()))
                       if o.case_number in {c.number for c in cases}),

@@ -56,7 +56,7 @@ def _row(rt: Runtime, case: Case, assignments: list[Assignment], latest: str) ->
     content = "\n".join(p for p in (form.get("facts"), form.get("requests") and
                                     f"请求：{form.get('requests')}") if p)
     return LedgerRow(
-        case_number=case.number, accepted=case.accepted_on or case.created_at.date(),
+        case_number=case.number, accepted=case.accepted_on or rt.clock.aware(case.created_at).date(),
         channel=case.channel, enterprise_name=case.enterprise_name,
         credit_code=case.credit_code, district=case.district,
         enterprise_types=tuple(form.get("enterprise_types") or ()),

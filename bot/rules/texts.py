@@ -51,20 +51,20 @@ def too_many_attendees(count: int, limit: int) -> str:
 
 
 def vague(key: str, printed_label: str, rule: Exclusion | None) -> str:
-    basis = f"（依据：{rule.basis}）" if rule and rule.basis else ""
-    return (f"「{printed_label}」未写明具体内容。按照工作方案，没有明确的对象和具体的事实、理由和请求的"
-            f"不纳入受理范围{basis}，请具体填写。")
+    clause = rule.clause if rule and rule.clause else ""
+    return (f"「{printed_label}」未写明具体内容（不能只填写“无”“略”“详见附件”等）。按照《工作方案》{clause}，"
+            "没有明确的对象和具体的事实、理由和请求的，不纳入受理范围，请具体填写。")
 
 
 def exclusion(rule: Exclusion | None, rule_id: str) -> str:
     if rule is None:
         return f"不予受理（{rule_id}）。"
-    parts = [f"{rule.title}。"]
+    text = f"{rule.title}。"
     if rule.basis:
-        parts.append(f"依据：{rule.basis}。")
+        text += f"按照《工作方案》{rule.clause}，“{rule.basis.rstrip('。')}”不纳入接待日受理范围。"
     if rule.referral:
-        parts.append(f"建议：{rule.referral}")
-    return "".join(parts)
+        text += rule.referral.rstrip("。") + "。"
+    return text
 
 
 def keyword_flag(rule: Exclusion, words: list[str]) -> str:
@@ -72,9 +72,8 @@ def keyword_flag(rule: Exclusion, words: list[str]) -> str:
 
 
 def refer(unit: Unit) -> str:
-    contact = f"（联系人：{unit.contact}）" if unit.contact else ""
     return (f"贵企业未列入本次接待重点范围（规上企业、上市后备企业、高新技术企业），"
-            f"诉求已转交{unit.name}{contact}受理。")
+            f"诉求已转交{unit.name}受理。")
 
 
 def session_words(session: Session) -> str:
