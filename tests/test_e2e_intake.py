@@ -144,3 +144,25 @@ def test_referral_reaches_the_district_and_replies_carry_details(bot):
 
     deferred = body_text(parse(rig.wait_for_messages("ent4@corp.test", 1)[0]))
     assert "2027年3月23日（星期二）" in deferred and "分管自然资源和城乡建设的副市长" in deferred
+
+
+def test_corrected_form_sent_in_reply_updates_the_case(bot):
+    rig = bot.rig
+    first = FormValues(contact_phone="12345", facts="无")
+    rig.append(INTAKE, registration_mail(sender="ent2@corp.test", to=INTAKE, message_id="fix-1@corp.test",
+                                         attachments=[("表.xlsx", form_xlsx(first))]))
+    bot.cli("run", "--once", today="2026-12-01")
+    notice = parse(rig.wait_for_messages("ent2@corp.test", 1)[0])
+    text = body_text(notice)
+    assert "「联系电话」" in text and "「基本情况」" in text  # every problem in one mail
+    number = notice["Subject"].rsplit("[", 1)[1].rstrip("]")
+
+    rig.append(INTAKE, registration_mail(
+        sender="ent2@corp.test", to=INTAKE, subject=f"回复：{notice['Subject']}",
+        in_reply_to=notice["Message-ID"].strip("<>"), attachments=[("表.xlsx", form_xlsx(FormValues()))]))
+    bot.cli("run", "--once", today="2026-12-02")
+    accepted = parse(rig.wait_for_messages("ent2@corp.test", 2)[-1])
+    assert f"[{number}]" in accepted["Subject"] and "已据此更新" in body_text(accepted)
+    listed = bot.cli("cases", "list", "--json", today="2026-12-02").stdout
+    import json
+    assert [(c["case"], c["status"]) for c in json.loads(listed)] == [(number, "accepted")]
