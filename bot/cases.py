@@ -91,7 +91,8 @@ def record(db: Session, verdict: Verdict, rules: Ruleset, *, sender: str, refs: 
     updated = case is not None
     if case is None:
         case = Case(number=next_case_number(db, rules, today), status=verdict.decision,
-                    decision=verdict.decision, sender=sender, thread_root=message_id,
+                    decision=verdict.decision, sender=clip(sender, 320),
+                    thread_root=clip(message_id, 500),
                     channel=CHANNELS.get(channel, channel), created_at=now, updated_at=now)
     _apply(case, verdict, sender, today, now)
     db.add(case)
@@ -100,17 +101,22 @@ def record(db: Session, verdict: Verdict, rules: Ruleset, *, sender: str, refs: 
     return Recorded(case, updated)
 
 
+def clip(value: str | None, limit: int) -> str:
+    """Values from senders fit their column (a hostile form may carry anything)."""
+    return (value or "")[:limit]
+
+
 def _apply(case: Case, verdict: Verdict, sender: str, today: date, now: datetime) -> None:
     form = verdict.form
     case.status = case.decision = verdict.decision
-    case.rules = ",".join(verdict.rule_ids)
+    case.rules = clip(",".join(verdict.rule_ids), 300)
     case.session_id, case.field_id = verdict.session, verdict.field
-    case.enterprise_name = form.enterprise_name or ""
-    case.credit_code = form.credit_code or ""
-    case.district = form.district or ""
-    case.contact_name = form.contact_name or ""
-    case.contact_phone = form.contact_phone or ""
-    case.contact_email = (form.contact_email or sender or "").lower()
+    case.enterprise_name = clip(form.enterprise_name, 300)
+    case.credit_code = clip(form.credit_code, 30)
+    case.district = clip(form.district, 60)
+    case.contact_name = clip(form.contact_name, 100)
+    case.contact_phone = clip(form.contact_phone, 40)
+    case.contact_email = clip((form.contact_email or sender or "").lower(), 320)
     case.form_json = json.dumps(form.to_json(), ensure_ascii=False)
     case.refer_unit = verdict.refer_to or ""
     if verdict.decision in ("accepted", "deferred") and case.accepted_on is None:

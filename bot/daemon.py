@@ -83,6 +83,10 @@ def run_forever(rt: Runtime, source: Source, jobs, stop=lambda: False) -> None:
                 log.warning("MAILBOX %s; retrying in %.0fs", exc, backoff)
                 time.sleep(backoff)
                 backoff = min(backoff * 2, 60)
+            except Exception:  # noqa: BLE001 - the database or a job failed: keep serving, slowly
+                log.exception("LOOP-ERROR; retrying in %.0fs", backoff)
+                time.sleep(backoff)
+                backoff = min(backoff * 2, 60)
     finally:
         source.close()
         lease.release(rt.engine, source.name, rt.holder_id)

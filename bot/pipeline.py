@@ -7,6 +7,7 @@ quarantined after `max_attempts` tries, counted before each try so that a crash 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import traceback
 from pathlib import Path
@@ -16,7 +17,7 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, select
 
 from bot.archive import archive_raw, digest
-from bot.cases import record, seats_used
+from bot.cases import clip, record, seats_used
 from bot.mailbox.base import Fetched
 from bot.message.loop import loop_reason
 from bot.message.model import InboundMessage
@@ -57,7 +58,11 @@ def _parse(raw: bytes, digest_hex: str) -> InboundMessage | None:
 
 
 def _message_id(msg: InboundMessage | None, digest_hex: str) -> str:
-    return msg.message_id if msg and msg.message_id else f"{digest_hex}@archive.invalid"
+    """The ledger key; an absurdly long Message-ID (hostile) is replaced by a digest of itself."""
+    mid = msg.message_id if msg and msg.message_id else f"{digest_hex}@archive.invalid"
+    if len(mid) > 400:
+        mid = f"{hashlib.sha256(mid.encode('utf-8', 'replace')).hexdigest()}@long.invalid"
+    return mid
 
 
 def _claim(rt: Runtime, item: Fetched, msg, digest_hex: str, path: str) -> tuple[int, str]:
@@ -71,7 +76,7 @@ def _claim(rt: Runtime, item: Fetched, msg, digest_hex: str, path: str) -> tuple
         if row is None:
             row = InboundMail(mailbox=item.mailbox, uidvalidity=item.uidvalidity, uid=item.uid,
                               message_id=mid, digest=digest_hex, archive_path=path,
-                              sender=msg.from_addr if msg else "",
+                              sender=clip(msg.from_addr if msg else "", 320),
                               subject=(msg.subject if msg else "")[:2000],
                               received_at=rt.now())
         if row.status in ("done", "quarantined"):
@@ -106,7 +111,8 @@ def _handle(rt: Runtime, row_id: int, msg: InboundMessage | None) -> str:
                 rec.case.last_outbound_id = out.message_id
                 db.add(rec.case)
         row.status, row.decision = "done", verdict.decision
-        row.rules, row.case_number, row.processed_at = ",".join(verdict.rule_ids), number, now
+        row.rules, row.case_number = clip(",".join(verdict.rule_ids), 300), number
+        row.processed_at = now
         db.add(row)
         db.commit()
     log.info("%s <%s> case=%s rules=%s", verdict.decision.upper(), msg.message_id,

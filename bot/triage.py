@@ -54,7 +54,17 @@ def _form_from_attachments(msg: InboundMessage, rules: Ruleset):
         if not form.is_blank():
             return form, att, []
         unreadable.append(f"附件“{name}”是空白登记表，请填写后重新发送。")
-    return None, None, unreadable
+    return None, None, _at_most(unreadable, MAX_NOTES)
+
+
+MAX_NOTES = 5
+
+
+def _at_most(notes: list[str], limit: int) -> list[str]:
+    """A mail with hundreds of unreadable parts gets a reply of readable length."""
+    if len(notes) <= limit:
+        return notes
+    return notes[:limit] + [f"另有{len(notes) - limit}个附件无法读取，请只附上填写好的登记表（.xlsx 或 .docx）重新发送。"]
 
 
 def triage(msg: InboundMessage, rules: Ruleset, today: date, *,

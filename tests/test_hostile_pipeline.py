@@ -33,12 +33,12 @@ def delivered(name: str) -> bytes:
     return raw.replace(b"<hostile@example.cn>", f"<hostile-{name}@example.cn>".encode(), 1)
 
 
-@pytest.fixture(scope="module")
-def processed(tmp_path_factory):
-    root = tmp_path_factory.mktemp("hostile")
+@pytest.fixture
+def processed(tmp_path, db_url):
+    root = tmp_path
     (root / "config.toml").write_text(
         f'rules_dir = "{REPO / "rules"}"\ntemplates_dir = "{REPO / "templates"}"\n'
-        "rate_limit_per_recipient = 100000\n", encoding="utf-8")
+        f'database_url = "{db_url}"\nrate_limit_per_recipient = 100000\n', encoding="utf-8")
     sink = MaildirSink(root / "storage" / "mail")
     for name in FILES:
         sink.deliver(delivered(name))

@@ -32,7 +32,8 @@ class Verdict:
 
     @property
     def rule_ids(self) -> list[str]:
-        return [r.rule for r in self.reasons]
+        """Distinct rule ids in order (one reply may carry several reasons of one rule)."""
+        return list(dict.fromkeys(r.rule for r in self.reasons))
 
     def to_json(self) -> dict:
         return {
