@@ -213,7 +213,10 @@ def reprocess_quarantine(opts) -> int:
         source.close()
     with Session(rt.engine) as db:
         for row in db.exec(select(InboundMail).where(InboundMail.status == "quarantined")):
-            row.status, row.attempts = "received", 0
+            # A row keyed by the raw digest (the mail could not be parsed) will not be found
+            # again once the mail parses: it is closed, and the mail gets a row of its own.
+            unkeyed = row.message_id.endswith("@archive.invalid")
+            row.status, row.attempts = ("reprocessed", row.attempts) if unkeyed else ("received", 0)
             db.add(row)
         db.commit()
     return moved

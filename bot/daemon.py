@@ -61,9 +61,11 @@ def run_once(rt: Runtime, source: Source, jobs) -> PassResult:
         source.close()
         lease.release(rt.engine, source.name, rt.holder_id)
     jobs.run_due(force=True)
-    sent = drain(rt.engine, rt.transport, rt.now, respect_backoff=False, on_permanent=jobs.on_bounce)
+    sent = drain(rt.engine, rt.transport, rt.now, respect_backoff=False, on_permanent=jobs.on_bounce,
+              holder=rt.holder_id)
     if sent.failed:  # the admin's notice of a permanent failure was queued during that drain
-        drain(rt.engine, rt.transport, rt.now, respect_backoff=False, on_permanent=jobs.on_bounce)
+        drain(rt.engine, rt.transport, rt.now, respect_backoff=False, on_permanent=jobs.on_bounce,
+              holder=rt.holder_id)
     return result
 
 
@@ -76,7 +78,8 @@ def run_forever(rt: Runtime, source: Source, jobs, stop=lambda: False) -> None:
                 _check_rules(rt, jobs)
                 fetch_pass(rt, source)
                 jobs.run_due()
-                drain(rt.engine, rt.transport, rt.now, on_permanent=jobs.on_bounce)
+                drain(rt.engine, rt.transport, rt.now, on_permanent=jobs.on_bounce,
+                      holder=rt.holder_id)
                 source.wait(rt.config.poll_seconds)
                 backoff = 1.0
             except MailboxError as exc:

@@ -9,6 +9,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from bot.holders import holder_is_dead
 from bot.store.models import Lease
 
 LEASE_SECONDS = 120
@@ -24,14 +25,26 @@ def acquire(engine: Engine, name: str, holder: str, now: datetime) -> bool:
         if db.execute(stmt).rowcount:
             db.commit()
             return True
-        if db.get(Lease, name) is not None:
-            return False
+        current = db.get(Lease, name)
+        if current is not None:
+            return _take_from_dead(db, name, current.holder, holder, until)
         db.add(Lease(name=name, holder=holder, expires_at=until))
         try:
             db.commit()
         except IntegrityError:
             return False
         return True
+
+
+def _take_from_dead(db: Session, name: str, old: str, holder: str, until: datetime) -> bool:
+    """A daemon restarted after a crash need not wait for its dead predecessor's lease."""
+    if not holder_is_dead(old):
+        return False
+    stmt = (update(Lease).where(Lease.name == name, Lease.holder == old)
+            .values(holder=holder, expires_at=until))
+    taken = db.execute(stmt).rowcount == 1
+    db.commit()
+    return taken
 
 
 def release(engine: Engine, name: str, holder: str) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
@@ -13,6 +12,7 @@ from sqlalchemy.engine import Engine
 
 from bot.config import Config
 from bot.errors import RuleFileError
+from bot.holders import holder_id
 from bot.outbox.compose import Templates
 from bot.outbox.queue import Sender
 from bot.rules.loader import load_rules
@@ -89,7 +89,7 @@ class Runtime:
     templates: Templates
     clock: Clock
     transport: object = None
-    holder_id: str = field(default_factory=lambda: f"{os.uname().nodename}:{os.getpid()}")
+    holder_id: str = field(default_factory=holder_id)
 
     @property
     def ruleset(self) -> Ruleset:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import hashlib
 import os
 import socket
 import time
@@ -232,6 +233,24 @@ class MaildirSink:
             final = self.root / "new" / name
             os.rename(temporary, final)
             _fsync_dir(final.parent)  # the rename itself must survive a crash
+        return final
+
+
+    def deliver_once(self, raw: bytes, key: str) -> Path:
+        """Deliver under a name derived from `key`; a second delivery of the same key is a no-op,
+        so a sender that crashed after writing can safely write again."""
+        base = hashlib.sha256(key.encode()).hexdigest()[:40]
+        with _errors("DELIVER"):
+            ensure_maildir(self.root)
+            for sub in ("new", "cur"):
+                found = [e for e in os.scandir(self.root / sub) if e.name.startswith(base)]
+                if found:
+                    return Path(found[0].path)
+            temporary = self.root / "tmp" / f"{base}.{os.getpid()}"
+            _write_file(temporary, raw)
+            final = self.root / "new" / f"{base}.{socket.gethostname()}"
+            os.rename(temporary, final)
+            _fsync_dir(final.parent)
         return final
 
 

@@ -11,10 +11,12 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.errors import DeliveryError
+from bot.holders import holder_id, holder_is_dead
 from bot.outbox.transport import RecipientsRefused
 from bot.outbox.compose import Draft, build_mime, new_message_id
 from bot.store.models import Outbox, Suppression
@@ -22,6 +24,7 @@ from bot.store.models import Outbox, Suppression
 log = logging.getLogger("bot.outbox")
 
 MAX_BACKOFF = timedelta(hours=1)
+CLAIM = timedelta(minutes=10)  # a live sender finishes far sooner (SMTP timeout 30 s)
 
 
 @dataclass(frozen=True)
@@ -62,33 +65,72 @@ class DrainResult:
     sent: int = 0
     retried: int = 0
     failed: int = 0
+    skipped: int = 0
 
 
 def drain(engine: Engine, transport, now_fn, *, respect_backoff: bool = True,
-          limit: int = 500, on_permanent=None) -> DrainResult:
-    """Send pending mail. `on_permanent(row, error, addresses)` is called after a 5xx refusal."""
+          limit: int = 500, on_permanent=None, holder: str | None = None) -> DrainResult:
+    """Send pending mail. Each row is claimed first, so two daemons never send the same mail.
+    `on_permanent(row, error, addresses)` is called after a 5xx refusal."""
+    holder = holder or holder_id()
     result = DrainResult()
+    recover_stale(engine, now_fn())
     with Session(engine) as db:
         stmt = select(Outbox.id).where(Outbox.status == "pending")
         if respect_backoff:
             stmt = stmt.where(Outbox.next_attempt_at <= now_fn())
         ids = list(db.exec(stmt.order_by(Outbox.id).limit(limit)))
     for row_id in ids:
-        outcome = _send_one(engine, transport, row_id, now_fn, on_permanent)
+        outcome = _send_one(engine, transport, row_id, now_fn, on_permanent, holder)
         setattr(result, outcome, getattr(result, outcome) + 1)
         if outcome == "retried" and respect_backoff:
             break  # the server is unhappy: leave the rest for the next round
     return result
 
 
-def _send_one(engine: Engine, transport, row_id: int, now_fn, on_permanent) -> str:
+def recover_stale(engine: Engine, now: datetime) -> None:
+    """Rows left behind by a sender that died: before the final dot the server discarded the
+    message, so it goes out again; after it, the message was handed over and counts as sent."""
+    with Session(engine) as db:
+        rows = db.exec(select(Outbox).where(Outbox.status.in_(("sending", "finalizing")))).all()
+        for row in rows:
+            if not (row.next_attempt_at <= now or holder_is_dead(row.claimed_by)):
+                continue
+            if row.status == "sending":
+                row.status, row.next_attempt_at = "pending", now
+            else:
+                row.status, row.sent_at = "sent", now
+                row.last_error = "sender stopped after transmitting; counted as sent"
+            log.warning("RECOVERED %s -> %s (claimed by %s)", row.message_id, row.status,
+                        row.claimed_by)
+            db.add(row)
+        db.commit()
+
+
+def _claim(engine: Engine, row_id: int, now: datetime, holder: str) -> bool:
+    with Session(engine) as db:
+        stmt = (update(Outbox).where(Outbox.id == row_id, Outbox.status == "pending")
+                .values(status="sending", claimed_by=holder, attempts=Outbox.attempts + 1,
+                        next_attempt_at=now + CLAIM))
+        claimed = db.execute(stmt).rowcount == 1
+        db.commit()
+        return claimed
+
+
+def _send_one(engine: Engine, transport, row_id: int, now_fn, on_permanent, holder: str) -> str:
+    if not _claim(engine, row_id, now_fn(), holder):
+        return "skipped"  # another sender has it
     with Session(engine) as db:
         row = db.get(Outbox, row_id)
-        if row is None or row.status != "pending":
-            return "sent"
-        row.attempts += 1
+
+        def point_of_no_return() -> None:
+            row.status = "finalizing"
+            db.add(row)
+            db.commit()
+
         try:
-            transport.send(row.raw, row.mail_from, row.recipients.split(","))
+            transport.send(row.raw, row.mail_from, row.recipients.split(","),
+                           before_dot=point_of_no_return)
         except RecipientsRefused as exc:
             if not exc.accepted:
                 return _record_failure(db, row, exc, now_fn(), on_permanent)
@@ -110,7 +152,7 @@ def _partly_sent(db: Session, row: Outbox, exc, now: datetime, on_permanent) -> 
     failed = [a for a, (code, _t) in exc.refused.items() if code >= 500]
     row.last_error = "; ".join(f"{a}: {c} {t}" for a, (c, t) in exc.refused.items())[:2000]
     if later:
-        row.recipients = ",".join(later)
+        row.status, row.recipients = "pending", ",".join(later)
         row.next_attempt_at = now + min(timedelta(seconds=30 * 2 ** row.attempts), MAX_BACKOFF)
     else:
         row.status, row.sent_at = "sent", now
@@ -127,6 +169,7 @@ def _record_failure(db: Session, row: Outbox, exc: DeliveryError, now: datetime,
                     on_permanent) -> str:
     row.last_error = str(exc)[:2000]
     if not exc.permanent:
+        row.status = "pending"
         row.next_attempt_at = now + min(timedelta(seconds=30 * 2 ** row.attempts), MAX_BACKOFF)
         db.add(row)
         db.commit()

@@ -12,6 +12,7 @@ Failure contract (the outbox sender retries on `permanent=False` and stops on `p
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import smtplib
@@ -34,7 +35,7 @@ _BARE_LF = re.compile(rb"(?<!\r)\n")
 class Transport(Protocol):
     """Sends one message; raises DeliveryError as described in the module docstring."""
 
-    def send(self, raw: bytes, mail_from: str, rcpt_to: list[str]) -> None: ...
+    def send(self, raw: bytes, mail_from: str, rcpt_to: list[str], before_dot=None) -> None: ...
 
 
 class RecipientsRefused(DeliveryError):
@@ -73,14 +74,17 @@ class SmtpTransport:
         self._context = tls_context(settings.security, settings.cafile, "smtp")
         self._smtp: smtplib.SMTP | None = None
 
-    def send(self, raw: bytes, mail_from: str, rcpt_to: list[str]) -> None:
+    def send(self, raw: bytes, mail_from: str, rcpt_to: list[str], before_dot=None) -> None:
+        """`before_dot()` runs after the whole message is transmitted and before the final dot:
+        the caller records "sent" there, so a crash leaves either a message the server discards
+        (no dot yet: safe to send again) or one recorded as sent - never a silent duplicate."""
         if not rcpt_to:
             raise DeliveryError("no recipients given", permanent=True)
         smtp = self._connection()
         data = _BARE_LF.sub(b"\r\n", raw)  # SMTP wants CRLF; servers hardened against smuggling refuse bare LF
         options = ["BODY=8BITMIME"] if not data.isascii() and smtp.has_extn("8bitmime") else []
         try:
-            refused = smtp.sendmail(mail_from, rcpt_to, data, mail_options=options)
+            refused = _transaction(smtp, mail_from, rcpt_to, data, options, before_dot)
         except smtplib.SMTPRecipientsRefused as exc:
             raise RecipientsRefused(_decoded(exc.recipients), accepted=[]) from exc
         except smtplib.SMTPResponseException as exc:
@@ -163,23 +167,76 @@ class SmtpTransport:
 
 
 class MaildirTransport:
-    """The embedded default's outbox: each message becomes a file; fails only on disk errors."""
+    """The embedded default's outbox: each message becomes a file; fails only on disk errors.
+    Delivery is idempotent per message (named by its content), so a resend after a crash is a no-op."""
 
     def __init__(self, root: Path):
         self.sink = MaildirSink(root)
 
-    def send(self, raw: bytes, mail_from: str, rcpt_to: list[str]) -> None:
+    def send(self, raw: bytes, mail_from: str, rcpt_to: list[str], before_dot=None) -> None:
         # Keep the envelope, as a local delivery agent does: the Maildir has no other place for it.
         newline = b"\r\n" if b"\r\n" in raw[:1000] else b"\n"
         envelope = b"Return-Path: <" + mail_from.encode() + b">" + newline
         envelope += b"X-Envelope-To: " + ", ".join(rcpt_to).encode() + newline
         try:
-            self.sink.deliver(envelope + raw)
+            self.sink.deliver_once(envelope + raw, key=hashlib.sha256(raw).hexdigest())
         except MailboxError as exc:
             raise DeliveryError(f"outbox Maildir: {exc}", permanent=False) from exc
+        if before_dot is not None:
+            before_dot()
 
     def close(self) -> None:
         pass  # nothing held open
+
+
+def _transaction(smtp: smtplib.SMTP, mail_from: str, rcpt_to: list[str], data: bytes,
+                 options: list[str], before_dot) -> dict:
+    """smtplib.sendmail, with a hook just before the final dot (the point of no return)."""
+    smtp.ehlo_or_helo_if_needed()
+    code, resp = smtp.mail(mail_from, options)
+    if code != 250:
+        _abort(smtp, code)
+        raise smtplib.SMTPSenderRefused(code, resp, mail_from)
+    refused = {}
+    for rcpt in rcpt_to:
+        code, resp = smtp.rcpt(rcpt)
+        if code not in (250, 251):
+            refused[rcpt] = (code, resp)
+        if code == 421:
+            smtp.close()
+            raise smtplib.SMTPRecipientsRefused(refused)
+    if len(refused) == len(rcpt_to):
+        _abort(smtp, 0)
+        raise smtplib.SMTPRecipientsRefused(refused)
+    smtp.putcmd("data")
+    code, resp = smtp.getreply()
+    if code != 354:
+        _abort(smtp, code)
+        raise smtplib.SMTPDataError(code, resp)
+    body = smtplib._quote_periods(data)  # the same dot-stuffing smtplib.data() applies
+    smtp.send(body if body.endswith(b"\r\n") else body + b"\r\n")
+    if before_dot is not None:
+        try:
+            before_dot()
+        except BaseException:
+            smtp.close()  # without the dot the server discards the message
+            raise
+    smtp.send(b".\r\n")
+    code, resp = smtp.getreply()
+    if code != 250:
+        _abort(smtp, code)
+        raise smtplib.SMTPDataError(code, resp)
+    return refused
+
+
+def _abort(smtp: smtplib.SMTP, code: int) -> None:
+    if code == 421:
+        smtp.close()
+    else:
+        try:
+            smtp.rset()
+        except (OSError, smtplib.SMTPException):
+            smtp.close()
 
 
 def _alive(smtp: smtplib.SMTP) -> bool:

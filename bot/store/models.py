@@ -113,7 +113,10 @@ class Outbox(SQLModel, table=True):
     recipients: str = Field(max_length=2000)  # comma-separated
     subject: str = Field(default="", sa_column=Column(Text, default=""))
     raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    status: str = Field(default="pending", max_length=20, index=True)  # pending|sent|failed
+    # pending -> sending (claimed) -> finalizing (recorded just before the final dot) -> sent;
+    # or back to pending (4xx, network) / failed (5xx).
+    status: str = Field(default="pending", max_length=20, index=True)
+    claimed_by: str = Field(default="", max_length=200)
     attempts: int = 0
     next_attempt_at: datetime
     last_error: str = Field(default="", sa_column=Column(Text, default=""))

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 13:36:17.818633
+Create Date: 2026-11-26 13:59:38.431506
 """
 from alembic import op
 import sqlalchemy as sa
@@ -99,6 +99,7 @@ def upgrade() -> None:
     sa.Column('subject', sa.Text(), nullable=True),
     sa.Column('raw', sa.LargeBinary(), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('claimed_by', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('next_attempt_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=True),
