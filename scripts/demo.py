@@ -79,7 +79,7 @@ def main() -> int:
     seen, sent = outcomes(), replies()
     table = Table(title=f"reception-bot demo（as of {TODAY}; data in storage/）")
     for col in ("message", "decision", "rules", "case", "reply file"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
     for name, mid in samples:
         decision, rules, case = seen.get(mid, ("?", "", ""))
         reply = sent.get(mid)
