@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass
 
@@ -27,21 +28,53 @@ def fetch_pass(rt: Runtime, source: Source, batch: int = 100) -> PassResult:
     result = PassResult(outcomes={})
     while lease.acquire(rt.engine, source.name, rt.holder_id, rt.now()):
         items = source.fetch_new(limit=batch)
-        progressed = False
+        done = []
         for item in items:
             outcome = process(rt, item)
             result.outcomes[outcome] = result.outcomes.get(outcome, 0) + 1
             if outcome == "error":
                 continue  # stays in the inbox; tried again next pass
-            progressed = True
             result.processed += 1
             if outcome == "quarantined":
                 source.quarantine(item)
             else:
-                source.mark_done(item)
-        if len(items) < batch or not progressed:
+                done.append(item)
+        # Moved after their commits, in one round trip; a crash before the move only means the
+        # ledger recognises them next time.
+        source.mark_done_many(done)
+        if len(items) < batch or not (done or result.outcomes.get("quarantined")):
             break
     return result
+
+
+class BackgroundSender:
+    """Drains the outbox while mail is being processed, so replies leave during a backlog
+    instead of after it. Uses the runtime's transport alone until stopped."""
+
+    def __init__(self, rt: Runtime, jobs):
+        self.rt, self.jobs = rt, jobs
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="outbox-sender", daemon=True)
+
+    def __enter__(self) -> "BackgroundSender":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        rt = self.rt
+        while not self._stop.is_set():
+            try:
+                sent = drain(rt.engine, rt.transport, rt.now, limit=50,
+                             on_permanent=self.jobs.on_bounce, holder=rt.holder_id)
+            except Exception:  # noqa: BLE001 - the main loop drains again; keep the pass going
+                log.exception("SENDER error; the outbox is drained again after the pass")
+                return
+            if not (sent.sent or sent.failed):
+                self._stop.wait(0.2)
 
 
 def run_once(rt: Runtime, source: Source, jobs) -> PassResult:
@@ -49,24 +82,30 @@ def run_once(rt: Runtime, source: Source, jobs) -> PassResult:
     _check_rules(rt, jobs)
     source.open()
     try:
-        result = fetch_pass(rt, source)
-        # Errors are retried right away, up to the attempt limit, so one run settles each mail.
-        for _ in range(rt.config.max_attempts):
-            if not result.outcomes.get("error"):
-                break
-            again = fetch_pass(rt, source)
-            result.processed += again.processed
-            result.outcomes = _merge(result.outcomes, again.outcomes, drop="error")
+        with BackgroundSender(rt, jobs):
+            result = fetch_pass(rt, source)
+            # Errors are retried right away, up to the attempt limit, so one run settles each mail.
+            for _ in range(rt.config.max_attempts):
+                if not result.outcomes.get("error"):
+                    break
+                again = fetch_pass(rt, source)
+                result.processed += again.processed
+                result.outcomes = _merge(result.outcomes, again.outcomes, drop="error")
     finally:
         source.close()
         lease.release(rt.engine, source.name, rt.holder_id)
     jobs.run_due(force=True)
-    sent = drain(rt.engine, rt.transport, rt.now, respect_backoff=False, on_permanent=jobs.on_bounce,
-              holder=rt.holder_id)
-    if sent.failed:  # the admin's notice of a permanent failure was queued during that drain
-        drain(rt.engine, rt.transport, rt.now, respect_backoff=False, on_permanent=jobs.on_bounce,
-              holder=rt.holder_id)
+    drain_all(rt, jobs, respect_backoff=False)
     return result
+
+
+def drain_all(rt: Runtime, jobs, respect_backoff: bool = True) -> None:
+    """Send everything sendable now, including what sending itself queues (a bounce notice)."""
+    while True:
+        sent = drain(rt.engine, rt.transport, rt.now, respect_backoff=respect_backoff,
+                     on_permanent=jobs.on_bounce, holder=rt.holder_id)
+        if not (sent.sent or sent.failed) or sent.retried:
+            return
 
 
 def run_forever(rt: Runtime, source: Source, jobs, stop=lambda: False) -> None:
@@ -76,10 +115,10 @@ def run_forever(rt: Runtime, source: Source, jobs, stop=lambda: False) -> None:
         while not stop():
             try:
                 _check_rules(rt, jobs)
-                fetch_pass(rt, source)
+                with BackgroundSender(rt, jobs):
+                    fetch_pass(rt, source)
                 jobs.run_due()
-                drain(rt.engine, rt.transport, rt.now, on_permanent=jobs.on_bounce,
-                      holder=rt.holder_id)
+                drain_all(rt, jobs)
                 source.wait(rt.config.poll_seconds)
                 backoff = 1.0
             except MailboxError as exc:

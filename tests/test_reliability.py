@@ -393,7 +393,9 @@ def test_imap_outages_and_a_new_uidvalidity_lose_nothing_and_answer_nothing_twic
                    "the answer after the outage")
         text = log.read_text(errors="replace")
         assert "reconnecting in" in text
-        assert text.count(": connected to ") >= 4
+        # first connect plus reconnects; a restart that falls while the daemon is deciding (no IMAP
+        # command in flight) is bridged by the one reconnect of the batch's MOVE
+        assert text.count(": connected to ") >= 3
 
         # UIDVALIDITY changes: the old UIDs mean nothing. A copy of a mail already answered (its
         # new UID is one the ledger already has under the old UIDVALIDITY) is not answered again;

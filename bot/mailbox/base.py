@@ -55,6 +55,10 @@ class Source(Protocol):
         """Move the message to the processed folder (created if missing)."""
         ...
 
+    def mark_done_many(self, items: list[Fetched]) -> None:
+        """mark_done for a batch, in as few server round trips as the source allows."""
+        ...
+
     def quarantine(self, item: Fetched) -> None:
         """Move the message to the quarantine folder (created if missing)."""
         ...

@@ -90,6 +90,21 @@ class ImapSource:
     def mark_done(self, item: Fetched) -> None:
         self._retrying("MOVE", lambda client: self._move_item(client, item, self.settings.processed_folder))
 
+    def mark_done_many(self, items: list[Fetched]) -> None:
+        """One MOVE for a whole batch: a round trip per message was a seventh of ingest time."""
+        current = [i for i in items if i.mailbox == self.name and i.uidvalidity == self.uidvalidity]
+        if current:
+            folder = self.settings.processed_folder
+
+            def move_all(client: IMAPClient) -> None:
+                self._ensure_folder(client, folder)
+                self._move(client, [i.uid for i in current], folder)
+
+            self._retrying("MOVE", move_all)
+        for item in items:
+            if item not in current:
+                self.mark_done(item)
+
     def quarantine(self, item: Fetched) -> None:
         self._retrying("MOVE", lambda client: self._move_item(client, item, self.settings.quarantine_folder))
 

@@ -99,6 +99,10 @@ class MaildirSource:
         with _errors("MOVE"):
             self._move_item(item, self.processed_folder)
 
+    def mark_done_many(self, items: list[Fetched]) -> None:
+        for item in items:
+            self.mark_done(item)
+
     def quarantine(self, item: Fetched) -> None:
         with _errors("MOVE"):
             self._move_item(item, self.quarantine_folder)

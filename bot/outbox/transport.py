@@ -18,6 +18,7 @@ import re
 import smtplib
 import socket
 import ssl
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -66,6 +67,9 @@ class SmtpSettings:
         check_security(self.security, self.host, "smtp")
 
 
+IDLE_CHECK = 5.0  # seconds idle after which the connection is checked with NOOP
+
+
 class SmtpTransport:
     """smtplib with one connection reused across sends; not thread-safe (one per sender thread)."""
 
@@ -73,6 +77,7 @@ class SmtpTransport:
         self.settings = settings
         self._context = tls_context(settings.security, settings.cafile, "smtp")
         self._smtp: smtplib.SMTP | None = None
+        self._last_used = 0.0
 
     def send(self, raw: bytes, mail_from: str, rcpt_to: list[str], before_dot=None) -> None:
         """`before_dot()` runs after the whole message is transmitted and before the final dot:
@@ -83,8 +88,24 @@ class SmtpTransport:
         smtp = self._connection()
         data = _BARE_LF.sub(b"\r\n", raw)  # SMTP wants CRLF; servers hardened against smuggling refuse bare LF
         options = ["BODY=8BITMIME"] if not data.isascii() and smtp.has_extn("8bitmime") else []
+        reached = []  # set once the point of no return is passed: then never send again here
+
+        def mark() -> None:
+            reached.append(True)
+            if before_dot is not None:
+                before_dot()
+
         try:
-            refused = _transaction(smtp, mail_from, rcpt_to, data, options, before_dot)
+            try:
+                refused = _transaction(smtp, mail_from, rcpt_to, data, options, mark)
+            except smtplib.SMTPServerDisconnected:
+                if reached:
+                    raise
+                # The server closed a connection we had not checked (we skip the NOOP while mail
+                # flows): nothing of this message was accepted, so one fresh try is safe.
+                self.close()
+                smtp = self._connection()
+                refused = _transaction(smtp, mail_from, rcpt_to, data, options, mark)
         except smtplib.SMTPRecipientsRefused as exc:
             raise RecipientsRefused(_decoded(exc.recipients), accepted=[]) from exc
         except smtplib.SMTPResponseException as exc:
@@ -109,11 +130,14 @@ class SmtpTransport:
             smtp.close()
 
     def _connection(self) -> smtplib.SMTP:
-        # A NOOP costs one round trip and saves sending into a connection the server already closed.
-        if self._smtp is not None and not _alive(self._smtp):
+        # A NOOP saves sending into a connection the server closed while we were idle; while mail
+        # flows the connection was just used, and the round trip per mail is not worth it.
+        idle = time.monotonic() - self._last_used
+        if self._smtp is not None and idle > IDLE_CHECK and not _alive(self._smtp):
             self.close()
         if self._smtp is None:
             self._smtp = self._connect()
+        self._last_used = time.monotonic()
         return self._smtp
 
     def _connect(self) -> smtplib.SMTP:
