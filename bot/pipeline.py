@@ -16,7 +16,7 @@ from datetime import timedelta
 from sqlalchemy import func, or_
 from sqlmodel import Session, select
 
-from bot.archive import archive_raw, digest
+from bot.archive import archive_raw
 from bot.cases import clip, record, seats_used
 from bot.mailbox.base import Fetched
 from bot.message.loop import loop_reason

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -111,6 +111,3 @@ class Runtime:
     def now(self) -> datetime:
         return self.clock.now()
 
-
-def start_of(day: date, tz: ZoneInfo) -> datetime:
-    return datetime.combine(day, time(0, 0), tz)

@@ -581,7 +581,7 @@ def att_part(name: str | bytes, data: bytes, ctype: str = OCTET, encoded: str | 
         name = bword(name, "utf-8", "utf-8")
     payload = b64_lines(data) if encoded is None else encoded
     return (B(f"Content-Type: {ctype}; name=\"") + B(name) + B('"\nContent-Disposition: attachment; filename="')
-            + B(name) + B(f'"\nContent-Transfer-Encoding: base64\n\n') + B(payload))
+            + B(name) + B('"\nContent-Transfer-Encoding: base64\n\n') + B(payload))
 
 
 def nested_rfc822(levels: int, innermost: bytes) -> bytes:

@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 from bot.app import open_runtime
 from bot.cli import Options
 from bot.samples import FormValues, form_xlsx, registration_mail
-from bot.store.models import Case, CaseEvent
+from bot.store.models import CaseEvent
 from tests.support.embedded import INTAKE, REPO, Embedded
 
 

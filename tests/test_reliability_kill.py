@@ -140,7 +140,7 @@ def test_kill_9_at_random_points_loses_nothing_and_answers_each_form_once(tmp_pa
     assert killed >= 3, "too few kills to mean anything"
     assert lives[0][1][0] < BACKLOG, "the first daemon finished the backlog before it was killed"
 
-    finish = bot.cli("run", "--once", today=TODAY)
+    bot.cli("run", "--once", today=TODAY)
 
     assert inbox_count(rig, INTAKE) == 0
     assert inbox_count(rig, INTAKE, "Processed") == BACKLOG
