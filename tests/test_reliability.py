@@ -12,15 +12,12 @@ import subprocess
 import sys
 import time
 from datetime import date
-from functools import lru_cache
 
 import pytest
-from sqlmodel import Session, select
 
 import bot.pipeline
-from bot.samples import FormValues, form_xlsx, registration_mail
-from bot.store.db import make_engine
 from bot.store.models import InboundMail, Outbox, Suppression
+from tests.support.reliability import form_mail, rows, wait_until
 from tests.support.botenv import INTAKE, REPO, body_text, make_env, parse
 
 pytestmark = pytest.mark.rig
@@ -31,38 +28,9 @@ ADMIN = "admin@rb.test"
 
 # -- helpers ---------------------------------------------------------------------------------------
 
-@lru_cache(maxsize=None)
-def _xlsx() -> bytes:
-    return form_xlsx(FormValues())
-
-
-def form_mail(sender: str, message_id: str) -> bytes:
-    return registration_mail(sender=sender, to=INTAKE, message_id=message_id,
-                             attachments=[("来访企业预约登记表.xlsx", _xlsx())])
-
-
-def rows(url: str, model) -> list:
-    engine = make_engine(url)
-    try:
-        with Session(engine) as db:
-            return list(db.exec(select(model).order_by(model.id if hasattr(model, "id") else None)))
-    finally:
-        engine.dispose()
-
 
 def replies(rig, address: str) -> list:
     return [parse(raw) for raw in rig.messages(address)]
-
-
-def wait_until(predicate, timeout: float, what: str, step: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(step)
 
 
 def wait_connected(bot, daemon, count: int = 1, timeout: float = 20.0) -> None:

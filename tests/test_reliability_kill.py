@@ -11,15 +11,12 @@ import random
 import subprocess
 import sys
 import time
-from functools import lru_cache
 
 import pytest
-from sqlalchemy import inspect
-from sqlmodel import Session, select
 
-from bot.samples import FormValues, form_xlsx, registration_mail
 from bot.store.db import make_engine
 from bot.store.models import InboundMail, Outbox
+from tests.support.reliability import form_mail, rows, wait_until
 from tests.support.botenv import INTAKE, make_env, parse
 
 pytestmark = pytest.mark.rig
@@ -28,38 +25,6 @@ TODAY = "2026-12-01"
 BACKLOG = 300  # forms, one sender each ("a few hundred")
 SEED = int(os.environ.get("RB_KILL_SEED", "20261201"))  # another seed: other kill points
 BUDGET = 75.0  # seconds of kill -9 / restart cycles; `run --once` finishes whatever is left
-
-
-@lru_cache(maxsize=None)
-def _xlsx() -> bytes:
-    return form_xlsx(FormValues())
-
-
-def form_mail(sender: str, message_id: str) -> bytes:
-    return registration_mail(sender=sender, to=INTAKE, message_id=message_id,
-                             attachments=[("来访企业预约登记表.xlsx", _xlsx())])
-
-
-def rows(url: str, model) -> list:
-    engine = make_engine(url)
-    try:
-        if not inspect(engine).has_table(model.__tablename__):
-            return []  # no daemon has migrated the database yet
-        with Session(engine) as db:
-            return list(db.exec(select(model).order_by(model.id)))
-    finally:
-        engine.dispose()
-
-
-def wait_until(predicate, timeout: float, what: str, step: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(step)
 
 
 def inbox_count(rig, address: str, folder: str = "INBOX") -> int:
