@@ -80,7 +80,8 @@ def exclusion_reasons(form: Form, rules: Ruleset) -> list[Reason]:
         reasons.append(_exclusion_reason("EX-ANONYMOUS", None, rules))
     for ex in rules.exclusions:
         if ex.declaration in DECLARATION_KEYS and getattr(form.declarations, ex.declaration):
-            reasons.append(_exclusion_reason(ex.id, f"declarations.{ex.declaration}", rules))
+            # field stays null as in the contract's example: the reason is the matter, not a form error
+            reasons.append(_exclusion_reason(ex.id, None, rules))
     return reasons
 
 
