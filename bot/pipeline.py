@@ -135,12 +135,26 @@ def _empty(rt: Runtime, row_id: int) -> str:
 
 
 def _followup(rt: Runtime, db: Session, msg: InboundMessage):
-    """Unit reports, satisfaction answers and the admin's ledger go their own way (not loop mail)."""
+    """Unit reports, satisfaction answers and the admin's ledger go their own way (not loop mail);
+    a bounce of our own mail is recorded (it is still ignored: never answered)."""
+    from bot.bounces import record_bounce
     from bot.followup.inbound import handle
 
     if loop_reason(msg, (rt.ruleset.programme.mailbox,), (rt.config.message_id_domain,)):
+        record_bounce(db, rt, msg, _tell_admin_of_bounce(rt))
         return None
     return handle(db, rt, msg)
+
+
+def _tell_admin_of_bounce(rt: Runtime):
+    def tell(db: Session, row, bounce) -> None:
+        from bot.followup.notify import admin_draft
+
+        draft = admin_draft(rt, "admin_delivery_failed", row=row, addresses=bounce.failed,
+                            error=bounce.diagnostic or "delivery status report: failed")
+        if draft is not None:
+            queue(db, draft, rt.sender, rt.now())
+    return tell
 
 
 def _done(db: Session, row: InboundMail, outcome: str, detail: str, number: str,
