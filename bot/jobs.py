@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import schedule
 from sqlmodel import Session
@@ -15,15 +16,23 @@ from bot.runtime import Runtime
 log = logging.getLogger("bot.jobs")
 
 
+def machine_time(hhmm: str, tz: ZoneInfo) -> str:
+    """`schedule` runs on the machine's clock; the rules give the programme's (Beijing) time."""
+    hour, minute = (int(p) for p in hhmm.split(":"))
+    local = datetime.combine(datetime.now(tz).date(), time(hour, minute), tz).astimezone()
+    return local.strftime("%H:%M")
+
+
 class Jobs:
     def __init__(self, rt: Runtime):
         self.rt = rt
         self.reevaluated = False  # deferred cases are re-matched once at start and on each reload
         self.scheduler = schedule.Scheduler()
         deadlines = rt.ruleset.deadlines
-        self.scheduler.every().day.at(deadlines.reminder_time).do(self.daily)
+        at = machine_time(deadlines.reminder_time, rt.clock.tz)
+        self.scheduler.every().day.at(at).do(self.daily)
         weekday = getattr(self.scheduler.every(), deadlines.digest_weekday.lower())
-        weekday.at(deadlines.reminder_time).do(self.weekly)
+        weekday.at(at).do(self.weekly)
 
     def run_due(self, force: bool = False) -> None:
         if force:

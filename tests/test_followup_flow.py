@@ -160,3 +160,18 @@ def test_overdue_list_digest_and_report(bot, tmp_path):
     document = docx.Document(io.BytesIO(out.read_bytes()))
     assert document.inline_shapes, "the report carries a chart"
     assert data.by_field == {"工业和信息化": 1} and data.overdue[0].case_number == CASE
+
+
+def test_the_daily_reminder_time_is_the_programmes_not_the_machines(monkeypatch):
+    import time as systime
+    from zoneinfo import ZoneInfo
+
+    from bot.jobs import machine_time
+
+    monkeypatch.setenv("TZ", "UTC")
+    systime.tzset()
+    try:
+        assert machine_time("09:00", ZoneInfo("Asia/Shanghai")) == "01:00"
+    finally:
+        monkeypatch.delenv("TZ")
+        systime.tzset()
