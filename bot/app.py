@@ -170,7 +170,7 @@ def parse_file(opts, path: Path) -> Form:
 def _rules_or_none(opts) -> Ruleset | None:
     try:
         return load_ruleset(opts)
-    except (ConfigError, Exception) as exc:  # noqa: BLE001 - parse works without rules
+    except Exception as exc:  # noqa: BLE001 - parse works without rules (missing or broken)
         log.warning("parsing without rules (%s)", exc)
         return None
 

@@ -9,23 +9,25 @@ from sqlmodel import Session, select
 from bot.calendar import WorkCalendar
 from bot.cases import find_case
 from bot.documents.rows import OverdueItem
-from bot.reminders import due_items
+from bot.reminders import AssignmentIn, ReportIn, due_items, next_progress_due
 from bot.runtime import Runtime
 from bot.store.models import Assignment, Case, CaseEvent, UnitReport
 from bot.followup.remind import open_lead_assignments
 
 
-def _progress_due(a: Assignment, reports: list[UnitReport], every: int) -> str | None:
-    if not a.long_term or a.closed or any(r.kind == "result" for r in reports):
+def _progress_due(a: Assignment, reports: list[UnitReport], deadlines) -> str | None:
+    """The next 十日一报 date, by the same rule the reminders use."""
+    if a.closed:
         return None
-    from datetime import timedelta
-
-    last = max([a.assigned, *[r.received for r in reports if r.kind == "progress"]])
-    return (last + timedelta(days=every)).isoformat()
+    view = AssignmentIn(case="", unit=a.unit_id, role=a.role, assigned=a.assigned,
+                        long_term=a.long_term, result_due=a.result_due, status_due=a.status_due,
+                        reports=tuple(ReportIn(r.kind, r.received) for r in reports), closed=a.closed,
+                        unit_emails=())
+    due = next_progress_due(view, deadlines)
+    return due.isoformat() if due else None
 
 
 def case_json(db: Session, rt: Runtime, case: Case) -> dict:
-    every = rt.ruleset.deadlines.long_term_report_days
     assignments = []
     for a in db.exec(select(Assignment).where(Assignment.case_id == case.id)
                      .order_by(Assignment.role.desc(), Assignment.id)):
@@ -35,7 +37,8 @@ def case_json(db: Session, rt: Runtime, case: Case) -> dict:
             "unit": a.unit_id, "role": a.role, "assigned": a.assigned.isoformat(),
             "long_term": a.long_term, "status_due": a.status_due.isoformat(),
             "result_due": a.result_due.isoformat(),
-            "progress_due": _progress_due(a, reports, every) if a.role == "lead" else None,
+            "progress_due": (_progress_due(a, reports, rt.ruleset.deadlines)
+                             if a.role == "lead" else None),
             "reports": [{"kind": r.kind, "received": r.received.isoformat()} for r in reports],
         })
     history = [{"at": rt.clock.aware(e.at).isoformat(timespec="seconds"), "event": e.event,
