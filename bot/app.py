@@ -60,7 +60,9 @@ def open_transport(cfg: Config):
         return MaildirTransport(cfg.outbox_maildir)
     s = cfg.smtp
     return SmtpTransport(SmtpSettings(host=s.host, port=s.port, security=s.security,
-                                      username=s.username, password=s.password, cafile=s.cafile))
+                                      username=s.username, password=s.password, cafile=s.cafile,
+                                      sent_copy=s.sent_copy,
+                                      confirm_grace=float(s.sent_copy_grace_seconds)))
 
 
 def open_source(rt: Runtime):
@@ -74,7 +76,8 @@ def open_source(rt: Runtime):
     return ImapSource(ImapSettings(host=i.host, port=i.port, username=i.username,
                                    password=i.password, security=i.security, cafile=i.cafile,
                                    inbox=i.inbox, processed_folder=i.processed_folder,
-                                   quarantine_folder=i.quarantine_folder))
+                                   quarantine_folder=i.quarantine_folder,
+                                   sent_folder=i.sent_folder))
 
 
 def read_file(path: Path) -> bytes:

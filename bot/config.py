@@ -25,6 +25,7 @@ class ImapConfig:
     inbox: str = "INBOX"
     processed_folder: str = "Processed"
     quarantine_folder: str = "Quarantine"
+    sent_folder: str = "Sent"
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,9 @@ class SmtpConfig:
     username: str = ""
     password: str = field(default="", repr=False)
     cafile: str | None = None
+    # A copy of each mail to our own mailbox proves delivery after a crash (bot.outbox.confirm).
+    sent_copy: bool = True
+    sent_copy_grace_seconds: float = 600.0
 
 
 @dataclass(frozen=True)
@@ -104,7 +108,8 @@ _TOP_KEYS = {
     "rate_window_hours", "bounce_suppress_days", "imap", "smtp",
 }
 _MAIL_KEYS = {"host", "port", "security", "username", "password_env", "password_file", "cafile"}
-_IMAP_KEYS = _MAIL_KEYS | {"inbox", "processed_folder", "quarantine_folder"}
+_IMAP_KEYS = _MAIL_KEYS | {"inbox", "processed_folder", "quarantine_folder", "sent_folder"}
+_SMTP_KEYS = _MAIL_KEYS | {"sent_copy", "sent_copy_grace_seconds"}
 
 
 def _from_dict(data: dict, path: Path, base: Path) -> Config:
@@ -137,15 +142,22 @@ def _imap(section: dict, path: Path) -> ImapConfig:
     _reject_unknown(section, _IMAP_KEYS, path, "imap.")
     _require(section, "host", path, "imap.")
     extra = {k: section[k] for k in ("port", "security", "username", "cafile", "inbox",
-                                     "processed_folder", "quarantine_folder") if k in section}
+                                     "processed_folder", "quarantine_folder", "sent_folder")
+             if k in section}
     _check_security(extra.get("security", "tls"), path, "imap.")
     return ImapConfig(host=section["host"], password=_secret(section, path, "imap."), **extra)
 
 
 def _smtp(section: dict, path: Path) -> SmtpConfig:
-    _reject_unknown(section, _MAIL_KEYS, path, "smtp.")
+    _reject_unknown(section, _SMTP_KEYS, path, "smtp.")
     _require(section, "host", path, "smtp.")
-    extra = {k: section[k] for k in ("port", "security", "username", "cafile") if k in section}
+    extra = {k: section[k] for k in ("port", "security", "username", "cafile", "sent_copy",
+                                     "sent_copy_grace_seconds") if k in section}
+    if not isinstance(extra.get("sent_copy", True), bool):
+        raise ConfigError(f"{path}: smtp.sent_copy must be true or false")
+    grace = extra.get("sent_copy_grace_seconds", 600.0)
+    if isinstance(grace, bool) or not isinstance(grace, (int, float)) or grace < 0:
+        raise ConfigError(f"{path}: smtp.sent_copy_grace_seconds must be a number of seconds >= 0")
     _check_security(extra.get("security", "tls"), path, "smtp.")
     return SmtpConfig(host=section["host"], password=_secret(section, path, "smtp."), **extra)
 

@@ -10,11 +10,14 @@ from dataclasses import dataclass
 from bot import lease
 from bot.errors import MailboxError
 from bot.mailbox.base import Source
-from bot.outbox.queue import drain
+from bot.outbox.confirm import confirm_copy, copy_message_id, settle_unconfirmed
+from bot.outbox.queue import drain, unconfirmed
 from bot.pipeline import process
 from bot.runtime import Runtime
 
 log = logging.getLogger("bot.daemon")
+
+SETTLE_LIMIT = 30.0  # seconds `run --once` waits for sent copies before leaving them to the next run
 
 
 @dataclass
@@ -27,9 +30,14 @@ def fetch_pass(rt: Runtime, source: Source, batch: int = 100) -> PassResult:
     """Process everything waiting in the inbox, if this process holds the mailbox lease."""
     result = PassResult(outcomes={})
     while lease.acquire(rt.engine, source.name, rt.holder_id, rt.now()):
+        if getattr(rt.transport, "confirm_grace", None) is not None:
+            settle_unconfirmed(rt.engine, rt.now(), source.has_message_id)
         items = source.fetch_new(limit=batch)
-        done = []
+        done, copies = [], []
         for item in items:
+            if _is_sent_copy(rt, item):
+                copies.append(item)
+                continue
             outcome = process(rt, item)
             result.outcomes[outcome] = result.outcomes.get(outcome, 0) + 1
             if outcome == "error":
@@ -42,9 +50,19 @@ def fetch_pass(rt: Runtime, source: Source, batch: int = 100) -> PassResult:
         # Moved after their commits, in one round trip; a crash before the move only means the
         # ledger recognises them next time.
         source.mark_done_many(done)
-        if len(items) < batch or not (done or result.outcomes.get("quarantined")):
+        if copies:
+            source.mark_done_many(copies, folder=source.sent_folder)
+            result.processed += len(copies)
+            result.outcomes["sent-copy"] = result.outcomes.get("sent-copy", 0) + len(copies)
+        if len(items) < batch or not (done or copies or result.outcomes.get("quarantined")):
             break
     return result
+
+
+def _is_sent_copy(rt: Runtime, item) -> bool:
+    """Our own copy of a mail we sent: it confirms the delivery and is filed, not answered."""
+    message_id = copy_message_id(item.raw, rt.sender.address)
+    return message_id is not None and confirm_copy(rt.engine, message_id, rt.now())
 
 
 class BackgroundSender:
@@ -91,21 +109,46 @@ def run_once(rt: Runtime, source: Source, jobs) -> PassResult:
                 again = fetch_pass(rt, source)
                 result.processed += again.processed
                 result.outcomes = _merge(result.outcomes, again.outcomes, drop="error")
+        jobs.run_due(force=True)
+        drain_all(rt, jobs, respect_backoff=False)
+        _settle_copies(rt, source, jobs)
     finally:
         source.close()
         lease.release(rt.engine, source.name, rt.holder_id)
-    jobs.run_due(force=True)
-    drain_all(rt, jobs, respect_backoff=False)
     return result
 
 
-def drain_all(rt: Runtime, jobs, respect_backoff: bool = True) -> None:
-    """Send everything sendable now, including what sending itself queues (a bounce notice)."""
+def _settle_copies(rt: Runtime, source: Source, jobs) -> None:
+    """Before `run --once` exits: file the sent copies that came back, and wait a little (the grace,
+    at most SETTLE_LIMIT) for mail whose delivery only its copy can confirm, sending again what
+    never arrived. What is still open then is settled by the next run."""
+    grace = getattr(rt.transport, "confirm_grace", None)
+    if grace is None:
+        return
+    deadline = time.monotonic() + min(grace.total_seconds(), SETTLE_LIMIT) + 1.0
+    while True:
+        filed = fetch_pass(rt, source)
+        # New answers and mail the server never took; what just failed keeps its backoff.
+        sent = drain_all(rt, jobs)
+        if not (filed.processed or sent or unconfirmed(rt.engine)):
+            return
+        if time.monotonic() > deadline:
+            log.warning("SETTLE gave up waiting for %d sent copies", unconfirmed(rt.engine))
+            return
+        if not filed.processed:
+            time.sleep(0.2)
+
+
+def drain_all(rt: Runtime, jobs, respect_backoff: bool = True) -> int:
+    """Send everything sendable now, including what sending itself queues (a bounce notice);
+    returns how many mails went out."""
+    total = 0
     while True:
         sent = drain(rt.engine, rt.transport, rt.now, respect_backoff=respect_backoff,
                      on_permanent=jobs.on_bounce, holder=rt.holder_id)
+        total += sent.sent
         if not (sent.sent or sent.failed) or sent.retried:
-            return
+            return total
 
 
 def run_forever(rt: Runtime, source: Source, jobs, stop=lambda: False) -> None:

@@ -180,3 +180,61 @@ def test_certificate_not_trusted_without_cafile(clean_mail):
 
 def test_password_not_in_repr(clean_mail):
     assert clean_mail.smtp_password not in repr(submission(clean_mail))
+
+
+# -- the sent copy (bot.outbox.confirm) ------------------------------------------------------------
+
+@pytest.fixture
+def copying(clean_mail):
+    clean_mail.smtp_faults.clear()
+    smtp = SmtpTransport(submission(clean_mail, sent_copy=True, confirm_grace=7))
+    yield smtp
+    smtp.close()
+    clean_mail.smtp_faults.clear()
+
+
+def test_sent_copy_reaches_our_own_mailbox_in_the_same_transaction(copying, clean_mail):
+    assert copying.confirm_grace.total_seconds() == 7
+    raw = mail("copy")
+    copying.send(raw, SENDER, [ENT1])
+    assert len(received(clean_mail, ENT1)) == 1
+    [copy] = received(clean_mail, SENDER)
+    assert copy.replace(b"\r\n", b"\n").endswith(raw.replace(b"\r\n", b"\n"))  # the very same mail
+    [(_from, rcpts, _raw)] = clean_mail.smtp_accepted.snapshot()
+    assert rcpts == [ENT1, SENDER]  # one transaction: the copy arrives exactly when the mail does
+
+
+def test_no_copy_when_switched_off(transport, clean_mail):
+    assert transport.confirm_grace is None
+    transport.send(mail("no copy"), SENDER, [ENT1])
+    assert len(received(clean_mail, ENT1)) == 1
+    [(_from, rcpts, _raw)] = clean_mail.smtp_accepted.snapshot()
+    assert rcpts == [ENT1]
+
+
+def test_a_refused_copy_is_not_a_refused_recipient(copying, clean_mail):
+    clean_mail.smtp_faults.set(code=550, text="5.2.2 mailbox full", phase="RCPT", recipients={SENDER})
+    copying.send(mail("copy refused"), SENDER, [ENT1])  # no error: the enterprise has its mail
+    assert len(received(clean_mail, ENT1)) == 1
+    assert clean_mail.messages(SENDER) == []
+
+
+def test_all_real_recipients_refused_sends_no_lone_copy(copying, clean_mail):
+    clean_mail.smtp_faults.set(code=550, text="5.1.1 no such user", phase="RCPT", recipients={ENT1})
+    with pytest.raises(RecipientsRefused) as caught:
+        copying.send(mail("nobody"), SENDER, [ENT1])
+    assert caught.value.refused == {ENT1: (550, "5.1.1 no such user")} and caught.value.accepted == []
+    time.sleep(0.3)
+    assert clean_mail.messages(SENDER) == [] and len(clean_mail.smtp_accepted) == 0
+
+
+def test_a_connection_lost_after_the_dot_is_an_unknown_outcome(copying, clean_mail):
+    from bot.outbox.transport import OutcomeUnknown
+
+    clean_mail.smtp_faults.set(code=None, phase="AFTER-DATA", times=1)
+    marks = []
+    with pytest.raises(OutcomeUnknown) as caught:
+        copying.send(mail("dropped"), SENDER, [ENT1], before_dot=lambda: marks.append("dot"))
+    assert marks == ["dot"] and caught.value.permanent is False
+    assert len(received(clean_mail, ENT1)) == 1  # it did arrive; only the copy can tell the outbox
+    assert len(received(clean_mail, SENDER)) == 1

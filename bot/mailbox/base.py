@@ -42,6 +42,7 @@ class Source(Protocol):
     """A mailbox the daemon reads from; see the module docstring for the contract."""
 
     name: str
+    sent_folder: str
 
     def open(self) -> None: ...
 
@@ -55,8 +56,13 @@ class Source(Protocol):
         """Move the message to the processed folder (created if missing)."""
         ...
 
-    def mark_done_many(self, items: list[Fetched]) -> None:
-        """mark_done for a batch, in as few server round trips as the source allows."""
+    def mark_done_many(self, items: list[Fetched], folder: str | None = None) -> None:
+        """mark_done for a batch, in as few server round trips as the source allows; `folder`
+        instead of the processed folder (our own sent copies go to `sent_folder`)."""
+        ...
+
+    def has_message_id(self, message_id: str) -> bool:
+        """Whether a message with this Message-ID (without <>) is in the inbox."""
         ...
 
     def quarantine(self, item: Fetched) -> None:

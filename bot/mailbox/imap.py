@@ -42,6 +42,7 @@ class ImapSettings:
     inbox: str = "INBOX"
     processed_folder: str = "Processed"
     quarantine_folder: str = "Quarantine"
+    sent_folder: str = "Sent"  # where our own sent copies are filed (bot.outbox.confirm)
     timeout: float = 30.0
     idle_refresh: float = 540.0  # re-IDLE well before the 29-minute limit of RFC 2177
     retries: int = 8  # 1+2+4+...+60 s: about three minutes of outage before giving up
@@ -62,6 +63,7 @@ class ImapSource:
     ):
         self.settings = settings
         self.name = f"{settings.username}/{settings.inbox}"
+        self.sent_folder = settings.sent_folder
         self.uidvalidity: int | None = None  # of the inbox, as of the last SELECT
         self._sleep = sleep
         self._rng = rng
@@ -90,11 +92,11 @@ class ImapSource:
     def mark_done(self, item: Fetched) -> None:
         self._retrying("MOVE", lambda client: self._move_item(client, item, self.settings.processed_folder))
 
-    def mark_done_many(self, items: list[Fetched]) -> None:
+    def mark_done_many(self, items: list[Fetched], folder: str | None = None) -> None:
         """One MOVE for a whole batch: a round trip per message was a seventh of ingest time."""
+        folder = folder or self.settings.processed_folder
         current = [i for i in items if i.mailbox == self.name and i.uidvalidity == self.uidvalidity]
         if current:
-            folder = self.settings.processed_folder
 
             def move_all(client: IMAPClient) -> None:
                 self._ensure_folder(client, folder)
@@ -103,7 +105,11 @@ class ImapSource:
             self._retrying("MOVE", move_all)
         for item in items:
             if item not in current:
-                self.mark_done(item)
+                self._retrying("MOVE", lambda client, item=item: self._move_item(client, item, folder))
+
+    def has_message_id(self, message_id: str) -> bool:
+        return bool(self._retrying("SEARCH", lambda client: _call(
+            "SEARCH", client.search, ["UNDELETED", "HEADER", "Message-ID", message_id])))
 
     def quarantine(self, item: Fetched) -> None:
         self._retrying("MOVE", lambda client: self._move_item(client, item, self.settings.quarantine_folder))

@@ -61,6 +61,7 @@ class MaildirSource:
         root: Path,
         processed: str = "Processed",
         quarantine: str = "Quarantine",
+        sent: str = "Sent",
         *,
         poll_interval: float = 0.2,
         sleep: Callable[[float], None] = time.sleep,
@@ -68,6 +69,7 @@ class MaildirSource:
         self.root = Path(root).absolute()
         self.processed_folder = processed
         self.quarantine_folder = quarantine
+        self.sent_folder = sent
         self.name = f"maildir:{self.root}"
         self.poll_interval = poll_interval
         self._sleep = sleep
@@ -99,9 +101,15 @@ class MaildirSource:
         with _errors("MOVE"):
             self._move_item(item, self.processed_folder)
 
-    def mark_done_many(self, items: list[Fetched]) -> None:
-        for item in items:
-            self.mark_done(item)
+    def mark_done_many(self, items: list[Fetched], folder: str | None = None) -> None:
+        with _errors("MOVE"):
+            for item in items:
+                self._move_item(item, folder or self.processed_folder)
+
+    def has_message_id(self, message_id: str) -> bool:
+        with _errors("SEARCH"):
+            ensure_maildir(self.root)
+            return any(_header_names(path, message_id) for path in self._inbox_files().values())
 
     def quarantine(self, item: Fetched) -> None:
         with _errors("MOVE"):
@@ -256,6 +264,21 @@ class MaildirSink:
             os.rename(temporary, final)
             _fsync_dir(final.parent)
         return final
+
+
+def _header_names(path: Path, message_id: str) -> bool:
+    """Whether the file's Message-ID header is `message_id` (only the header block is read)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(64 * 1024).split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0]
+    except FileNotFoundError:
+        return False
+    needle = message_id.encode("utf-8", "replace").lower()
+    for line in head.replace(b"\r\n", b"\n").split(b"\n"):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"message-id" and value.strip().strip(b"<>").lower() == needle:
+            return True
+    return False
 
 
 def _unique_name() -> str:

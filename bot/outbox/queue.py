@@ -1,8 +1,14 @@
 """The outbox table: mail is queued in the transaction that caused it, and drained with retry.
 
 4xx and network errors back off and retry; 5xx marks the mail failed, suppresses the address for a
-while and tells the admin. A mail is marked sent only after the server accepted it; a crash between
-acceptance and the mark can resend it once, with the same Message-ID, so clients collapse it.
+while and tells the admin.
+
+Exactly once across a crash: a row is `finalizing` from just before the final dot. If the sender
+dies there, or the connection breaks before the server's answer, nobody knows whether the server
+took the mail. With a transport that sends our own copy (`confirm_grace` set), the copy's arrival
+in our mailbox settles it (bot.outbox.confirm marks the row sent); no copy within the grace means
+the server never had it, and the row goes out again. Without a copy there is no proof either way:
+a dead sender's `finalizing` row counts as sent and a broken connection sends again.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from sqlmodel import Session, select
 
 from bot.errors import DeliveryError
 from bot.holders import holder_id, holder_is_dead
-from bot.outbox.transport import RecipientsRefused
+from bot.outbox.transport import OutcomeUnknown, RecipientsRefused
 from bot.outbox.compose import Draft, build_mime, new_message_id
 from bot.store.models import Outbox, Suppression
 
@@ -74,7 +80,7 @@ def drain(engine: Engine, transport, now_fn, *, respect_backoff: bool = True,
     `on_permanent(row, error, addresses)` is called after a 5xx refusal."""
     holder = holder or holder_id()
     result = DrainResult()
-    recover_stale(engine, now_fn())
+    recover_stale(engine, now_fn(), getattr(transport, "confirm_grace", None))
     with Session(engine) as db:
         stmt = select(Outbox.id).where(Outbox.status == "pending")
         if respect_backoff:
@@ -88,23 +94,43 @@ def drain(engine: Engine, transport, now_fn, *, respect_backoff: bool = True,
     return result
 
 
-def recover_stale(engine: Engine, now: datetime) -> None:
-    """Rows left behind by a sender that died: before the final dot the server discarded the
-    message, so it goes out again; after it, the message was handed over and counts as sent."""
+def recover_stale(engine: Engine, now: datetime, confirm_grace: timedelta | None = None) -> None:
+    """Rows left behind by a sender that died or lost its connection (see the module docstring)."""
     with Session(engine) as db:
         rows = db.exec(select(Outbox).where(Outbox.status.in_(("sending", "finalizing")))).all()
         for row in rows:
-            if not (row.next_attempt_at <= now or holder_is_dead(row.claimed_by)):
+            verdict = _stale_verdict(row, now, confirm_grace)
+            if verdict is None:
                 continue
-            if row.status == "sending":
-                row.status, row.next_attempt_at = "pending", now
+            row.status, row.last_error = verdict
+            if row.status == "sent":
+                row.sent_at = now
             else:
-                row.status, row.sent_at = "sent", now
-                row.last_error = "sender stopped after transmitting; counted as sent"
-            log.warning("RECOVERED %s -> %s (claimed by %s)", row.message_id, row.status,
-                        row.claimed_by)
+                row.next_attempt_at = now
+            log.warning("RECOVERED %s -> %s (claimed by %s): %s", row.message_id, row.status,
+                        row.claimed_by or "nobody", row.last_error)
             db.add(row)
         db.commit()
+
+
+def _stale_verdict(row: Outbox, now: datetime, confirm_grace: timedelta | None) -> tuple | None:
+    """(new status, reason) for a row nobody is finishing, or None while it may still be in hand."""
+    abandoned = not row.claimed_by or holder_is_dead(row.claimed_by)
+    if row.status == "sending":  # no dot yet: the server discarded whatever it got
+        if abandoned or row.next_attempt_at <= now:
+            return "pending", "sender stopped before the final dot; sent again"
+        return None
+    if confirm_grace is not None:
+        return None  # its sent copy decides: bot.outbox.confirm.settle_unconfirmed, by the intake
+    if abandoned or row.next_attempt_at <= now:
+        return "sent", "sender stopped after transmitting; counted as sent (no sent copy to check)"
+    return None
+
+
+def unconfirmed(engine: Engine) -> int:
+    """Rows past the final dot whose outcome is still open (waiting for a sent copy)."""
+    with Session(engine) as db:
+        return len(db.exec(select(Outbox.id).where(Outbox.status == "finalizing")).all())
 
 
 def _claim(engine: Engine, row_id: int, now: datetime, holder: str) -> bool:
@@ -120,17 +146,24 @@ def _claim(engine: Engine, row_id: int, now: datetime, holder: str) -> bool:
 def _send_one(engine: Engine, transport, row_id: int, now_fn, on_permanent, holder: str) -> str:
     if not _claim(engine, row_id, now_fn(), holder):
         return "skipped"  # another sender has it
+    grace = getattr(transport, "confirm_grace", None)
     with Session(engine) as db:
         row = db.get(Outbox, row_id)
 
         def point_of_no_return() -> None:
             row.status = "finalizing"
+            if grace is not None:
+                row.next_attempt_at = now_fn() + grace  # when to give up waiting for the copy
             db.add(row)
             db.commit()
 
         try:
             transport.send(row.raw, row.mail_from, row.recipients.split(","),
                            before_dot=point_of_no_return)
+        except OutcomeUnknown as exc:
+            if grace is None:
+                return _record_failure(db, row, exc, now_fn(), on_permanent)
+            return _await_copy(db, row, exc)
         except RecipientsRefused as exc:
             if not exc.accepted:
                 return _record_failure(db, row, exc, now_fn(), on_permanent)
@@ -143,6 +176,16 @@ def _send_one(engine: Engine, transport, row_id: int, now_fn, on_permanent, hold
         log.info("SENT %s purpose=%s case=%s to=%s", row.message_id, row.purpose,
                  row.case_number, row.recipients)
         return "sent"
+
+
+def _await_copy(db: Session, row: Outbox, exc: OutcomeUnknown) -> str:
+    """Leave the row `finalizing` and unclaimed: its copy marks it sent, or the grace runs out."""
+    row.claimed_by = ""
+    row.last_error = f"{exc}; waiting for the sent copy"[:2000]
+    db.add(row)
+    db.commit()
+    log.warning("UNCONFIRMED %s: %s", row.message_id, exc)
+    return "retried"
 
 
 def _partly_sent(db: Session, row: Outbox, exc, now: datetime, on_permanent) -> str:

@@ -8,6 +8,12 @@ Failure contract (the outbox sender retries on `permanent=False` and stops on `p
 - RecipientsRefused (a DeliveryError): some or all recipients were refused at RCPT. `refused` maps
   each refused address to (code, text); `accepted` lists who HAS the message already: retry or fail
   only the refused ones, never resend to `accepted`. `permanent` is True only if every refusal is 5xx.
+- OutcomeUnknown (a DeliveryError): the connection broke after the final dot was sent, before the
+  server's answer. The server may have the message; only its sent copy (bot.outbox.confirm) can tell.
+
+Sent copy: with `sent_copy` on, every message also names our own address (the envelope sender) as
+one more recipient of the same transaction, so a copy reaches our mailbox exactly when the server
+accepted the message. That is the proof the outbox needs after a crash at the final dot.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import socket
 import ssl
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -37,6 +44,10 @@ class Transport(Protocol):
     """Sends one message; raises DeliveryError as described in the module docstring."""
 
     def send(self, raw: bytes, mail_from: str, rcpt_to: list[str], before_dot=None) -> None: ...
+
+
+class OutcomeUnknown(DeliveryError):
+    """The final dot went out and the answer did not come back: delivered or not, nobody knows yet."""
 
 
 class RecipientsRefused(DeliveryError):
@@ -62,6 +73,8 @@ class SmtpSettings:
     cafile: str | Path | None = None  # None: the system trust store
     timeout: float = 30.0
     helo: str | None = None
+    sent_copy: bool = False  # also deliver each message to the envelope sender (our mailbox)
+    confirm_grace: float = 600.0  # seconds the outbox waits for that copy before sending again
 
     def __post_init__(self) -> None:
         check_security(self.security, self.host, "smtp")
@@ -79,6 +92,11 @@ class SmtpTransport:
         self._smtp: smtplib.SMTP | None = None
         self._last_used = 0.0
 
+    @property
+    def confirm_grace(self) -> timedelta | None:
+        """How long a sent copy may take to arrive; None when no copy is sent (nothing to wait for)."""
+        return timedelta(seconds=self.settings.confirm_grace) if self.settings.sent_copy else None
+
     def send(self, raw: bytes, mail_from: str, rcpt_to: list[str], before_dot=None) -> None:
         """`before_dot()` runs after the whole message is transmitted and before the final dot:
         the caller records "sent" there, so a crash leaves either a message the server discards
@@ -89,6 +107,8 @@ class SmtpTransport:
         data = _BARE_LF.sub(b"\r\n", raw)  # SMTP wants CRLF; servers hardened against smuggling refuse bare LF
         options = ["BODY=8BITMIME"] if not data.isascii() and smtp.has_extn("8bitmime") else []
         reached = []  # set once the point of no return is passed: then never send again here
+        copy_to = mail_from if self.settings.sent_copy and mail_from.lower() not in {
+            r.lower() for r in rcpt_to} else None
 
         def mark() -> None:
             reached.append(True)
@@ -97,7 +117,7 @@ class SmtpTransport:
 
         try:
             try:
-                refused = _transaction(smtp, mail_from, rcpt_to, data, options, mark)
+                refused = _transaction(smtp, mail_from, rcpt_to, data, options, mark, copy_to)
             except smtplib.SMTPServerDisconnected:
                 if reached:
                     raise
@@ -105,7 +125,7 @@ class SmtpTransport:
                 # flows): nothing of this message was accepted, so one fresh try is safe.
                 self.close()
                 smtp = self._connection()
-                refused = _transaction(smtp, mail_from, rcpt_to, data, options, mark)
+                refused = _transaction(smtp, mail_from, rcpt_to, data, options, mark, copy_to)
         except smtplib.SMTPRecipientsRefused as exc:
             raise RecipientsRefused(_decoded(exc.recipients), accepted=[]) from exc
         except smtplib.SMTPResponseException as exc:
@@ -113,8 +133,11 @@ class SmtpTransport:
                 self.close()
             stage = "MAIL FROM" if isinstance(exc, smtplib.SMTPSenderRefused) else "DATA"
             raise _response_error(stage, exc) from exc
-        except (OSError, smtplib.SMTPException) as exc:  # dropped, timed out: outcome unknown, retry
+        except (OSError, smtplib.SMTPException) as exc:  # dropped, timed out
             self.close()
+            if reached:  # after the final dot: the server may have accepted it
+                raise OutcomeUnknown(f"connection to {self._where()} lost after the final dot: {exc}",
+                                     permanent=False) from exc
             raise DeliveryError(f"sending to {self._where()} failed: {exc}", permanent=False) from exc
         if refused:
             accepted = [rcpt for rcpt in rcpt_to if rcpt not in refused]
@@ -194,6 +217,8 @@ class MaildirTransport:
     """The embedded default's outbox: each message becomes a file; fails only on disk errors.
     Delivery is idempotent per message (named by its content), so a resend after a crash is a no-op."""
 
+    confirm_grace = None  # delivery is idempotent: a resend after a crash needs no proof
+
     def __init__(self, root: Path):
         self.sink = MaildirSink(root)
 
@@ -214,8 +239,9 @@ class MaildirTransport:
 
 
 def _transaction(smtp: smtplib.SMTP, mail_from: str, rcpt_to: list[str], data: bytes,
-                 options: list[str], before_dot) -> dict:
-    """smtplib.sendmail, with a hook just before the final dot (the point of no return)."""
+                 options: list[str], before_dot, copy_to: str | None = None) -> dict:
+    """smtplib.sendmail, with a hook just before the final dot (the point of no return) and
+    `copy_to` as one more recipient whose refusal is logged, not reported: it is our own copy."""
     smtp.ehlo_or_helo_if_needed()
     code, resp = smtp.mail(mail_from, options)
     if code != 250:
@@ -232,6 +258,14 @@ def _transaction(smtp: smtplib.SMTP, mail_from: str, rcpt_to: list[str], data: b
     if len(refused) == len(rcpt_to):
         _abort(smtp, 0)
         raise smtplib.SMTPRecipientsRefused(refused)
+    if copy_to is not None:
+        code, resp = smtp.rcpt(copy_to)
+        if code == 421:
+            smtp.close()
+            raise smtplib.SMTPServerDisconnected(f"421 at RCPT: {_text(resp)}")
+        if code not in (250, 251):
+            log.warning("SENT-COPY refused for %s: %s %s; this mail cannot be confirmed by its copy",
+                        copy_to, code, _text(resp))
     smtp.putcmd("data")
     code, resp = smtp.getreply()
     if code != 354:

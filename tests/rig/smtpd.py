@@ -21,7 +21,7 @@ from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword, Session
 
 log = logging.getLogger("tests.rig.smtpd")
 
-PHASES = ("CONNECT", "RCPT", "DATA")
+PHASES = ("CONNECT", "RCPT", "DATA", "AFTER-DATA")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -60,6 +60,8 @@ class SmtpFaults:
       * ``"RCPT"``: the matching ``RCPT TO`` gets ``code text`` (per recipient).
       * ``"DATA"``: the whole transaction gets ``code text`` after the data if any of its accepted
         recipients matches (SMTP has one DATA reply per transaction); nothing is delivered.
+      * ``"AFTER-DATA"`` (``code=None``): the message IS delivered, then the connection is dropped
+        before the reply to the final dot: the client cannot know whether the server took it.
     """
 
     def __init__(self) -> None:
@@ -78,8 +80,8 @@ class SmtpFaults:
         phase = phase.upper()
         if phase not in PHASES:
             raise ValueError(f"phase must be one of {PHASES}, not {phase!r}")
-        if code is None and phase != "CONNECT":
-            raise ValueError("code=None (drop the connection) only works with phase='CONNECT'")
+        if code is None and phase not in ("CONNECT", "AFTER-DATA"):
+            raise ValueError("code=None (drop the connection) only works with phase='CONNECT' or 'AFTER-DATA'")
         if times is not None and times < 1:
             raise ValueError("times must be None or >= 1")
         if isinstance(recipients, str):
@@ -318,6 +320,9 @@ class LmtpRelayHandler:
         delivered = [r for r, (code, _) in zip(rcpts, replies) if code // 100 == 2]
         if delivered:
             self.accepted.append((envelope.mail_from, delivered, raw))
+        if delivered and self.faults.take("AFTER-DATA", rcpts) is not None:
+            server.transport.abort()  # delivered, but the client never hears so
+            return "250 OK delivered (never seen: connection dropped)"
         if len(delivered) == len(rcpts):
             return "250 OK delivered"
         if delivered:

@@ -78,6 +78,8 @@ security = "starttls"
 username = "{rig.smtp_user}"
 password_env = "RB_TEST_SMTP_PASSWORD"
 cafile = "{rig.ca_file}"
+# The rig delivers before it answers the final dot: a sent copy that is not there in 5 s never comes.
+sent_copy_grace_seconds = 5
 """, encoding="utf-8")
     return BotEnv(root, config, rig, rules_dir)
 

@@ -1,0 +1,93 @@
+"""Our own copy of a sent mail, back in our mailbox: the proof that the server accepted the mail.
+
+SMTP cannot tell a sender that died between recording "finalizing" and the final dot whether the
+server got the dot. So each mail names our own address as one more envelope recipient of the same
+transaction (bot.outbox.transport, `sent_copy`): the copy arrives if and only if the server took
+the mail. The intake recognises the copy by its X-Loop header and a Message-ID we queued, marks
+the outbox row sent, and files the copy in the Sent folder, where the office also sees what went out.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from email.parser import BytesHeaderParser
+from email.policy import compat32
+
+from sqlalchemy import update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from bot.holders import holder_is_dead
+from bot.outbox.queue import CLAIM
+from bot.store.models import Outbox
+
+log = logging.getLogger("bot.outbox")
+
+_HEADER_LIMIT = 64 * 1024  # our own headers are a few hundred bytes; never parse a whole body here
+
+
+def copy_message_id(raw: bytes, own_address: str) -> str | None:
+    """The Message-ID of `raw` when it carries our X-Loop mark, else None (cheap: headers only)."""
+    own = own_address.strip().lower()
+    if not own:
+        return None
+    end = raw.find(b"\r\n\r\n", 0, _HEADER_LIMIT)
+    if end < 0:
+        end = raw.find(b"\n\n", 0, _HEADER_LIMIT)
+    head = raw[: end if end >= 0 else _HEADER_LIMIT]
+    if b"x-loop" not in head.lower():
+        return None
+    headers = BytesHeaderParser(policy=compat32).parsebytes(head)
+    if not any(own in str(v).lower() for v in headers.get_all("X-Loop") or []):
+        return None
+    message_id = str(headers.get("Message-ID") or "").strip().strip("<>").strip()
+    return message_id or None
+
+
+def confirm_copy(engine: Engine, message_id: str, now: datetime) -> bool:
+    """Record that the server accepted `message_id`; False when it is not a mail we queued.
+
+    Only a row still `finalizing` changes (its sender died at the dot, or lost the answer): a
+    `pending` row may be waiting to retry recipients refused with 4xx, which the copy says nothing of."""
+    with Session(engine) as db:
+        status = db.exec(select(Outbox.status).where(Outbox.message_id == message_id)).first()
+        if status is None:
+            return False
+        if status == "finalizing":
+            db.execute(update(Outbox)
+                       .where(Outbox.message_id == message_id, Outbox.status == "finalizing")
+                       .values(status="sent", sent_at=now, claimed_by="",
+                               last_error="confirmed by its sent copy"))
+            db.commit()
+            log.info("CONFIRMED %s by its sent copy", message_id)
+        return True
+
+
+def settle_unconfirmed(engine: Engine, now: datetime, in_mailbox: Callable[[str], bool]) -> int:
+    """Decide the `finalizing` rows nobody is finishing whose grace is over: a copy still in the
+    inbox (`in_mailbox(message_id)`, not yet reached in a backlog) means sent; none means the server
+    never took the mail, and it goes out again. Returns how many rows were decided."""
+    with Session(engine) as db:
+        rows = db.exec(select(Outbox).where(Outbox.status == "finalizing",
+                                            Outbox.next_attempt_at <= now)).all()
+    decided = 0
+    for row in rows:
+        abandoned = not row.claimed_by or holder_is_dead(row.claimed_by)
+        if not (abandoned or row.next_attempt_at + CLAIM <= now):
+            continue  # its sender is alive and may still get the server's answer
+        if in_mailbox(row.message_id):
+            decided += confirm_copy(engine, row.message_id, now)
+            continue
+        with Session(engine) as db:
+            changed = db.execute(
+                update(Outbox).where(Outbox.id == row.id, Outbox.status == "finalizing")
+                .values(status="pending", next_attempt_at=now, claimed_by="",
+                        last_error="no sent copy arrived after the final dot: the server did not "
+                                   "take the mail; sent again")).rowcount
+            db.commit()
+        if changed:
+            decided += 1
+            log.warning("UNCONFIRMED %s: no sent copy arrived; sending again", row.message_id)
+    return decided

@@ -1,0 +1,103 @@
+"""bot.outbox.confirm: recognising our own sent copy, and settling mail whose dot went unanswered.
+
+The database is real SQLite; `in_mailbox` stands in for the IMAP search (the rig tests in
+test_reliability.py run the same path against Dovecot)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlmodel import Session, select
+
+from bot.outbox.confirm import confirm_copy, copy_message_id, settle_unconfirmed
+from bot.outbox.queue import CLAIM, recover_stale
+from bot.store.db import open_database
+from bot.store.models import Outbox
+
+OWN = "intake@rb.test"
+NOW = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
+GRACE = timedelta(seconds=600)
+
+
+def head(*lines: str, body: str = "正文") -> bytes:
+    return ("\r\n".join(lines) + "\r\n\r\n" + body + "\r\n").encode()
+
+
+@pytest.mark.parametrize("raw, expected", [
+    (head(f"From: {OWN}", "Message-ID: <a1@bot.rb.test>", f"X-Loop: {OWN}"), "a1@bot.rb.test"),
+    (head("Message-ID:\r\n <folded@bot.rb.test>", f"X-Loop: Intake@RB.test"), "folded@bot.rb.test"),
+    (head("Message-ID: <lf@bot.rb.test>", f"X-Loop: {OWN}").replace(b"\r\n", b"\n"), "lf@bot.rb.test"),
+    (head("Message-ID: <a2@corp.test>", "X-Loop: someone-else@corp.test"), None),
+    (head("Message-ID: <a3@corp.test>", "From: ent@corp.test"), None),
+    (head("Message-ID: <a4@corp.test>", body=f"X-Loop: {OWN}"), None),  # only the header counts
+    (head(f"X-Loop: {OWN}"), None),  # no Message-ID: nothing to confirm
+])
+def test_copy_message_id(raw, expected):
+    assert copy_message_id(raw, OWN) == expected
+
+
+def test_copy_message_id_needs_an_address():
+    assert copy_message_id(head("Message-ID: <x@y>", "X-Loop: "), "") is None
+
+
+@pytest.fixture
+def engine(tmp_path):
+    engine = open_database(f"sqlite:///{tmp_path}/bot.db")
+    yield engine
+    engine.dispose()
+
+
+def add(engine, message_id: str, status: str, claimed_by: str = "", due: datetime = NOW) -> None:
+    with Session(engine) as db:
+        db.add(Outbox(message_id=message_id, purpose="reply", mail_from=OWN, recipients="e@corp.test",
+                      raw=b"x", status=status, claimed_by=claimed_by, next_attempt_at=due,
+                      created_at=NOW - timedelta(hours=1)))
+        db.commit()
+
+
+def status(engine, message_id: str) -> tuple[str, str]:
+    with Session(engine) as db:
+        row = db.exec(select(Outbox).where(Outbox.message_id == message_id)).one()
+        return row.status, row.last_error
+
+
+def test_confirm_copy_marks_only_finalizing_rows_sent(engine):
+    add(engine, "fin", "finalizing")
+    add(engine, "pend", "pending")  # e.g. waiting to retry a 4xx recipient: the copy says nothing
+    add(engine, "done", "sent")
+    assert confirm_copy(engine, "fin", NOW) is True
+    assert confirm_copy(engine, "pend", NOW) is True
+    assert confirm_copy(engine, "done", NOW) is True
+    assert confirm_copy(engine, "not-ours", NOW) is False
+    assert status(engine, "fin") == ("sent", "confirmed by its sent copy")
+    assert status(engine, "pend")[0] == "pending"
+
+
+def test_settle_waits_for_the_grace_and_for_a_live_sender(engine):
+    add(engine, "young", "finalizing", due=NOW + timedelta(seconds=1))  # grace not over
+    add(engine, "live", "finalizing", claimed_by="other-host:1", due=NOW - timedelta(seconds=1))
+    asked = []
+    assert settle_unconfirmed(engine, NOW, lambda mid: asked.append(mid) or False) == 0
+    assert asked == []
+    assert status(engine, "young")[0] == status(engine, "live")[0] == "finalizing"
+    # A sender that has said nothing for a whole claim period is given up on, alive or not.
+    assert settle_unconfirmed(engine, NOW + CLAIM, lambda mid: False) == 2
+
+
+def test_settle_sends_again_without_a_copy_and_confirms_with_one(engine):
+    add(engine, "lost", "finalizing", due=NOW - timedelta(seconds=1))
+    add(engine, "arrived", "finalizing", due=NOW - timedelta(seconds=1))
+    decided = settle_unconfirmed(engine, NOW, lambda mid: mid == "arrived")
+    assert decided == 2
+    assert status(engine, "arrived") == ("sent", "confirmed by its sent copy")
+    new_status, why = status(engine, "lost")
+    assert new_status == "pending" and "no sent copy" in why
+
+
+def test_recover_stale_leaves_finalizing_rows_to_the_copy_when_copies_are_sent(engine):
+    add(engine, "fin", "finalizing", due=NOW - timedelta(hours=1))
+    recover_stale(engine, NOW, GRACE)
+    assert status(engine, "fin")[0] == "finalizing"
+    recover_stale(engine, NOW, None)  # no copy to wait for: a dead sender's dot counts as sent
+    assert status(engine, "fin")[0] == "sent"
