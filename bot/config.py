@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bot.errors import ConfigError
+from bot.mailbox.base import is_loopback
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,7 @@ def _imap(section: dict, path: Path) -> ImapConfig:
     extra = {k: section[k] for k in ("port", "security", "username", "cafile", "inbox",
                                      "processed_folder", "quarantine_folder", "sent_folder")
              if k in section}
-    _check_security(extra.get("security", "tls"), path, "imap.")
+    _check_security(extra.get("security", "tls"), section["host"], path, "imap.")
     return ImapConfig(host=section["host"], password=_secret(section, path, "imap."), **extra)
 
 
@@ -158,7 +159,7 @@ def _smtp(section: dict, path: Path) -> SmtpConfig:
     grace = extra.get("sent_copy_grace_seconds", 600.0)
     if isinstance(grace, bool) or not isinstance(grace, (int, float)) or grace < 0:
         raise ConfigError(f"{path}: smtp.sent_copy_grace_seconds must be a number of seconds >= 0")
-    _check_security(extra.get("security", "tls"), path, "smtp.")
+    _check_security(extra.get("security", "tls"), section["host"], path, "smtp.")
     return SmtpConfig(host=section["host"], password=_secret(section, path, "smtp."), **extra)
 
 
@@ -178,9 +179,12 @@ def _secret(section: dict, path: Path, prefix: str) -> str:
     return ""
 
 
-def _check_security(value: str, path: Path, prefix: str) -> None:
+def _check_security(value: str, host: str, path: Path, prefix: str) -> None:
     if value not in ("tls", "starttls", "plain"):
         raise ConfigError(f"{path}: {prefix}security must be tls, starttls or plain, not {value!r}")
+    if value == "plain" and not is_loopback(host):  # at load time, so `check` names it too
+        raise ConfigError(f"{path}: {prefix}security = \"plain\" is allowed only for a loopback "
+                          f"host, not {host!r}; use \"tls\" or \"starttls\"")
 
 
 def _reject_unknown(section: dict, allowed: set[str], path: Path, prefix: str) -> None:

@@ -58,3 +58,8 @@ def test_sent_copy_can_be_switched_off_and_the_grace_set(passwords, tmp_path):
 def test_wrong_values_are_named(passwords, tmp_path, extra, message):
     with pytest.raises(ConfigError, match=message):
         load_config(write(tmp_path, SMTP + extra))
+
+
+def test_plaintext_to_a_remote_server_is_refused(passwords, tmp_path):
+    with pytest.raises(ConfigError, match="loopback"):
+        load_config(write(tmp_path, SMTP.replace("127.0.0.1", "smtp.example.gov.cn")))
