@@ -60,8 +60,13 @@ def fetch_pass(rt: Runtime, source: Source, batch: int = 100) -> PassResult:
 
 
 def _is_sent_copy(rt: Runtime, item) -> bool:
-    """Our own copy of a mail we sent: it confirms the delivery and is filed, not answered."""
-    message_id = copy_message_id(item.raw, rt.sender.address)
+    """Our own copy of a mail we sent: it confirms the delivery and is filed, not answered (the
+    outbox row holds the same bytes, so it is not archived again)."""
+    try:
+        message_id = copy_message_id(item.raw, rt.sender.address)
+    except Exception:  # noqa: BLE001 - a header we cannot read: the pipeline handles the mail
+        log.exception("SENT-COPY check failed for %s; processing it as inbound mail", item.key)
+        return False
     return message_id is not None and confirm_copy(rt.engine, message_id, rt.now())
 
 
