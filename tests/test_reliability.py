@@ -15,7 +15,7 @@ from datetime import date
 
 import pytest
 
-import bot.pipeline
+import bot.analysis
 from bot.store.models import InboundMail, Outbox, Suppression
 from tests.support.reliability import form_mail, rows, wait_until
 from tests.support.botenv import INTAKE, REPO, body_text, make_env, parse
@@ -214,9 +214,9 @@ def test_a_mail_that_crashes_the_parser_is_quarantined_and_reprocess_brings_it_b
     from bot.daemon import run_once
 
     rt, jobs, url, rig = in_process["rt"], in_process["jobs"], in_process["url"], in_process["rig"]
-    real_parse = bot.pipeline.parse_message
+    real_parse = bot.analysis.parse_message
 
-    monkeypatch.setattr(bot.pipeline, "parse_message", _crash_on(b"poison-1@corp.test", real_parse))
+    monkeypatch.setattr(bot.analysis, "parse_message", _crash_on(b"poison-1@corp.test", real_parse))
     rig.append(INTAKE, form_mail("ent1@corp.test", "poison-1@corp.test"))
 
     runs = 0
@@ -240,7 +240,7 @@ def test_a_mail_that_crashes_the_parser_is_quarantined_and_reprocess_brings_it_b
     assert rig.messages("ent1@corp.test") == []
 
     # Fixed (the patch removed): `reprocess` puts it back, the next run answers it once.
-    monkeypatch.setattr(bot.pipeline, "parse_message", real_parse)
+    monkeypatch.setattr(bot.analysis, "parse_message", real_parse)
     assert reprocess_quarantine(in_process["opts"]) == 1
     assert rig.messages(INTAKE, "Quarantine") == []
     assert len(rig.messages(INTAKE)) == 1
@@ -265,12 +265,12 @@ def test_reprocessed_mail_is_answered_once_and_its_old_row_closed(in_process_2, 
     from bot.daemon import run_once
 
     rt, jobs, url, rig = (in_process_2[k] for k in ("rt", "jobs", "url", "rig"))
-    real_parse = bot.pipeline.parse_message
-    monkeypatch.setattr(bot.pipeline, "parse_message", _crash_on(b"poison-2@corp.test", real_parse))
+    real_parse = bot.analysis.parse_message
+    monkeypatch.setattr(bot.analysis, "parse_message", _crash_on(b"poison-2@corp.test", real_parse))
     rig.append(INTAKE, form_mail("ent1@corp.test", "poison-2@corp.test"))
     run_once(rt, open_source(rt), jobs)
     assert [r.status for r in rows(url, InboundMail)] == ["quarantined"]
-    monkeypatch.setattr(bot.pipeline, "parse_message", real_parse)
+    monkeypatch.setattr(bot.analysis, "parse_message", real_parse)
     assert reprocess_quarantine(in_process_2["opts"]) == 1
     run_once(rt, open_source(rt), jobs)
     assert_one_reply(rig, "ent1@corp.test", "poison-2@corp.test")
@@ -354,8 +354,9 @@ def test_imap_outages_and_a_new_uidvalidity_lose_nothing_and_answer_nothing_twic
         assert _done_count(url) < len(expected), "the backlog was done before the drop"
         wait_until(lambda: _done_count(url) == len(expected), 60, "the backlog to be processed")
         # (the rig's SMTP delivers into this Dovecot: let the replies out before stopping it, or
-        # they would meet a 451 and wait out the outbox backoff)
-        wait_until(lambda: _outbox_drained(url), 30, "the replies to the backlog to go out")
+        # they would meet a 451 and wait out the outbox backoff. A reply that was being sent at
+        # the restart met one already: its first retry comes 60 s later.)
+        wait_until(lambda: _outbox_drained(url), 90, "the replies to the backlog to go out")
 
         # Down for a while: reconnect attempts fail and back off, then succeed.
         rig.stop_dovecot()
