@@ -10,51 +10,70 @@ from __future__ import annotations
 import hashlib
 import logging
 import traceback
-from pathlib import Path
+from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import func, or_
 from sqlmodel import Session, select
 
+from bot.analysis import Analyser, Analysis, Pending
 from bot.archive import archive_raw
 from bot.cases import clip, record, seats_used
 from bot.mailbox.base import Fetched
 from bot.message.loop import loop_reason
 from bot.message.model import InboundMessage
-from bot.message.parse import parse_message
 from bot.outbox.queue import queue
 from bot.replies import ReplyContext, drafts_for
 from bot.rules.decide import decide
 from bot.rules.verdict import Reason, Verdict
 from bot.runtime import Runtime
 from bot.store.models import Case, InboundMail
-from bot.triage import read_intake
 
 log = logging.getLogger("bot.pipeline")
 
 
-def process(rt: Runtime, item: Fetched) -> str:
+@dataclass
+class Prepared:
+    """A mail archived and on its way to being parsed (by a worker, or inline when asked)."""
+
+    digest_hex: str
+    path: Path
+    pending: Pending
+
+
+def prepare(rt: Runtime, items: list[Fetched], analyser: Analyser | None = None) -> list[Prepared]:
+    """Archive each mail first (nothing reads a mail before its raw copy is safe), then hand the
+    batch to the analysis workers, which parse ahead while the main thread records."""
+    archived = [archive_raw(rt.config.archive_dir, item.raw) for item in items]
+    raws = [item.raw for item in items]
+    if analyser is not None:
+        pendings = analyser.submit_all(raws, rt.ruleset, _own_domains(rt))
+    else:
+        pendings = [Pending(raw, rt.ruleset) for raw in raws]
+    return [Prepared(digest, path, pending) for (digest, path), pending in zip(archived, pendings)]
+
+
+def process(rt: Runtime, item: Fetched, prepared: Prepared | None = None) -> str:
     """Returns the outcome: a decision, 'duplicate', 'error' (will retry) or 'quarantined'."""
-    digest_hex, path = archive_raw(rt.config.archive_dir, item.raw)
-    msg = _parse(item.raw, digest_hex)
-    row_id, state = _claim(rt, item, msg, digest_hex, str(path))
+    prepared = prepared or prepare(rt, [item])[0]
+    digest_hex = prepared.digest_hex
+    analysis = prepared.pending.result(rt.ruleset, _own_domains(rt))
+    msg = analysis.msg
+    if analysis.parse_error:  # recorded when claimed; the mail is quarantined in _handle
+        log.error("PARSE-FAILED %s\n%s", digest_hex, analysis.parse_error.rstrip())
+    row_id, state = _claim(rt, item, msg, digest_hex, str(prepared.path))
     if state != "todo":
         return state
     try:
-        return _handle(rt, row_id, msg)
+        return _handle(rt, row_id, msg, analysis)
     except Exception as exc:  # noqa: BLE001 - one bad mail must not stop the loop
         log.error("ERROR <%s> %s", msg.message_id if msg else digest_hex, exc)
         return _record_error(rt, row_id, exc)
 
 
-def _parse(raw: bytes, digest_hex: str) -> InboundMessage | None:
-    if not raw:
-        return None
-    try:
-        return parse_message(raw)
-    except Exception:  # noqa: BLE001 - recorded when claimed; the mail is quarantined in _handle
-        log.exception("PARSE-FAILED %s", digest_hex)
-        return None
+def _own_domains(rt: Runtime) -> tuple[str, ...]:
+    return (rt.config.message_id_domain,)
 
 
 def _message_id(msg: InboundMessage | None, digest_hex: str) -> str:
@@ -88,7 +107,7 @@ def _claim(rt: Runtime, item: Fetched, msg, digest_hex: str, path: str) -> tuple
         return row.id, "todo"
 
 
-def _handle(rt: Runtime, row_id: int, msg: InboundMessage | None) -> str:
+def _handle(rt: Runtime, row_id: int, msg: InboundMessage | None, analysis: Analysis) -> str:
     if msg is None:
         return _empty(rt, row_id)
     rules, today, now = rt.ruleset, rt.today(), rt.now()
@@ -97,7 +116,7 @@ def _handle(rt: Runtime, row_id: int, msg: InboundMessage | None) -> str:
         followup = _followup(rt, db, msg)
         if followup is not None:
             return _done(db, row, followup.outcome, followup.detail, followup.case_number, msg, now)
-        verdict, source = _verdict(rt, db, msg)
+        verdict, source = _verdict(rt, db, msg, analysis)
         refs = [msg.in_reply_to, *msg.references]
         rec = record(db, verdict, rules, sender=msg.from_addr, refs=[r for r in refs if r],
                      message_id=msg.message_id, today=today, now=now)
@@ -167,12 +186,14 @@ def _done(db: Session, row: InboundMail, outcome: str, detail: str, number: str,
     return outcome
 
 
-def _verdict(rt: Runtime, db: Session, msg: InboundMessage):
+def _verdict(rt: Runtime, db: Session, msg: InboundMessage, analysis: Analysis):
     rules = rt.ruleset
     if _over_rate(rt, db, msg.from_addr):
         reason = Reason("LOOP-AUTO", None, "发件人短时间内来信过多，暂停自动回复。")
         return Verdict("ignored", [reason]), None
-    intake, source = read_intake(msg, rules, (rt.config.message_id_domain,))
+    if analysis.intake_error is not None:
+        raise analysis.intake_error
+    intake, source = analysis.intake
     code = intake.form.credit_code if intake.form else None
     verdict = decide(intake, rules, rt.today(), lambda sid: _seats(db, sid, code))
     return verdict, source
