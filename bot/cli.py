@@ -63,19 +63,29 @@ def _emit(obj) -> None:
 @app.command()
 def run(ctx: typer.Context, once: bool = typer.Option(False, "--once", help="one pass, then exit")) -> None:
     """The daemon: fetch mail, decide, reply, send slips and reminders."""
-    from bot.app import open_runtime, open_source
+    from bot.app import open_runtime, open_source, open_transport
     from bot.daemon import run_forever, run_once
     from bot.jobs import Jobs
+
+    from bot.analysis import Analyser
 
     rt = open_runtime(_opts(ctx))
     source = open_source(rt)
     jobs = Jobs(rt)
-    if once:
-        result = run_once(rt, source, jobs)
-        typer.echo(f"processed {result.processed}: " + ", ".join(
-            f"{k}={v}" for k, v in sorted((result.outcomes or {}).items())), err=True)
-    else:
-        run_forever(rt, source, jobs)
+    rt.analyser = Analyser(rt.config.parse_workers)
+    if rt.config.smtp is not None:  # a Maildir outbox gains nothing from a second writer
+        rt.extra_transports = [open_transport(rt.config) for _ in range(rt.config.smtp.connections - 1)]
+    try:
+        if once:
+            result = run_once(rt, source, jobs)
+            typer.echo(f"processed {result.processed}: " + ", ".join(
+                f"{k}={v}" for k, v in sorted((result.outcomes or {}).items())), err=True)
+        else:
+            run_forever(rt, source, jobs)
+    finally:
+        rt.analyser.close()
+        for transport in rt.extra_transports:
+            transport.close()
 
 
 @app.command()

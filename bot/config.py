@@ -40,6 +40,7 @@ class SmtpConfig:
     # A copy of each mail to our own mailbox proves delivery after a crash (bot.outbox.confirm).
     sent_copy: bool = True
     sent_copy_grace_seconds: float = 600.0
+    connections: int = 2  # replies leave over this many SMTP connections at once
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class Config:
     rate_limit_per_recipient: int = 20  # automatic mails per recipient per rolling window
     rate_window_hours: int = 24
     bounce_suppress_days: int = 7
+    parse_workers: int = field(default_factory=lambda: _default_workers())  # processes reading forms
     source_path: Path | None = None
 
     @property
@@ -106,11 +108,11 @@ def load_config(path: Path | None, base_dir: Path | None = None) -> Config:
 _TOP_KEYS = {
     "storage_dir", "rules_dir", "templates_dir", "database_url", "maildir", "outbox_maildir",
     "message_id_domain", "from_name", "poll_seconds", "max_attempts", "rate_limit_per_recipient",
-    "rate_window_hours", "bounce_suppress_days", "imap", "smtp",
+    "rate_window_hours", "bounce_suppress_days", "parse_workers", "imap", "smtp",
 }
 _MAIL_KEYS = {"host", "port", "security", "username", "password_env", "password_file", "cafile"}
 _IMAP_KEYS = _MAIL_KEYS | {"inbox", "processed_folder", "quarantine_folder", "sent_folder"}
-_SMTP_KEYS = _MAIL_KEYS | {"sent_copy", "sent_copy_grace_seconds"}
+_SMTP_KEYS = _MAIL_KEYS | {"sent_copy", "sent_copy_grace_seconds", "connections"}
 
 
 def _from_dict(data: dict, path: Path, base: Path) -> Config:
@@ -132,6 +134,11 @@ def _from_dict(data: dict, path: Path, base: Path) -> Config:
                                    "rate_limit_per_recipient", "rate_window_hours",
                                    "bounce_suppress_days") if k in data}
     cfg = replace(cfg, **simple)
+    if "parse_workers" in data:
+        workers = data["parse_workers"]
+        if isinstance(workers, bool) or not isinstance(workers, int) or not 0 <= workers <= 64:
+            raise ConfigError(f"{path}: parse_workers must be a whole number from 0 to 64")
+        cfg = replace(cfg, parse_workers=workers)
     if "imap" in data:
         cfg = replace(cfg, imap=_imap(data["imap"], path))
     if "smtp" in data:
@@ -153,7 +160,10 @@ def _smtp(section: dict, path: Path) -> SmtpConfig:
     _reject_unknown(section, _SMTP_KEYS, path, "smtp.")
     _require(section, "host", path, "smtp.")
     extra = {k: section[k] for k in ("port", "security", "username", "cafile", "sent_copy",
-                                     "sent_copy_grace_seconds") if k in section}
+                                     "sent_copy_grace_seconds", "connections") if k in section}
+    connections = extra.get("connections", 2)
+    if isinstance(connections, bool) or not isinstance(connections, int) or not 1 <= connections <= 8:
+        raise ConfigError(f"{path}: smtp.connections must be a whole number from 1 to 8")
     if not isinstance(extra.get("sent_copy", True), bool):
         raise ConfigError(f"{path}: smtp.sent_copy must be true or false")
     grace = extra.get("sent_copy_grace_seconds", 600.0)
@@ -161,6 +171,11 @@ def _smtp(section: dict, path: Path) -> SmtpConfig:
         raise ConfigError(f"{path}: smtp.sent_copy_grace_seconds must be a number of seconds >= 0")
     _check_security(extra.get("security", "tls"), section["host"], path, "smtp.")
     return SmtpConfig(host=section["host"], password=_secret(section, path, "smtp."), **extra)
+
+
+def _default_workers() -> int:
+    """One core stays with the main process; at most four workers (the main thread is the limit)."""
+    return max(0, min(4, (os.cpu_count() or 1) - 1))
 
 
 def _secret(section: dict, path: Path, prefix: str) -> str:

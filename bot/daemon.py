@@ -12,7 +12,7 @@ from bot.errors import MailboxError
 from bot.mailbox.base import Source
 from bot.outbox.confirm import confirm_copy, copy_message_id, settle_unconfirmed
 from bot.outbox.queue import drain, unconfirmed
-from bot.pipeline import process
+from bot.pipeline import prepare, process
 from bot.runtime import Runtime
 
 log = logging.getLogger("bot.daemon")
@@ -33,12 +33,11 @@ def fetch_pass(rt: Runtime, source: Source, batch: int = 100) -> PassResult:
         if getattr(rt.transport, "confirm_grace", None) is not None:
             settle_unconfirmed(rt.engine, rt.now(), source.has_message_id)
         items = source.fetch_new(limit=batch)
-        done, copies = [], []
+        copies, mail, done = [], [], []
         for item in items:
-            if _is_sent_copy(rt, item):
-                copies.append(item)
-                continue
-            outcome = process(rt, item)
+            (copies if _is_sent_copy(rt, item) else mail).append(item)
+        for item, prepared in zip(mail, prepare(rt, mail, rt.analyser)):
+            outcome = process(rt, item, prepared)
             result.outcomes[outcome] = result.outcomes.get(outcome, 0) + 1
             if outcome == "error":
                 continue  # stays in the inbox; tried again next pass
@@ -72,32 +71,60 @@ def _is_sent_copy(rt: Runtime, item) -> bool:
 
 class BackgroundSender:
     """Drains the outbox while mail is being processed, so replies leave during a backlog
-    instead of after it. Uses the runtime's transport alone until stopped."""
+    instead of after it: one thread per transport (the runtime's own and its extra SMTP
+    connections), which the outbox's claims keep from sending a mail twice. Leaving the block
+    normally lets the threads finish what is due; leaving it by an exception stops them."""
 
     def __init__(self, rt: Runtime, jobs):
         self.rt, self.jobs = rt, jobs
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="outbox-sender", daemon=True)
+        self._finish = False
+        self._fatal: BaseException | None = None
+        self._bounce_lock = threading.Lock()  # one suppression + admin notice at a time
+        transports = [rt.transport, *rt.extra_transports]
+        self._threads = [threading.Thread(target=self._run, args=(t,), name=f"outbox-sender-{n}",
+                                          daemon=True) for n, t in enumerate(transports)]
 
     def __enter__(self) -> "BackgroundSender":
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type, *exc) -> None:
+        self._finish = exc_type is None
         self._stop.set()
-        self._thread.join()
+        for thread in self._threads:
+            thread.join()
+        if self._fatal is not None and exc_type is None:
+            raise self._fatal
 
-    def _run(self) -> None:
+    def _run(self, transport) -> None:
+        try:
+            self._drain(transport)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread by __exit__
+            # Not an error of one mail (those are Exceptions, handled in _drain): an interrupt or
+            # an exit stops the whole run, as it would if the main thread had been sending.
+            self._fatal = exc
+            self._stop.set()
+
+    def _drain(self, transport) -> None:
         rt = self.rt
-        while not self._stop.is_set():
+        while True:
             try:
-                sent = drain(rt.engine, rt.transport, rt.now, limit=50,
-                             on_permanent=self.jobs.on_bounce, holder=rt.holder_id)
+                sent = drain(rt.engine, transport, rt.now, limit=20,
+                             on_permanent=self._on_permanent, holder=rt.holder_id)
             except Exception:  # noqa: BLE001 - the main loop drains again; keep the pass going
                 log.exception("SENDER error; the outbox is drained again after the pass")
                 return
-            if not (sent.sent or sent.failed):
+            busy = sent.sent or sent.failed
+            if self._stop.is_set() and not (busy and self._finish):
+                return
+            if not busy:
                 self._stop.wait(0.2)
+
+    def _on_permanent(self, row, exc, addresses) -> None:
+        with self._bounce_lock:
+            self.jobs.on_bounce(row, exc, addresses)
 
 
 def run_once(rt: Runtime, source: Source, jobs) -> PassResult:

@@ -89,7 +89,9 @@ class Runtime:
     templates: Templates
     clock: Clock
     transport: object = None
+    extra_transports: list = field(default_factory=list)  # more SMTP connections for the sender
     holder_id: str = field(default_factory=holder_id)
+    analyser: object = None  # bot.analysis.Analyser while a daemon runs; None: everything inline
 
     @property
     def ruleset(self) -> Ruleset:
