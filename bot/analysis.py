@@ -37,17 +37,22 @@ class Analysis:
 
     msg: InboundMessage | None
     parse_error: str = ""  # the traceback when parse_message failed
-    intake: tuple | None = None  # read_intake's (Intake, form attachment)
+    intake: tuple | None = None  # read_intake's (Intake, form attachment); None: not read yet
     intake_error: BaseException | None = None  # raised again where the intake is needed
 
 
-def analyse(raw: bytes, rules: Ruleset, own_domains: tuple[str, ...]) -> Analysis:
+def analyse(raw: bytes, rules: Ruleset, own_domains: tuple[str, ...],
+            read_form: bool = True) -> Analysis:
+    """Parse `raw` and, with `read_form`, read its intake. Inline, the form is read later, after the
+    ledger has counted the attempt, so that a mail that kills the process is quarantined in time."""
     if not raw:
         return Analysis(None)
     try:
         msg = parse_message(raw)
     except Exception:  # noqa: BLE001 - the pipeline records and quarantines it
         return Analysis(None, parse_error=traceback.format_exc())
+    if not read_form:
+        return Analysis(msg)
     try:
         return Analysis(msg, intake=read_intake(msg, rules, own_domains))
     except Exception as exc:  # noqa: BLE001 - raised only if the mail turns out to need an intake
@@ -63,7 +68,8 @@ class Pending:
 
     def result(self, rules: Ruleset, own_domains: tuple[str, ...]) -> Analysis:
         if self._result is None or rules is not self.rules:
-            self._result = self._from_worker(rules) or analyse(self.raw, rules, own_domains)
+            self._result = (self._from_worker(rules)
+                            or analyse(self.raw, rules, own_domains, read_form=False))
             self.rules = rules
         return self._result
 

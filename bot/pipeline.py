@@ -28,6 +28,7 @@ from bot.replies import ReplyContext, drafts_for
 from bot.rules.decide import decide
 from bot.rules.verdict import Reason, Verdict
 from bot.runtime import Runtime
+from bot.triage import read_intake
 from bot.store.models import Case, InboundMail
 
 log = logging.getLogger("bot.pipeline")
@@ -193,7 +194,7 @@ def _verdict(rt: Runtime, db: Session, msg: InboundMessage, analysis: Analysis):
         return Verdict("ignored", [reason]), None
     if analysis.intake_error is not None:
         raise analysis.intake_error
-    intake, source = analysis.intake
+    intake, source = analysis.intake or read_intake(msg, rules, _own_domains(rt))
     code = intake.form.credit_code if intake.form else None
     verdict = decide(intake, rules, rt.today(), lambda sid: _seats(db, sid, code))
     return verdict, source
