@@ -6,7 +6,9 @@ Message-ID; 30 senders) are MULTIAPPENDed to intake@rb.test; then `python -m bot
 --today 2026-12-01) runs as a child process. Its peak RSS is read from the kernel when it exits
 (os.wait4 -> ru_maxrss, this child only) and its RSS is sampled from /proc/<pid>/status every 0.25 s,
 against the number of messages it has decided so far (from its log), to show growth per 1,000
-messages. Target: peak RSS < 200 MB.
+messages. The bot reads forms in worker processes during a backlog, so the RSS of the child's own
+children (the workers, multiprocessing's resource tracker) is sampled too and added: the verdict is
+on that sum. Target: peak RSS < 200 MB.
 
 Default N: 10,000 (the spec's size). On this machine (2 shared cores) that takes several minutes; with
 --n smaller for a quick run the growth line still shows whether memory is bounded.
@@ -85,6 +87,19 @@ def _status_kb(pid: int, key: str) -> int | None:
     return None
 
 
+def _children(pid: int) -> list[int]:
+    kids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rpartition(")")[2].split()[1]) == pid:  # field 4: ppid
+                kids.append(int(entry.name))
+    return kids
+
+
 def run_measured(env, timeout: float) -> dict:
     """`run --once` as a child; RSS samples (t, decided so far, rss_kb) and the kernel's peak."""
     log = env.root / "run.log"
@@ -105,7 +120,8 @@ def run_measured(env, timeout: float) -> dict:
             decided += chunk.count(b" INFO bot.pipeline ")
             rss = _status_kb(proc.pid, "VmRSS")
             if rss is not None:
-                samples.append((time.monotonic() - t0, decided, rss))
+                kids = sum(_status_kb(kid, "VmRSS") or 0 for kid in _children(proc.pid))
+                samples.append((time.monotonic() - t0, decided, rss, kids))
             if time.monotonic() - t0 > timeout:
                 proc.kill()
                 raise RuntimeError(f"run --once did not finish within {timeout:.0f} s")
@@ -129,11 +145,11 @@ def growth(samples, n: int) -> tuple[list[list[str]], float]:
         hit = next((s for s in samples if s[1] >= want), None)
         if hit:
             points[pct] = hit
-            rows.append([f"RSS when {pct}% decided ({hit[1]} msgs, t={hit[0]:.0f} s)", f"{hit[2] / 1024:.1f} MB", ""])
+            rows.append([f"RSS when {pct}% decided ({hit[1]} msgs, t={hit[0]:.0f} s)", f"{(hit[2] + hit[3]) / 1024:.1f} MB", ""])
     slope = float("nan")
     if 25 in points and 100 in points and points[100][1] > points[25][1]:
         a, b = points[25], points[100]
-        slope = (b[2] - a[2]) / 1024 / ((b[1] - a[1]) / 1000)
+        slope = (b[2] + b[3] - a[2] - a[3]) / 1024 / ((b[1] - a[1]) / 1000)
     return rows, slope
 
 
@@ -153,6 +169,8 @@ def main(argv=None) -> int:
         r = run_measured(env, args.timeout)
         rig.smtp_accepted.clear()
     peak_mb = r["peak_kb"] / 1024
+    total_mb = max((s[2] + s[3] for s in r["samples"]), default=0) / 1024
+    workers_mb = max((s[3] for s in r["samples"]), default=0) / 1024
     rate = r["decided"] / r["seconds"] if r["seconds"] else 0.0
     rows = [
         [f"MULTIAPPEND {args.n} msgs (avg {size / 1024:.1f} KiB)", f"{append_s:.1f} s",
@@ -164,17 +182,22 @@ def main(argv=None) -> int:
     rows += [[a, b, c] for a, b, c in grow_rows]
     rows += [
         ["RSS growth from 25% to 100% decided", f"{slope:+.2f} MB / 1,000 msgs", ""],
-        ["peak RSS (ru_maxrss of the child)", f"{peak_mb:.1f} MB", f"< {LIMIT_MB} MB {verdict(peak_mb < LIMIT_MB)}"],
+        ["peak RSS of the bot process (ru_maxrss of the child)", f"{peak_mb:.1f} MB", ""],
+        ["peak RSS of its worker processes (sampled, summed)", f"{workers_mb:.1f} MB", ""],
+        ["peak RSS, bot + workers (sampled, summed)", f"{total_mb:.1f} MB",
+         f"< {LIMIT_MB} MB {verdict(total_mb < LIMIT_MB)}"],
     ]
     if args.n < 10_000:
-        est = peak_mb + (slope if slope == slope else 0.0) * (10_000 - args.n) / 1000
+        est = total_mb + (slope if slope == slope else 0.0) * (10_000 - args.n) / 1000
         rows.append(["extrapolated peak for 10,000 (linear growth)", f"{est:.1f} MB",
                      f"< {LIMIT_MB} MB {verdict(est < LIMIT_MB)}"])
         rows.append(["extrapolated time for 10,000 at this rate", f"{10_000 / rate:.0f} s" if rate else "-", ""])
     print_table(f"bench_memory: one `run --once` over a backlog of {args.n} small-xlsx mails (SQLite)",
                 ["measure", "value", "target / rate"], rows)
     result_json("memory", [
-        metric(f"memory peak RSS, {args.n} msgs", round(peak_mb, 1), "MB", f"< {LIMIT_MB}", peak_mb < LIMIT_MB),
+        metric(f"memory peak RSS, bot + workers, {args.n} msgs", round(total_mb, 1), "MB", f"< {LIMIT_MB}",
+               total_mb < LIMIT_MB),
+        metric("memory peak RSS, bot process alone", round(peak_mb, 1), "MB", "", None),
         metric("memory RSS growth", round(slope, 2) if slope == slope else "n/a", "MB/1k msgs", "", None),
         metric("memory run time", round(r["seconds"], 1), "s", "", None),
     ])

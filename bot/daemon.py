@@ -143,30 +143,35 @@ def run_once(rt: Runtime, source: Source, jobs) -> PassResult:
                 result.outcomes = _merge(result.outcomes, again.outcomes, drop="error")
         jobs.run_due(force=True)
         drain_all(rt, jobs, respect_backoff=False)
-        _settle_copies(rt, source, jobs)
+        settled = _settle_copies(rt, source, jobs)
+        result.processed += settled.processed
+        result.outcomes = _merge(result.outcomes, settled.outcomes, drop="")
     finally:
         source.close()
         lease.release(rt.engine, source.name, rt.holder_id)
     return result
 
 
-def _settle_copies(rt: Runtime, source: Source, jobs) -> None:
+def _settle_copies(rt: Runtime, source: Source, jobs) -> PassResult:
     """Before `run --once` exits: file the sent copies that came back, and wait a little (the grace,
     at most SETTLE_LIMIT) for mail whose delivery only its copy can confirm, sending again what
     never arrived. What is still open then is settled by the next run."""
+    total = PassResult(outcomes={})
     grace = getattr(rt.transport, "confirm_grace", None)
     if grace is None:
-        return
+        return total
     deadline = time.monotonic() + min(grace.total_seconds(), SETTLE_LIMIT) + 1.0
     while True:
         filed = fetch_pass(rt, source)
+        total.processed += filed.processed
+        total.outcomes = _merge(total.outcomes, filed.outcomes, drop="")
         # New answers and mail the server never took; what just failed keeps its backoff.
         sent = drain_all(rt, jobs)
         if not (filed.processed or sent or unconfirmed(rt.engine)):
-            return
+            return total
         if time.monotonic() > deadline:
             log.warning("SETTLE gave up waiting for %d sent copies", unconfirmed(rt.engine))
-            return
+            return total
         if not filed.processed:
             time.sleep(0.2)
 
