@@ -101,3 +101,34 @@ def test_recover_stale_leaves_finalizing_rows_to_the_copy_when_copies_are_sent(e
     assert status(engine, "fin")[0] == "finalizing"
     recover_stale(engine, NOW, None)  # no copy to wait for: a dead sender's dot counts as sent
     assert status(engine, "fin")[0] == "sent"
+
+
+def test_recover_stale_does_not_overwrite_a_row_another_sender_took_meanwhile(engine, monkeypatch):
+    """Two senders recover at once: the one that comes second must not put back to `pending` a
+    row the first has already claimed again (both would send it: a duplicate, seen in the kill test)."""
+    import socket
+    import subprocess
+    import sys
+
+    from sqlalchemy import update
+
+    import bot.outbox.queue as queue
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    add(engine, "r", "sending", claimed_by=f"{socket.gethostname()}:{gone}", due=NOW + CLAIM)
+    real = queue._stale_verdict
+
+    def racing(row, now, grace):
+        verdict = real(row, now, grace)
+        with Session(engine) as db:  # meanwhile: the other sender recovered and claimed it
+            db.execute(update(Outbox).where(Outbox.message_id == "r")
+                       .values(status="sending", claimed_by="other-host:7"))
+            db.commit()
+        return verdict
+
+    monkeypatch.setattr(queue, "_stale_verdict", racing)
+    recover_stale(engine, NOW, None)
+    with Session(engine) as db:
+        row = db.exec(select(Outbox).where(Outbox.message_id == "r")).one()
+    assert (row.status, row.claimed_by) == ("sending", "other-host:7")

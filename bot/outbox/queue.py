@@ -95,25 +95,35 @@ def drain(engine: Engine, transport, now_fn, *, respect_backoff: bool = True,
 
 
 def recover_stale(engine: Engine, now: datetime, confirm_grace: timedelta | None = None) -> None:
-    """Rows left behind by a sender that died or lost its connection (see the module docstring)."""
+    """Rows left behind by a sender that died or lost its connection (see the module docstring).
+
+    Each change is conditional on the row being as it was read: another sender (a thread here, or
+    another daemon) may have recovered and claimed it meanwhile, and must not be overwritten."""
     with Session(engine) as db:
-        rows = db.exec(select(Outbox).where(Outbox.status.in_(("sending", "finalizing")))).all()
-        for row in rows:
-            verdict = _stale_verdict(row, now, confirm_grace)
-            if verdict is None:
-                continue
-            row.status, row.last_error = verdict
-            if row.status == "sent":
-                row.sent_at = now
-            else:
-                row.next_attempt_at = now
-            log.warning("RECOVERED %s -> %s (claimed by %s): %s", row.message_id, row.status,
-                        row.claimed_by or "nobody", row.last_error)
-            db.add(row)
-        db.commit()
+        rows = db.exec(select(Outbox.id, Outbox.message_id, Outbox.status, Outbox.claimed_by,
+                              Outbox.next_attempt_at)
+                       .where(Outbox.status.in_(("sending", "finalizing")))).all()
+    for row in rows:
+        verdict = _stale_verdict(row, now, confirm_grace)
+        if verdict is None:
+            continue
+        status, reason = verdict
+        values = dict(status=status, last_error=reason)
+        if status == "sent":
+            values["sent_at"] = now
+        else:
+            values["next_attempt_at"] = now
+        with Session(engine) as db:
+            changed = db.execute(update(Outbox).where(
+                Outbox.id == row.id, Outbox.status == row.status,
+                Outbox.claimed_by == row.claimed_by).values(**values)).rowcount
+            db.commit()
+        if changed:
+            log.warning("RECOVERED %s -> %s (claimed by %s): %s", row.message_id, status,
+                        row.claimed_by or "nobody", reason)
 
 
-def _stale_verdict(row: Outbox, now: datetime, confirm_grace: timedelta | None) -> tuple | None:
+def _stale_verdict(row, now: datetime, confirm_grace: timedelta | None) -> tuple | None:
     """(new status, reason) for a row nobody is finishing, or None while it may still be in hand."""
     abandoned = not row.claimed_by or holder_is_dead(row.claimed_by)
     if row.status == "sending":  # no dot yet: the server discarded whatever it got
