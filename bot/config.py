@@ -39,7 +39,7 @@ class SmtpConfig:
     cafile: str | None = None
     # A copy of each mail to our own mailbox proves delivery after a crash (bot.outbox.confirm).
     sent_copy: bool = True
-    sent_copy_grace_seconds: float = 600.0
+    sent_copy_grace_seconds: float = 30.0
     connections: int = 2  # replies leave over this many SMTP connections at once
 
 
@@ -166,7 +166,7 @@ def _smtp(section: dict, path: Path) -> SmtpConfig:
         raise ConfigError(f"{path}: smtp.connections must be a whole number from 1 to 8")
     if not isinstance(extra.get("sent_copy", True), bool):
         raise ConfigError(f"{path}: smtp.sent_copy must be true or false")
-    grace = extra.get("sent_copy_grace_seconds", 600.0)
+    grace = extra.get("sent_copy_grace_seconds", 30.0)
     if isinstance(grace, bool) or not isinstance(grace, (int, float)) or grace < 0:
         raise ConfigError(f"{path}: smtp.sent_copy_grace_seconds must be a number of seconds >= 0")
     _check_security(extra.get("security", "tls"), section["host"], path, "smtp.")

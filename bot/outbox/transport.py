@@ -74,7 +74,7 @@ class SmtpSettings:
     timeout: float = 30.0
     helo: str | None = None
     sent_copy: bool = False  # also deliver each message to the envelope sender (our mailbox)
-    confirm_grace: float = 600.0  # seconds the outbox waits for that copy before sending again
+    confirm_grace: float = 30.0  # seconds the outbox waits for that copy before sending again
 
     def __post_init__(self) -> None:
         check_security(self.security, self.host, "smtp")
