@@ -169,3 +169,27 @@ def test_maildir_transport_disk_error_is_temporary(tmp_path):
     with pytest.raises(DeliveryError) as caught:
         MaildirTransport(blocker).send(mail(1), "a@b.test", ["c@d.test"])
     assert caught.value.permanent is False
+
+
+def test_has_message_id_looks_in_the_inbox_only(inbox):
+    sink = MaildirSink(inbox.root)
+    sink.deliver(mail(1))
+    sink.deliver(b"From: a@corp.test\nMessage-ID:\n <folded@corp.test>\nSubject: x\n\nMessage-ID: <in-body@corp.test>\n")
+    assert inbox.has_message_id("m1@corp.test")
+    assert inbox.has_message_id("folded@corp.test")  # a folded header line, LF line ends
+    assert not inbox.has_message_id("in-body@corp.test")  # only the header counts
+    assert not inbox.has_message_id("m2@corp.test")
+    [first] = [i for i in inbox.fetch_new() if b"<m1@" in i.raw]
+    inbox.mark_done_many([first], folder=inbox.sent_folder)
+    assert not inbox.has_message_id("m1@corp.test")  # filed away: no longer in the inbox
+    assert len(files_in(inbox.root / ".Sent")) == 1
+
+
+def test_headers_of_never_reads_the_body():
+    from bot.mailbox.base import HEADER_LIMIT, headers_of, message_id_of
+
+    raw = b"Message-ID: <big@corp.test>\r\nSubject: x\r\n\r\n" + b"Message-ID: <no@x>\r\n" * 500_000
+    headers = headers_of(raw)
+    assert message_id_of(headers) == "big@corp.test" and headers.get_payload() == ""
+    endless = b"X-Long: " + b"a" * (2 * HEADER_LIMIT)  # no blank line at all: capped, not read whole
+    assert message_id_of(headers_of(endless)) is None

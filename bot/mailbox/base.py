@@ -10,6 +10,9 @@ import ipaddress
 import random
 import ssl
 from dataclasses import dataclass
+from email.message import Message
+from email.parser import BytesHeaderParser
+from email.policy import compat32
 from pathlib import Path
 from typing import Callable, Protocol, runtime_checkable
 
@@ -30,6 +33,23 @@ class Fetched:
 
     def __repr__(self) -> str:  # the raw bytes would flood logs and tracebacks
         return f"Fetched(key={self.key!r}, size={len(self.raw)})"
+
+
+HEADER_LIMIT = 64 * 1024  # a header block is a few KB; never read a body to find one
+
+
+def headers_of(raw: bytes) -> Message:
+    """The header fields of a raw mail, read from its header block only (fast on any size)."""
+    end = raw.find(b"\r\n\r\n", 0, HEADER_LIMIT)
+    if end < 0:
+        end = raw.find(b"\n\n", 0, HEADER_LIMIT)
+    return BytesHeaderParser(policy=compat32).parsebytes(raw[: end if end >= 0 else HEADER_LIMIT])
+
+
+def message_id_of(headers: Message) -> str | None:
+    """The Message-ID without its angle brackets, or None."""
+    value = str(headers.get("Message-ID") or "").strip().strip("<>").strip()
+    return value or None
 
 
 def make_key(mailbox: str, uidvalidity: int, uid: int) -> str:

@@ -13,14 +13,14 @@ import random
 import ssl
 import time
 from dataclasses import dataclass, field
-from email.parser import BytesHeaderParser
 from pathlib import Path
 from typing import Callable, Iterator, TypeVar
 
 from imapclient import IMAPClient
 
 from bot.errors import MailboxError
-from bot.mailbox.base import Fetched, backoff_delay, check_security, make_key, tls_context
+from bot.mailbox.base import (Fetched, backoff_delay, check_security, headers_of, make_key,
+                              message_id_of, tls_context)
 
 log = logging.getLogger(__name__)
 
@@ -230,7 +230,7 @@ class ImapSource:
             return [item.uid]
         # UIDVALIDITY changed since the fetch, so the old UID may name another message: find it by
         # Message-ID. Copies with the same Message-ID share one outcome in the ledger anyway.
-        message_id = _message_id(item.raw)
+        message_id = message_id_of(headers_of(item.raw))
         if not message_id:
             return []
         return list(_call("SEARCH", client.search, ["UNDELETED", "HEADER", "Message-ID", message_id]))
@@ -321,11 +321,6 @@ def _signals_mail(response: tuple) -> bool:
     if response and response[0] == b"BYE":
         return True  # the server is leaving; the caller reconnects and fetches
     return len(response) >= 2 and response[1] in (b"EXISTS", b"RECENT")
-
-
-def _message_id(raw: bytes) -> str | None:
-    value = BytesHeaderParser().parsebytes(raw).get("Message-ID")
-    return str(value).strip() if value else None
 
 
 def _chunks(items: list[int], size: int) -> Iterator[list[int]]:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from bot.errors import MailboxError
-from bot.mailbox.base import Fetched
+from bot.mailbox.base import HEADER_LIMIT, Fetched, headers_of, message_id_of
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ class MaildirSource:
     def has_message_id(self, message_id: str) -> bool:
         with _errors("SEARCH"):
             ensure_maildir(self.root)
-            return any(_header_names(path, message_id) for path in self._inbox_files().values())
+            return any(_has_message_id(path, message_id) for path in self._inbox_files().values())
 
     def quarantine(self, item: Fetched) -> None:
         with _errors("MOVE"):
@@ -266,19 +266,13 @@ class MaildirSink:
         return final
 
 
-def _header_names(path: Path, message_id: str) -> bool:
-    """Whether the file's Message-ID header is `message_id` (only the header block is read)."""
+def _has_message_id(path: Path, message_id: str) -> bool:
     try:
         with open(path, "rb") as fh:
-            head = fh.read(64 * 1024).split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0]
-    except FileNotFoundError:
+            head = fh.read(HEADER_LIMIT)
+    except FileNotFoundError:  # moved away meanwhile
         return False
-    needle = message_id.encode("utf-8", "replace").lower()
-    for line in head.replace(b"\r\n", b"\n").split(b"\n"):
-        name, _, value = line.partition(b":")
-        if name.strip().lower() == b"message-id" and value.strip().strip(b"<>").lower() == needle:
-            return True
-    return False
+    return message_id_of(headers_of(head)) == message_id
 
 
 def _unique_name() -> str:

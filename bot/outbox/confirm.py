@@ -12,38 +12,27 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from email.parser import BytesHeaderParser
-from email.policy import compat32
 
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.holders import holder_is_dead
+from bot.mailbox.base import HEADER_LIMIT, headers_of, message_id_of
 from bot.outbox.queue import CLAIM
 from bot.store.models import Outbox
 
 log = logging.getLogger("bot.outbox")
 
-_HEADER_LIMIT = 64 * 1024  # our own headers are a few hundred bytes; never parse a whole body here
-
-
 def copy_message_id(raw: bytes, own_address: str) -> str | None:
     """The Message-ID of `raw` when it carries our X-Loop mark, else None (cheap: headers only)."""
     own = own_address.strip().lower()
-    if not own:
+    if not own or b"x-loop" not in raw[:HEADER_LIMIT].lower():
         return None
-    end = raw.find(b"\r\n\r\n", 0, _HEADER_LIMIT)
-    if end < 0:
-        end = raw.find(b"\n\n", 0, _HEADER_LIMIT)
-    head = raw[: end if end >= 0 else _HEADER_LIMIT]
-    if b"x-loop" not in head.lower():
-        return None
-    headers = BytesHeaderParser(policy=compat32).parsebytes(head)
+    headers = headers_of(raw)
     if not any(own in str(v).lower() for v in headers.get_all("X-Loop") or []):
         return None
-    message_id = str(headers.get("Message-ID") or "").strip().strip("<>").strip()
-    return message_id or None
+    return message_id_of(headers)
 
 
 def confirm_copy(engine: Engine, message_id: str, now: datetime) -> bool:
