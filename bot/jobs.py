@@ -1,12 +1,11 @@
-"""Scheduled and event jobs of the daemon: daily reminders, the weekly digest, mail to the admin."""
+"""Jobs of the daemon that follow the clock (daily reminders, the weekly digest) or events (a
+bounce, a broken rule edit): each ends in mail to a unit or the admin."""
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, time, timedelta
 
-import schedule
 from sqlmodel import Session
 
 from bot.outbox.compose import Draft
@@ -16,29 +15,33 @@ from bot.runtime import Runtime
 log = logging.getLogger("bot.jobs")
 
 
-def machine_time(hhmm: str, tz: ZoneInfo) -> str:
-    """`schedule` runs on the machine's clock; the rules give the programme's (Beijing) time."""
-    hour, minute = (int(p) for p in hhmm.split(":"))
-    local = datetime.combine(datetime.now(tz).date(), time(hour, minute), tz).astimezone()
-    return local.strftime("%H:%M")
-
-
 class Jobs:
+    """The day's reminders and the week's digest are due once the programme's clock (Beijing time,
+    the date pinned by --today) has passed `reminder_time`. They are run at most once a day by one
+    process, and every mail they send is recorded in the database in the same transaction. So a
+    daemon started after that hour still sends the day's reminders, and a restart sends nothing twice."""
+
     def __init__(self, rt: Runtime):
         self.rt = rt
         self.reevaluated = False  # deferred cases are re-matched once at start and on each reload
-        self.scheduler = schedule.Scheduler()
-        deadlines = rt.ruleset.deadlines
-        at = machine_time(deadlines.reminder_time, rt.clock.tz)
-        self.scheduler.every().day.at(at).do(self.daily)
-        weekday = getattr(self.scheduler.every(), deadlines.digest_weekday.lower())
-        weekday.at(at).do(self.weekly)
+        self._ran: dict[str, date] = {}  # job -> the day it last ran in this process
 
     def run_due(self, force: bool = False) -> None:
+        """`force` (run --once): the day's reminders now, whatever the hour."""
         if force:
             self.daily()
-        else:
-            self.scheduler.run_pending()
+            return
+        now = self.rt.now()
+        deadlines = self.rt.ruleset.deadlines  # read each time: an edited reminder_time applies
+        if now.time() < _time_of_day(deadlines.reminder_time):
+            return
+        if self._ran.get("daily") != now.date():
+            self._ran["daily"] = now.date()
+            self.daily()
+        if (now.strftime("%A").lower() == deadlines.digest_weekday.lower()
+                and self._ran.get("weekly") != now.date()):
+            self._ran["weekly"] = now.date()
+            self.weekly()
 
     def daily(self) -> None:
         from bot.followup.remind import queue_reminders
@@ -77,3 +80,8 @@ class Jobs:
             queue(db, Draft(purpose="admin", to=rt.admin_emails, subject=subject, body=body,
                             auto_submitted="auto-generated"), rt.sender, rt.now())
             db.commit()
+
+
+def _time_of_day(hhmm: str) -> time:
+    hour, minute = (int(part) for part in hhmm.split(":"))
+    return time(hour, minute)

@@ -142,6 +142,7 @@ def test_overdue_list_digest_and_report(bot, tmp_path):
     assert [r["case"] for r in listed] == [CASE] and [r["case"] for r in by_unit] == [CASE]
 
     Jobs(rt).weekly()
+    Jobs(rt).weekly()  # a restart the same week: the digest is not sent again
     with Session(rt.engine) as db:
         from sqlmodel import select
 
@@ -162,16 +163,23 @@ def test_overdue_list_digest_and_report(bot, tmp_path):
     assert data.by_field == {"工业和信息化": 1} and data.overdue[0].case_number == CASE
 
 
-def test_the_daily_reminder_time_is_the_programmes_not_the_machines(monkeypatch):
-    import time as systime
+def test_the_reminder_hour_is_the_programmes_and_a_late_start_still_runs_the_day(bot, monkeypatch):
+    """Jobs read Beijing time from the runtime's clock (the machine may run UTC), and run the day's
+    reminders once that hour has passed, once per day, whenever the daemon started."""
+    from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    from bot.jobs import machine_time
+    from bot.jobs import Jobs
 
-    monkeypatch.setenv("TZ", "UTC")
-    systime.tzset()
-    try:
-        assert machine_time("09:00", ZoneInfo("Asia/Shanghai")) == "01:00"
-    finally:
-        monkeypatch.delenv("TZ")
-        systime.tzset()
+    rt = bot.runtime("2027-01-20", transport=False)
+    jobs, ran = Jobs(rt), []
+    monkeypatch.setattr(jobs, "daily", lambda: ran.append("daily"))
+    monkeypatch.setattr(jobs, "weekly", lambda: ran.append("weekly"))
+    beijing = ZoneInfo("Asia/Shanghai")
+    for hour, minute in ((8, 59), (9, 0), (23, 0)):  # 2027-01-20 is a Wednesday
+        monkeypatch.setattr(rt, "now", lambda h=hour, m=minute: datetime(2027, 1, 20, h, m, tzinfo=beijing))
+        jobs.run_due()
+    assert ran == ["daily"]  # not before 09:00 Beijing (01:00 UTC); once that day
+    monkeypatch.setattr(rt, "now", lambda: datetime(2027, 1, 25, 10, 0, tzinfo=beijing))  # a Monday
+    jobs.run_due()
+    assert ran == ["daily", "daily", "weekly"]

@@ -125,11 +125,19 @@ def queue_digest(rt: Runtime) -> None:
     from bot.followup.notify import admin_draft
     from bot.followup.views import overdue_items
 
+    today = rt.today()
+    year, week, _day = today.isocalendar()
     with Session(rt.engine) as db:
-        overdue = overdue_items(db, rt, rt.today())
+        overdue = overdue_items(db, rt, today)
         open_count = len(db.exec(select(Case.id).where(Case.status.in_(("assigned", "reopened")))).all())
-        draft = admin_draft(rt, "admin_digest", overdue=overdue, open_count=open_count,
-                            today=rt.today())
-        if draft is not None:
+        draft = admin_draft(rt, "admin_digest", overdue=overdue, open_count=open_count, today=today)
+        if draft is None:
+            return
+        # Recorded with the mail, so a restart (or a second daemon) sends one digest a week.
+        try:
+            db.add(ReminderLog(key=f"digest:{year}-W{week:02d}", sent_on=today))
             queue(db, draft, rt.sender, rt.now())
             db.commit()
+        except IntegrityError:
+            db.rollback()
+            log.info("DIGEST for %d-W%02d already sent", year, week)
