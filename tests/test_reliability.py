@@ -456,6 +456,31 @@ class _Crash(BaseException):
     """The process dies here (a BaseException: nothing below catches it, nothing is committed)."""
 
 
+class _DyingTransport:
+    """The real transport, in a process that dies at `when`:
+    "before-dot"  - the whole message transmitted, "finalizing" not recorded, no dot;
+    "at-dot"      - "finalizing" recorded, then dead before the dot leaves;
+    "after-accept" - the server accepted the mail (250), then dead before it is marked sent."""
+
+    def __init__(self, real, when: str):
+        self.real, self.when = real, when
+        self.confirm_grace = real.confirm_grace
+
+    def send(self, raw, mail_from, rcpt_to, before_dot=None):
+        def at_the_dot():
+            if self.when == "at-dot":
+                before_dot()
+            if self.when in ("before-dot", "at-dot"):
+                raise _Crash()
+            before_dot()
+
+        self.real.send(raw, mail_from, rcpt_to, before_dot=at_the_dot)
+        raise _Crash()  # "after-accept"
+
+    def close(self):
+        self.real.close()
+
+
 def test_a_crash_right_after_smtp_acceptance_does_not_deliver_the_reply_twice(in_process):
     """Killed after the final dot: the server has the mail; its sent copy in our inbox says so, and
     the restarted daemon marks the row sent instead of sending it again."""
@@ -466,19 +491,9 @@ def test_a_crash_right_after_smtp_acceptance_does_not_deliver_the_reply_twice(in
     rig.append(INTAKE, form_mail("ent1@corp.test", "crash-1@corp.test"))
     real = rt.transport
 
-    class DiesAfterAcceptance:
-        confirm_grace = real.confirm_grace
-
-        def send(self, raw, mail_from, rcpt_to, before_dot=None):
-            real.send(raw, mail_from, rcpt_to, before_dot=before_dot)
-            raise _Crash()
-
-        def close(self):
-            real.close()
-
     live = rt.holder_id
     rt.holder_id = dead_holder()  # the process that dies
-    rt.transport = DiesAfterAcceptance()
+    rt.transport = _DyingTransport(real, "after-accept")
     with pytest.raises(_Crash):
         run_once(rt, open_source(rt), jobs)
     assert [r.status for r in rows(url, Outbox)] == ["finalizing"]
@@ -512,20 +527,9 @@ def test_a_crash_before_the_final_dot_sends_the_reply_once_after_restart(in_proc
     rig.append(INTAKE, form_mail("ent1@corp.test", "crash-2@corp.test"))
     real = rt.transport
 
-    class DiesBeforeTheDot:
-        confirm_grace = real.confirm_grace
-
-        def send(self, raw, mail_from, rcpt_to, before_dot=None):
-            def die():
-                raise _Crash()
-            real.send(raw, mail_from, rcpt_to, before_dot=die)
-
-        def close(self):
-            real.close()
-
     live = rt.holder_id
     rt.holder_id = dead_holder()
-    rt.transport = DiesBeforeTheDot()
+    rt.transport = _DyingTransport(real, "before-dot")
     with pytest.raises(_Crash):
         run_once(rt, open_source(rt), jobs)
     time.sleep(1)
@@ -549,21 +553,9 @@ def test_a_crash_between_recording_the_dot_and_sending_it_sends_the_reply_once(i
     rig.append(INTAKE, form_mail("ent1@corp.test", "crash-3@corp.test"))
     real = rt.transport
 
-    class DiesAtTheDot:
-        confirm_grace = real.confirm_grace
-
-        def send(self, raw, mail_from, rcpt_to, before_dot=None):
-            def record_then_die():
-                before_dot()
-                raise _Crash()
-            real.send(raw, mail_from, rcpt_to, before_dot=record_then_die)
-
-        def close(self):
-            real.close()
-
     live = rt.holder_id
     rt.holder_id = dead_holder()
-    rt.transport = DiesAtTheDot()
+    rt.transport = _DyingTransport(real, "at-dot")
     with pytest.raises(_Crash):
         run_once(rt, open_source(rt), jobs)
     [row] = rows(url, Outbox)
