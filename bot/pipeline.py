@@ -28,8 +28,8 @@ from bot.replies import ReplyContext, drafts_for
 from bot.rules.decide import decide
 from bot.rules.verdict import Reason, Verdict
 from bot.runtime import Runtime
-from bot.triage import read_intake
 from bot.store.models import Case, InboundMail
+from bot.triage import read_intake
 
 log = logging.getLogger("bot.pipeline")
 
