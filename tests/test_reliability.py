@@ -481,6 +481,30 @@ class _DyingTransport:
         self.real.close()
 
 
+def dead_holder() -> str:
+    """A holder id naming a process of this host that no longer exists."""
+    import socket
+
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    return f"{socket.gethostname()}:{done.stdout.strip()}"
+
+
+def run_and_die(rt, jobs, when: str) -> None:
+    """One `run --once` in a process that dies at `when` (see _DyingTransport); afterwards `rt` is
+    the restarted process's: the real transport, a live holder id."""
+    from bot.app import open_source
+    from bot.daemon import run_once
+
+    real, live = rt.transport, rt.holder_id
+    rt.transport, rt.holder_id = _DyingTransport(real, when), dead_holder()
+    try:
+        with pytest.raises(_Crash):
+            run_once(rt, open_source(rt), jobs)
+    finally:
+        rt.transport, rt.holder_id = real, live
+
+
 def test_a_crash_right_after_smtp_acceptance_does_not_deliver_the_reply_twice(in_process):
     """Killed after the final dot: the server has the mail; its sent copy in our inbox says so, and
     the restarted daemon marks the row sent instead of sending it again."""
@@ -489,16 +513,9 @@ def test_a_crash_right_after_smtp_acceptance_does_not_deliver_the_reply_twice(in
 
     rt, jobs, url, rig = (in_process[k] for k in ("rt", "jobs", "url", "rig"))
     rig.append(INTAKE, form_mail("ent1@corp.test", "crash-1@corp.test"))
-    real = rt.transport
-
-    live = rt.holder_id
-    rt.holder_id = dead_holder()  # the process that dies
-    rt.transport = _DyingTransport(real, "after-accept")
-    with pytest.raises(_Crash):
-        run_once(rt, open_source(rt), jobs)
+    run_and_die(rt, jobs, "after-accept")
     assert [r.status for r in rows(url, Outbox)] == ["finalizing"]
-    rt.transport, rt.holder_id = real, live  # restarted
-    run_once(rt, open_source(rt), jobs)
+    run_once(rt, open_source(rt), jobs)  # restarted
     [row] = rows(url, Outbox)
     assert (row.status, row.last_error) == ("sent", "confirmed by its sent copy")
     assert_one_reply(rig, "ent1@corp.test", "crash-1@corp.test")
@@ -508,13 +525,6 @@ def test_a_crash_right_after_smtp_acceptance_does_not_deliver_the_reply_twice(in
     assert len(rows(url, InboundMail)) == 1  # the copy is not a new inbound mail
 
 
-def dead_holder() -> str:
-    """A holder id naming a process of this host that no longer exists."""
-    import socket
-
-    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True)
-    return f"{socket.gethostname()}:{done.stdout.strip()}"
 
 
 def test_a_crash_before_the_final_dot_sends_the_reply_once_after_restart(in_process):
@@ -525,17 +535,10 @@ def test_a_crash_before_the_final_dot_sends_the_reply_once_after_restart(in_proc
 
     rt, jobs, url, rig = (in_process[k] for k in ("rt", "jobs", "url", "rig"))
     rig.append(INTAKE, form_mail("ent1@corp.test", "crash-2@corp.test"))
-    real = rt.transport
-
-    live = rt.holder_id
-    rt.holder_id = dead_holder()
-    rt.transport = _DyingTransport(real, "before-dot")
-    with pytest.raises(_Crash):
-        run_once(rt, open_source(rt), jobs)
+    run_and_die(rt, jobs, "before-dot")
     time.sleep(1)
     assert rig.messages("ent1@corp.test") == []
     assert [r.status for r in rows(url, Outbox)] == ["sending"]
-    rt.transport, rt.holder_id = real, live
     run_once(rt, open_source(rt), jobs)
     assert [r.status for r in rows(url, Outbox)] == ["sent"]
     time.sleep(1)
@@ -551,18 +554,11 @@ def test_a_crash_between_recording_the_dot_and_sending_it_sends_the_reply_once(i
 
     rt, jobs, url, rig = (in_process[k] for k in ("rt", "jobs", "url", "rig"))
     rig.append(INTAKE, form_mail("ent1@corp.test", "crash-3@corp.test"))
-    real = rt.transport
-
-    live = rt.holder_id
-    rt.holder_id = dead_holder()
-    rt.transport = _DyingTransport(real, "at-dot")
-    with pytest.raises(_Crash):
-        run_once(rt, open_source(rt), jobs)
+    run_and_die(rt, jobs, "at-dot")
     [row] = rows(url, Outbox)
     assert row.status == "finalizing"
     time.sleep(0.5)
     assert rig.messages("ent1@corp.test") == []  # no dot: the server threw it away
-    rt.transport, rt.holder_id = real, live
     run_once(rt, open_source(rt), jobs)  # waits out the grace (5 s in the rig) for a copy
     [row] = rows(url, Outbox)
     assert row.status == "sent" and row.attempts == 2, (row.status, row.attempts, row.last_error)
