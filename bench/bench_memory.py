@@ -117,7 +117,7 @@ def run_measured(env, timeout: float) -> dict:
                 rusage, proc.returncode = ru, os.waitstatus_to_exitcode(status)
                 break
             chunk = follow.read()
-            decided += chunk.count(b" INFO bot.pipeline ")
+            decided += chunk.count(b" INFO bot.intake.pipeline ")
             rss = _status_kb(proc.pid, "VmRSS")
             if rss is not None:
                 kids = sum(_status_kb(kid, "VmRSS") or 0 for kid in _children(proc.pid))
@@ -127,7 +127,7 @@ def run_measured(env, timeout: float) -> dict:
                 raise RuntimeError(f"run --once did not finish within {timeout:.0f} s")
             time.sleep(0.25)
         secs = time.monotonic() - t0
-        decided += follow.read().count(b" INFO bot.pipeline ")
+        decided += follow.read().count(b" INFO bot.intake.pipeline ")
     text = log.read_text(errors="replace")
     if proc.returncode != 0:
         raise RuntimeError(f"run --once exited {proc.returncode}:\n{text[-3000:]}")

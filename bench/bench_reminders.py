@@ -1,6 +1,6 @@
 """Reminders due among 100,000 open assignments (quality bar: under 2 s).
 
-Times the pure function only (bot.reminders.reminders_due); loading the rows from the database is the
+Times the pure function only (bot.followup.reminders.due.reminders_due); loading the rows from the database is the
 store's benchmark. Run: .venv/bin/python bench/bench_reminders.py [COUNT] [SEED]
 """
 
@@ -17,7 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.calendar import WorkCalendar  # noqa: E402
-from bot.reminders import AssignmentIn, ReportIn, compute_deadlines, reminders_due  # noqa: E402
+from bot.followup.reminders.due import AssignmentIn, ReportIn, compute_deadlines, reminders_due  # noqa: E402
 from bot.rules.model import Deadlines, Holiday  # noqa: E402
 
 RULES = Deadlines(escalate_to="dcs")

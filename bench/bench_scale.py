@@ -47,7 +47,7 @@ def write_config(root: Path, url: str) -> Path:
 
 
 def runtime(root: Path, url: str):
-    from bot.app import open_runtime
+    from bot.service.runtime import open_runtime
     from bot.cli import Options
 
     return open_runtime(Options(config=write_config(root, url), rules=None, today=TODAY),
@@ -73,7 +73,7 @@ class Filler:
         self.next_report = 1
 
     def deadlines(self, assigned: date) -> tuple[date, date]:
-        from bot.reminders import compute_deadlines
+        from bot.followup.reminders.due import compute_deadlines
 
         if assigned not in self._deadlines:
             self._deadlines[assigned] = compute_deadlines(assigned, self.rules.deadlines, self.cal)
@@ -177,7 +177,7 @@ def time_export(rt, out: Path) -> tuple[float, int, int]:
 def time_due(rt) -> tuple[list[float], int]:
     from sqlmodel import Session
 
-    from bot.followup.remind import due_today
+    from bot.followup.reminders.queue import due_today
 
     times, found = [], 0
     for _ in range(2):

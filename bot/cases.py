@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from bot.errors import CaseError
 from bot.rules.model import Ruleset
-from bot.rules.verdict import Verdict
+from bot.verdict import Verdict
 from bot.store.models import Case, CaseEvent, Counter, Outbox
 
 COUNTED = ("accepted",)  # decisions that take a seat in a session

@@ -63,11 +63,11 @@ def _emit(obj) -> None:
 @app.command()
 def run(ctx: typer.Context, once: bool = typer.Option(False, "--once", help="one pass, then exit")) -> None:
     """The daemon: fetch mail, decide, reply, send slips and reminders."""
-    from bot.app import open_runtime, open_source, open_transport
-    from bot.daemon import run_forever, run_once
-    from bot.jobs import Jobs
+    from bot.service.runtime import open_runtime, open_source, open_transport
+    from bot.service.daemon import run_forever, run_once
+    from bot.service.jobs import Jobs
 
-    from bot.analysis import Analyser
+    from bot.intake.prefetch import Analyser
 
     rt = open_runtime(_opts(ctx))
     source = open_source(rt)
@@ -91,7 +91,7 @@ def run(ctx: typer.Context, once: bool = typer.Option(False, "--once", help="one
 @app.command()
 def triage(ctx: typer.Context, file: Path, as_json: bool = typer.Option(False, "--json")) -> None:
     """Dry run on one message: the verdict, changing nothing."""
-    from bot.app import triage_file
+    from bot.service.runtime import triage_file
 
     verdict = triage_file(_opts(ctx), file)
     if as_json:
@@ -103,7 +103,7 @@ def triage(ctx: typer.Context, file: Path, as_json: bool = typer.Option(False, "
 @app.command()
 def parse(ctx: typer.Context, file: Path, as_json: bool = typer.Option(False, "--json")) -> None:
     """Print the form read from a .xlsx, .docx or .eml file."""
-    from bot.app import parse_file
+    from bot.service.runtime import parse_file
 
     form = parse_file(_opts(ctx), file)
     _emit(form.to_json())
@@ -112,7 +112,7 @@ def parse(ctx: typer.Context, file: Path, as_json: bool = typer.Option(False, "-
 @app.command()
 def forms(ctx: typer.Context, outdir: Path) -> None:
     """Write the blank registration form (.xlsx, .docx) and the slip template."""
-    from bot.app import write_forms
+    from bot.service.runtime import write_forms
 
     for path in write_forms(_opts(ctx), outdir):
         typer.echo(str(path))
@@ -122,7 +122,7 @@ def forms(ctx: typer.Context, outdir: Path) -> None:
 def register(ctx: typer.Context, file: Path,
              channel: str = typer.Option(..., "--channel", help="phone | onsite")) -> None:
     """Enter a registration taken by phone or in person into the ledger."""
-    from bot.app import register_file
+    from bot.service.runtime import register_file
 
     if channel not in ("phone", "onsite"):
         raise ConfigError("--channel must be phone or onsite")
@@ -132,7 +132,7 @@ def register(ctx: typer.Context, file: Path,
 @app.command()
 def reprocess(ctx: typer.Context) -> None:
     """Put quarantined mail back into the inbox to be processed again."""
-    from bot.app import reprocess_quarantine
+    from bot.service.runtime import reprocess_quarantine
 
     typer.echo(f"restored {reprocess_quarantine(_opts(ctx))} message(s)")
 
@@ -142,7 +142,7 @@ def reprocess(ctx: typer.Context) -> None:
 @rules_app.command("check")
 def rules_check(ctx: typer.Context) -> None:
     """Validate every rule file: file:line: message; exit 1 if any."""
-    from bot.app import rules_dir
+    from bot.service.runtime import rules_dir
     from bot.rules.checks import check_rules, format_report
 
     errors, warnings = check_rules(rules_dir(_opts(ctx)))
@@ -157,7 +157,7 @@ def rules_check(ctx: typer.Context) -> None:
 @app.command()
 def notice(ctx: typer.Context, session_id: str, outfile: Path) -> None:
     """Render the session notice (附件1) and warn when it is late."""
-    from bot.app import render_notice_cmd
+    from bot.service.runtime import render_notice_cmd
 
     for line in render_notice_cmd(_opts(ctx), session_id, outfile):
         typer.echo(line, err=True)
@@ -167,14 +167,14 @@ def notice(ctx: typer.Context, session_id: str, outfile: Path) -> None:
 
 @ledger_app.command("export")
 def ledger_export(ctx: typer.Context, file: Path) -> None:
-    from bot.followup.commands import ledger_export_cmd
+    from bot.commands.followup import ledger_export_cmd
 
     typer.echo(ledger_export_cmd(_opts(ctx), file))
 
 
 @ledger_app.command("import")
 def ledger_import(ctx: typer.Context, file: Path) -> None:
-    from bot.followup.commands import ledger_import_cmd
+    from bot.commands.followup import ledger_import_cmd
 
     ok, summary = ledger_import_cmd(_opts(ctx), file)
     typer.echo(summary)
@@ -188,7 +188,7 @@ def assign(ctx: typer.Context, case: str, lead: str = typer.Option(..., "--lead"
            long_term: bool = typer.Option(False, "--long-term"),
            note: str = typer.Option("", "--note")) -> None:
     """Record the reception's assignment; slips go out."""
-    from bot.followup.commands import assign_cmd
+    from bot.commands.followup import assign_cmd
 
     typer.echo(assign_cmd(_opts(ctx), case, lead, co, long_term, note))
 
@@ -199,7 +199,7 @@ def resolve(ctx: typer.Context, case: str,
             explained: bool = typer.Option(False, "--explained"),
             note: str = typer.Option(..., "--note")) -> None:
     """Record a case solved at the meeting, or explained."""
-    from bot.followup.commands import resolve_cmd
+    from bot.commands.followup import resolve_cmd
 
     if on_site == explained:
         raise ConfigError("give exactly one of --on-site or --explained")
@@ -209,7 +209,7 @@ def resolve(ctx: typer.Context, case: str,
 @app.command()
 def extend(ctx: typer.Context, case: str, to: str = typer.Option(..., "--to")) -> None:
     """Approve an extension: the result due date moves."""
-    from bot.followup.commands import extend_cmd
+    from bot.commands.followup import extend_cmd
 
     typer.echo(extend_cmd(_opts(ctx), case, _parse_date(to, "--to")))
 
@@ -218,7 +218,7 @@ def extend(ctx: typer.Context, case: str, to: str = typer.Option(..., "--to")) -
 def remind(ctx: typer.Context, dry_run: bool = typer.Option(False, "--dry-run"),
            as_json: bool = typer.Option(False, "--json")) -> None:
     """The reminders and escalations due today; without --dry-run they are queued."""
-    from bot.followup.commands import remind_cmd
+    from bot.commands.followup import remind_cmd
 
     out = remind_cmd(_opts(ctx), dry_run)
     if as_json:
@@ -233,7 +233,7 @@ def cases_list(ctx: typer.Context, status: Optional[str] = typer.Option(None, "-
                overdue: bool = typer.Option(False, "--overdue"),
                unit: Optional[str] = typer.Option(None, "--unit"),
                as_json: bool = typer.Option(False, "--json")) -> None:
-    from bot.followup.commands import cases_list_cmd
+    from bot.commands.followup import cases_list_cmd
 
     rows = cases_list_cmd(_opts(ctx), status, overdue, unit)
     if as_json:
@@ -245,7 +245,7 @@ def cases_list(ctx: typer.Context, status: Optional[str] = typer.Option(None, "-
 
 @case_app.command("show")
 def case_show(ctx: typer.Context, case: str, as_json: bool = typer.Option(False, "--json")) -> None:
-    from bot.followup.commands import case_show_cmd
+    from bot.commands.followup import case_show_cmd
 
     data = case_show_cmd(_opts(ctx), case)
     if as_json:
@@ -258,7 +258,7 @@ def case_show(ctx: typer.Context, case: str, as_json: bool = typer.Option(False,
 @app.command()
 def publish(ctx: typer.Context, outdir: Path) -> None:
     """The public progress export (no personal data)."""
-    from bot.followup.commands import publish_cmd
+    from bot.commands.followup import publish_cmd
 
     for path in publish_cmd(_opts(ctx), outdir):
         typer.echo(str(path))
@@ -268,7 +268,7 @@ def publish(ctx: typer.Context, outdir: Path) -> None:
 def report(ctx: typer.Context, out: Path, date_from: str = typer.Option(..., "--from"),
            date_to: str = typer.Option(..., "--to")) -> None:
     """The leaders' summary report (.docx)."""
-    from bot.followup.commands import report_cmd
+    from bot.commands.followup import report_cmd
 
     report_cmd(_opts(ctx), _parse_date(date_from, "--from"), _parse_date(date_to, "--to"), out)
     typer.echo(str(out))

@@ -1,4 +1,4 @@
-"""bot.analysis: mail parsed and forms read in worker processes give exactly what inline gives.
+"""bot.intake.prefetch: mail parsed and forms read in worker processes give exactly what inline gives.
 
 Real worker processes (spawned), real golden mails; nothing is mocked."""
 
@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.analysis import MIN_BATCH, Analyser, Pending, analyse
+from bot.intake.prefetch import MIN_BATCH, Analyser, Pending, analyse
 from bot.rules.loader import load_rules
-from bot.triage import read_intake
+from bot.intake.read import read_intake
 
 REPO = Path(__file__).resolve().parents[1]
 DOMAINS = ("bot.rb.test",)
@@ -114,7 +114,7 @@ def test_workers_exit_when_their_parent_is_killed(tmp_path):
     script = f"""
 import sys, time
 sys.path.insert(0, {str(REPO)!r})
-from bot.analysis import Analyser, MIN_BATCH
+from bot.intake.prefetch import Analyser, MIN_BATCH
 from bot.rules.loader import load_rules
 from pathlib import Path
 rules = load_rules(Path({str(REPO / 'rules')!r}))

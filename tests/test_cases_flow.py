@@ -8,7 +8,7 @@ import shutil
 import pytest
 from sqlmodel import Session, select
 
-from bot.app import open_runtime
+from bot.service.runtime import open_runtime
 from bot.cli import Options
 from bot.samples import FormValues, form_xlsx, registration_mail
 from bot.store.models import CaseEvent
@@ -76,7 +76,7 @@ def test_correction_from_another_address_does_not_touch_the_case(bot):
 def test_phone_registration_enters_the_same_ledger(bot, tmp_path):
     from datetime import date
 
-    from bot.intake_manual import register
+    from bot.intake.manual import register
 
     form = tmp_path / "电话登记.xlsx"
     form.write_bytes(form_xlsx(FormValues(contact_email="li@corp.test")))

@@ -18,7 +18,7 @@ from bot.errors import CaseError
 from bot.followup import views
 from bot.followup.assign import AssignRequest, assign, extend
 from bot.followup.ledger_io import import_file
-from bot.jobs import Jobs
+from bot.service.jobs import Jobs
 from bot.samples import FormValues, form_xlsx, registration_mail
 from tests.support.embedded import INTAKE, REPO, Embedded
 
@@ -169,7 +169,7 @@ def test_the_reminder_hour_is_the_programmes_and_a_late_start_still_runs_the_day
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    from bot.jobs import Jobs
+    from bot.service.jobs import Jobs
 
     rt = bot.runtime("2027-01-20", transport=False)
     jobs, ran = Jobs(rt), []

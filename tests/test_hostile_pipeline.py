@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from bot.app import open_runtime, open_source
+from bot.service.runtime import open_runtime, open_source
 from bot.cli import Options
-from bot.daemon import run_once
-from bot.jobs import Jobs
+from bot.service.daemon import run_once
+from bot.service.jobs import Jobs
 from bot.mailbox.maildir import MaildirSink
 from bot.message.parse import parse_message
 from bot.store.models import InboundMail, Outbox

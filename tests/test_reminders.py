@@ -10,7 +10,7 @@ import chinese_calendar
 import pytest
 
 from bot.calendar import WorkCalendar
-from bot.reminders import (
+from bot.followup.reminders.due import (
     AssignmentIn,
     DueItem,
     Reminder,

@@ -14,8 +14,8 @@ from bot.documents.rows import SlipData
 from bot.errors import CaseError
 from bot.followup.mails import enterprise_assigned_draft, slip_drafts
 from bot.outbox.queue import queue
-from bot.reminders import compute_deadlines
-from bot.runtime import Runtime
+from bot.followup.reminders.due import compute_deadlines
+from bot.context import Runtime
 from bot.store.models import Assignment, Case, UnitReport
 from bot.followup.status import ASSIGNABLE
 

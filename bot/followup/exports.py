@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 from bot.documents.rows import CommonIssue, PublicRow, ReportData, UnitOnTime
 from bot.followup.status import STATUS_CN
 from bot.followup.views import overdue_items
-from bot.runtime import Runtime
+from bot.context import Runtime
 from bot.store.models import Assignment, Case, UnitReport
 
 PUBLIC_STATUSES = ("accepted", "deferred", "resolved_on_site", "explained", "assigned",

@@ -11,10 +11,10 @@ from sqlmodel import Session, select
 
 from bot.cases import add_event, case_of_thread
 from bot.message.model import InboundMessage
-from bot.runtime import Runtime
+from bot.context import Runtime
 from bot.store.models import Assignment, Case
 
-log = logging.getLogger("bot.followup")
+log = logging.getLogger(__name__)
 
 TAG = re.compile(r"\[([A-Za-z][A-Za-z0-9]*-\d{4}-\d{2,})\]")
 _QUOTE_START = re.compile(

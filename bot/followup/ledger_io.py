@@ -13,7 +13,7 @@ from bot.documents.rows import LedgerImportResult, LedgerRow
 from bot.errors import CaseError
 from bot.followup.assign import AssignRequest, assign, resolve
 from bot.followup.status import DECISION_CN, STATUS_CN
-from bot.runtime import Runtime
+from bot.context import Runtime
 from bot.store.models import Assignment, Case, UnitReport
 
 

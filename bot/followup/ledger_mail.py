@@ -11,7 +11,7 @@ from bot.followup.inbound import Followup
 from bot.message.model import InboundMessage
 from bot.outbox.compose import Draft
 from bot.outbox.queue import queue
-from bot.runtime import Runtime
+from bot.context import Runtime
 
 
 def _ledger_attachment(msg: InboundMessage):

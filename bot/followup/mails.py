@@ -9,8 +9,8 @@ from pathlib import Path
 from bot.documents.cn import cn_date
 from bot.documents.rows import SlipData
 from bot.outbox.compose import Draft, OutgoingAttachment
-from bot.replies import DOCX
-from bot.runtime import Runtime
+from bot.intake.replies import DOCX
+from bot.context import Runtime
 from bot.store.models import Case
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.outbox.compose import Draft
-from bot.runtime import Runtime
+from bot.context import Runtime
 
 
 def admin_draft(rt: Runtime, template: str, **values) -> Draft | None:

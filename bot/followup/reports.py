@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from bot.archive import archive_raw
+from bot.intake.archive import archive_raw
 from bot.cases import add_event
 from bot.followup.inbound import Followup, fresh_text
 from bot.followup.notify import admin_draft
@@ -12,7 +12,7 @@ from bot.followup.status import KIND_CN
 from bot.message.model import InboundMessage
 from bot.outbox.compose import Draft
 from bot.outbox.queue import queue
-from bot.runtime import Runtime
+from bot.context import Runtime
 from bot.store.models import Assignment, Case, UnitReport
 
 _KIND_WORDS = (

@@ -9,7 +9,7 @@ from bot.followup.inbound import Followup, fresh_text
 from bot.followup.notify import admin_draft
 from bot.message.model import InboundMessage
 from bot.outbox.queue import queue
-from bot.runtime import Runtime
+from bot.context import Runtime
 from bot.store.models import Case
 
 # Longest first: 不满意 and 基本满意 both contain 满意.

@@ -9,10 +9,10 @@ from sqlmodel import Session, select
 from bot.calendar import WorkCalendar
 from bot.cases import find_case
 from bot.documents.rows import OverdueItem
-from bot.reminders import AssignmentIn, ReportIn, due_items, next_progress_due
-from bot.runtime import Runtime
+from bot.followup.reminders.due import AssignmentIn, ReportIn, due_items, next_progress_due
+from bot.context import Runtime
 from bot.store.models import Assignment, Case, CaseEvent, UnitReport
-from bot.followup.remind import open_lead_assignments
+from bot.followup.reminders.queue import open_lead_assignments
 
 
 def _progress_due(a: Assignment, reports: list[UnitReport], deadlines) -> str | None:

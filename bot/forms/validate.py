@@ -13,7 +13,7 @@ import re
 import phonenumbers
 
 from bot.forms.model import LABEL_OF_KEY, Form
-from bot.rules.verdict import Reason
+from bot.verdict import Reason
 
 RULE = "FORM-INVALID"
 

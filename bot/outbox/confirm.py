@@ -17,12 +17,12 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from bot.holders import holder_is_dead
+from bot.store.holders import holder_is_dead
 from bot.mailbox.base import HEADER_LIMIT, headers_of, message_id_of
 from bot.outbox.queue import CLAIM
 from bot.store.models import Outbox
 
-log = logging.getLogger("bot.outbox")
+log = logging.getLogger(__name__)
 
 def copy_message_id(raw: bytes, own_address: str) -> str | None:
     """The Message-ID of `raw` when it carries our X-Loop mark, else None (cheap: headers only)."""

@@ -22,12 +22,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.errors import DeliveryError
-from bot.holders import holder_id, holder_is_dead
+from bot.store.holders import holder_id, holder_is_dead
 from bot.outbox.transport import OutcomeUnknown, RecipientsRefused
 from bot.outbox.compose import Draft, build_mime, new_message_id
 from bot.store.models import Outbox, Suppression
 
-log = logging.getLogger("bot.outbox")
+log = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(hours=1)
 CLAIM = timedelta(minutes=10)  # a live sender finishes far sooner (SMTP timeout 30 s)

@@ -15,7 +15,7 @@ from bot.forms.validate import validate
 from bot.rules.fields import resolve_field
 from bot.rules.matching import match_session
 from bot.rules.model import Ruleset, Unit
-from bot.rules.verdict import Reason, Verdict
+from bot.verdict import Reason, Verdict
 from bot.rules import texts
 
 IN_SCOPE_TYPES = ("规上企业", "上市后备企业", "高新技术企业")

@@ -9,10 +9,10 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
-from bot.app import open_runtime, open_source
+from bot.service.runtime import open_runtime, open_source
 from bot.cli import Options
-from bot.daemon import run_once
-from bot.jobs import Jobs
+from bot.service.daemon import run_once
+from bot.service.jobs import Jobs
 from bot.mailbox.maildir import MaildirSink
 from bot.store.models import Case
 

@@ -14,10 +14,10 @@ from bot.outbox.compose import Draft
 from bot.outbox.queue import queue
 from bot.rules import texts
 from bot.rules.matching import match_session
-from bot.runtime import Runtime
+from bot.context import Runtime
 from bot.store.models import Case
 
-log = logging.getLogger("bot.reevaluate")
+log = logging.getLogger(__name__)
 
 
 def reevaluate_deferred(rt: Runtime) -> int:

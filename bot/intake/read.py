@@ -13,7 +13,7 @@ from bot.message.loop import loop_reason
 from bot.message.model import Attachment, InboundMessage
 from bot.rules.decide import Intake, decide
 from bot.rules.model import Ruleset
-from bot.rules.verdict import Verdict
+from bot.verdict import Verdict
 
 
 @dataclass

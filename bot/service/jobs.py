@@ -10,9 +10,9 @@ from sqlmodel import Session
 
 from bot.outbox.compose import Draft
 from bot.outbox.queue import queue, suppress
-from bot.runtime import Runtime
+from bot.context import Runtime
 
-log = logging.getLogger("bot.jobs")
+log = logging.getLogger(__name__)
 
 
 class Jobs:
@@ -44,13 +44,13 @@ class Jobs:
             self.weekly()
 
     def daily(self) -> None:
-        from bot.followup.remind import queue_reminders
+        from bot.followup.reminders.queue import queue_reminders
 
         count = queue_reminders(self.rt)
         log.info("REMINDERS queued=%d today=%s", count, self.rt.today())
 
     def weekly(self) -> None:
-        from bot.followup.remind import queue_digest
+        from bot.followup.reminders.queue import queue_digest
 
         queue_digest(self.rt)
 

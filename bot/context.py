@@ -12,13 +12,13 @@ from sqlalchemy.engine import Engine
 
 from bot.config import Config
 from bot.errors import RuleFileError
-from bot.holders import holder_id
+from bot.store.holders import holder_id
 from bot.outbox.compose import Templates
 from bot.outbox.queue import Sender
 from bot.rules.loader import load_rules
 from bot.rules.model import Ruleset
 
-log = logging.getLogger("bot.runtime")
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -91,7 +91,7 @@ class Runtime:
     transport: object = None
     extra_transports: list = field(default_factory=list)  # more SMTP connections for the sender
     holder_id: str = field(default_factory=holder_id)
-    analyser: object = None  # bot.analysis.Analyser while a daemon runs; None: everything inline
+    analyser: object = None  # bot.intake.prefetch.Analyser while a daemon runs; None: everything inline
 
     @property
     def ruleset(self) -> Ruleset:

@@ -10,7 +10,7 @@ from bot.message.model import Attachment
 from bot.outbox.compose import Draft, OutgoingAttachment, Templates
 from bot.rules import texts
 from bot.rules.model import Ruleset
-from bot.rules.verdict import Verdict
+from bot.verdict import Verdict
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"

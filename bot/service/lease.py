@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from bot.holders import holder_is_dead
+from bot.store.holders import holder_is_dead
 from bot.store.models import Lease
 
 LEASE_SECONDS = 120

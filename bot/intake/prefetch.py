@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from bot.message.model import InboundMessage
 from bot.message.parse import parse_message
 from bot.rules.model import Ruleset
-from bot.triage import read_intake
+from bot.intake.read import read_intake
 
-log = logging.getLogger("bot.analysis")
+log = logging.getLogger(__name__)
 
 MIN_BATCH = 4  # fewer mails than this are read inline: a worker round trip would only add latency
 

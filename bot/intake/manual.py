@@ -7,15 +7,15 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from bot.archive import archive_raw
+from bot.intake.archive import archive_raw
 from bot.cases import record
 from bot.errors import FormUnreadable, InputError
 from bot.forms.reader import read_attachment
-from bot.pipeline import _seats
-from bot.runtime import Runtime
-from bot.triage import triage_form
+from bot.intake.pipeline import _seats
+from bot.context import Runtime
+from bot.intake.read import triage_form
 
-log = logging.getLogger("bot.register")
+log = logging.getLogger(__name__)
 
 
 def register(rt: Runtime, path: Path, channel: str) -> str:

@@ -15,10 +15,10 @@ from bot.forms.model import Form
 from bot.outbox.compose import Templates
 from bot.rules.loader import load_rules
 from bot.rules.model import Ruleset
-from bot.runtime import Clock, RulesHolder, Runtime
+from bot.context import Clock, RulesHolder, Runtime
 from bot.store.db import make_engine, open_database, private_umask
 
-log = logging.getLogger("bot.app")
+log = logging.getLogger(__name__)
 
 
 def load(opts) -> Config:
@@ -110,7 +110,7 @@ def _looks_like_mail(raw: bytes) -> bool:
 
 def used_seats_reader(cfg: Config, credit_code: str | None):
     """Capacity from the configured database when one exists, read-only (triage never writes)."""
-    from bot.pipeline import _seats
+    from bot.intake.pipeline import _seats
 
     url = cfg.database_url
     if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
@@ -132,7 +132,7 @@ def used_seats_reader(cfg: Config, credit_code: str | None):
 
 def triage_file(opts, path: Path):
     from bot.rules.decide import decide
-    from bot.triage import read_intake
+    from bot.intake.read import read_intake
 
     msg = parse_mail_file(path)
     rules = load_ruleset(opts)
@@ -145,7 +145,7 @@ def triage_file(opts, path: Path):
 def parse_file(opts, path: Path) -> Form:
     from bot.errors import FormUnreadable
     from bot.forms.reader import read_attachment, read_body
-    from bot.triage import _form_from_attachments
+    from bot.intake.read import _form_from_attachments
 
     rules = _rules_or_none(opts)
     districts = rules.programme.districts if rules else ()
@@ -196,7 +196,7 @@ def write_forms(opts, outdir: Path) -> list[Path]:
 
 
 def register_file(opts, path: Path, channel: str) -> str:
-    from bot.intake_manual import register
+    from bot.intake.manual import register
 
     return register(open_runtime(opts, with_transport=False), path, channel)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from bot.app import open_runtime
+from bot.service.runtime import open_runtime
 from bot.errors import InputError
 from bot.followup import views
 from bot.followup.assign import AssignRequest, assign, extend, resolve
@@ -68,7 +68,7 @@ def extend_cmd(opts, case: str, to: date) -> str:
 
 
 def remind_cmd(opts, dry_run: bool) -> dict:
-    from bot.followup.remind import queue_reminders, remind_json
+    from bot.followup.reminders.queue import queue_reminders, remind_json
 
     rt = open_runtime(opts, with_transport=not dry_run)
     with Session(rt.engine) as db:

@@ -14,10 +14,10 @@ from sqlmodel import Session, select
 
 from bot.message.model import InboundMessage
 from bot.outbox.queue import suppress
-from bot.runtime import Runtime
+from bot.context import Runtime
 from bot.store.models import Outbox
 
-log = logging.getLogger("bot.bounces")
+log = logging.getLogger(__name__)
 
 _FIELD = re.compile(r"^([A-Za-z-]+):\s*(.*)$")
 

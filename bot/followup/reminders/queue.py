@@ -16,11 +16,11 @@ from bot.documents.cn import cn_date
 from bot.followup.status import KIND_CN
 from bot.outbox.compose import Draft
 from bot.outbox.queue import queue
-from bot.reminders import ESCALATION, AssignmentIn, Reminder, ReportIn, reminders_due
-from bot.runtime import Runtime
+from bot.followup.reminders.due import ESCALATION, AssignmentIn, Reminder, ReportIn, reminders_due
+from bot.context import Runtime
 from bot.store.models import Assignment, Case, ReminderLog, UnitReport
 
-log = logging.getLogger("bot.remind")
+log = logging.getLogger(__name__)
 
 
 def open_lead_assignments(db: Session, rt: Runtime) -> list[AssignmentIn]:
@@ -74,7 +74,7 @@ def due_today(db: Session, rt: Runtime, today: date) -> list[Reminder]:
 
 
 def _key(r: Reminder, today: date) -> str:
-    """bot.reminders.sent_key as one string: (case, unit, kind, due, stage[, today])."""
+    """bot.followup.reminders.due.sent_key as one string: (case, unit, kind, due, stage[, today])."""
     base = f"{r.case}|{r.unit}|{r.kind}|{r.due.isoformat()}|{r.stage}"
     return base if r.stage == ESCALATION else f"{base}|{today.isoformat()}"
 

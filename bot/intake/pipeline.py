@@ -17,21 +17,21 @@ from pathlib import Path
 from sqlalchemy import func, or_
 from sqlmodel import Session, select
 
-from bot.analysis import Analyser, Analysis, Pending
-from bot.archive import archive_raw
+from bot.intake.prefetch import Analyser, Analysis, Pending
+from bot.intake.archive import archive_raw
 from bot.cases import clip, record, seats_used
 from bot.mailbox.base import Fetched
 from bot.message.loop import loop_reason
 from bot.message.model import InboundMessage
 from bot.outbox.queue import queue
-from bot.replies import ReplyContext, drafts_for
+from bot.intake.replies import ReplyContext, drafts_for
 from bot.rules.decide import decide
-from bot.rules.verdict import Reason, Verdict
-from bot.runtime import Runtime
+from bot.verdict import Reason, Verdict
+from bot.context import Runtime
 from bot.store.models import Case, InboundMail
-from bot.triage import read_intake
+from bot.intake.read import read_intake
 
-log = logging.getLogger("bot.pipeline")
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -157,7 +157,7 @@ def _empty(rt: Runtime, row_id: int) -> str:
 def _followup(rt: Runtime, db: Session, msg: InboundMessage):
     """Unit reports, satisfaction answers and the admin's ledger go their own way (not loop mail);
     a bounce of our own mail is recorded (it is still ignored: never answered)."""
-    from bot.bounces import record_bounce
+    from bot.intake.bounces import record_bounce
     from bot.followup.inbound import handle
 
     if loop_reason(msg, (rt.ruleset.programme.mailbox,), (rt.config.message_id_domain,)):

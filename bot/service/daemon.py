@@ -7,15 +7,15 @@ import threading
 import time
 from dataclasses import dataclass
 
-from bot import lease
+from bot.service import lease
 from bot.errors import MailboxError
 from bot.mailbox.base import Source
 from bot.outbox.confirm import confirm_copy, copy_message_id, settle_unconfirmed
 from bot.outbox.queue import drain, unconfirmed
-from bot.pipeline import prepare, process
-from bot.runtime import Runtime
+from bot.intake.pipeline import prepare, process
+from bot.context import Runtime
 
-log = logging.getLogger("bot.daemon")
+log = logging.getLogger(__name__)
 
 SETTLE_LIMIT = 30.0  # seconds `run --once` waits for sent copies before leaving them to the next run
 
@@ -216,7 +216,7 @@ def run_forever(rt: Runtime, source: Source, jobs, stop=lambda: False) -> None:
 
 def _check_rules(rt: Runtime, jobs) -> None:
     """Reload changed rule files; deferred cases are re-matched whenever the rules in force change."""
-    from bot.reevaluate import reevaluate_deferred
+    from bot.intake.reevaluate import reevaluate_deferred
 
     before = rt.rules.current
     problem = rt.rules.reload_if_changed()
