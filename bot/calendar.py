@@ -14,10 +14,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 import chinese_calendar
 
-from bot.rules.model import Holiday, Ruleset, Workday
+if TYPE_CHECKING:  # types only: the calendar sits below the rules and reads any such entries
+    from bot.rules.model import Holiday, Ruleset, Workday
 
 _LOG = logging.getLogger(__name__)
 _ONE_DAY = timedelta(days=1)

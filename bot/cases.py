@@ -11,11 +11,13 @@ from sqlmodel import Session, select
 
 from bot.errors import CaseError
 from bot.rules.model import Ruleset
-from bot.verdict import Verdict
 from bot.store.models import Case, CaseEvent, Counter, Outbox
+from bot.store.states import CaseStatus
+from bot.verdict import Decision, Verdict
 
-COUNTED = ("accepted",)  # decisions that take a seat in a session
-OPEN_INTAKE = ("needs_correction", "accepted", "deferred")
+COUNTED = (Decision.ACCEPTED,)  # decisions that take a seat in a session
+OPEN_INTAKE = (CaseStatus.NEEDS_CORRECTION, CaseStatus.ACCEPTED, CaseStatus.DEFERRED)
+TAKES_A_CASE = (Decision.ACCEPTED, Decision.DEFERRED)  # decisions that keep a case open for the office
 CHANNELS = {"mail": "邮件", "phone": "电话", "onsite": "现场"}
 
 
@@ -31,6 +33,16 @@ def seats_used(db: Session, session_id: str, exclude_case: int | None = None) ->
     if exclude_case is not None:
         stmt = stmt.where(Case.id != exclude_case)
     return db.exec(stmt).one()
+
+
+def seats_for(db: Session, session_id: str, credit_code: str | None) -> int:
+    """Seats taken, not counting the sender's own earlier form for the same session."""
+    mine = None
+    if credit_code:
+        mine = db.exec(select(Case.id).where(Case.credit_code == credit_code,
+                                              Case.session_id == session_id,
+                                              Case.decision == Decision.ACCEPTED)).first()
+    return seats_used(db, session_id, exclude_case=mine)
 
 
 def next_case_number(db: Session, rules: Ruleset, today: date) -> str:
@@ -67,7 +79,7 @@ def existing_case(db: Session, verdict: Verdict, sender: str, refs: list[str]) -
     form = verdict.form
     if threaded and threaded.status in OPEN_INTAKE and _same_party(threaded, sender, form):
         return threaded
-    if form and form.credit_code and verdict.decision in ("accepted", "deferred"):
+    if form and form.credit_code and verdict.decision in TAKES_A_CASE:
         stmt = select(Case).where(Case.credit_code == form.credit_code,
                                   Case.session_id == verdict.session,
                                   Case.field_id == verdict.field,
@@ -85,7 +97,7 @@ def _same_party(case: Case, sender: str, form) -> bool:
 def record(db: Session, verdict: Verdict, rules: Ruleset, *, sender: str, refs: list[str],
            message_id: str, today: date, now: datetime, channel: str = "mail") -> Recorded:
     """Create or update the case for a verdict that has a form; None for ignored / no form."""
-    if verdict.decision == "ignored" or verdict.form is None or verdict.form.is_blank():
+    if verdict.decision == Decision.IGNORED or verdict.form is None or verdict.form.is_blank():
         return Recorded(None, False)
     case = existing_case(db, verdict, sender, refs)
     updated = case is not None
@@ -119,7 +131,7 @@ def _apply(case: Case, verdict: Verdict, sender: str, today: date, now: datetime
     case.contact_email = clip((form.contact_email or sender or "").lower(), 320)
     case.form_json = json.dumps(form.to_json(), ensure_ascii=False)
     case.refer_unit = verdict.refer_to or ""
-    if verdict.decision in ("accepted", "deferred") and case.accepted_on is None:
+    if verdict.decision in TAKES_A_CASE and case.accepted_on is None:
         case.accepted_on = today
     case.updated_at = now
 

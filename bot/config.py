@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bot.errors import ConfigError
-from bot.mailbox.base import is_loopback
+from bot.tls import is_loopback
 
 
 @dataclass(frozen=True)

@@ -6,17 +6,22 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 
 from bot.config import Config
 from bot.errors import RuleFileError
-from bot.store.holders import holder_id
 from bot.outbox.compose import Templates
 from bot.outbox.queue import Sender
+from bot.outbox.transport import Transport
 from bot.rules.loader import load_rules
 from bot.rules.model import Ruleset
+from bot.store.holders import holder_id
+
+if TYPE_CHECKING:  # the workers are built by the service layer and only used through this field
+    from bot.intake.prefetch import Analyser
 
 log = logging.getLogger(__name__)
 
@@ -88,10 +93,10 @@ class Runtime:
     engine: Engine
     templates: Templates
     clock: Clock
-    transport: object = None
-    extra_transports: list = field(default_factory=list)  # more SMTP connections for the sender
+    transport: Transport | None = None  # None for commands that send nothing
+    extra_transports: list[Transport] = field(default_factory=list)  # more SMTP connections
     holder_id: str = field(default_factory=holder_id)
-    analyser: object = None  # bot.intake.prefetch.Analyser while a daemon runs; None: everything inline
+    analyser: Analyser | None = None  # parse-ahead workers while a daemon runs; None: inline
 
     @property
     def ruleset(self) -> Ruleset:
@@ -112,4 +117,11 @@ class Runtime:
 
     def now(self) -> datetime:
         return self.clock.now()
+
+    def close(self) -> None:
+        """Stop the workers and close the extra SMTP connections (the daemon's, at exit)."""
+        if self.analyser is not None:
+            self.analyser.close()
+        for transport in self.extra_transports:
+            transport.close()
 

@@ -8,11 +8,11 @@ that reads them goes through the real decoding path.
 from __future__ import annotations
 
 import base64
-import io
 import dataclasses
+import io
 from dataclasses import dataclass
-from email.utils import format_datetime, make_msgid
 from datetime import datetime, timezone
+from email.utils import format_datetime, make_msgid
 
 ROSTER_SAMPLE = {  # from rules/roster.csv
     "jinshawan": ("91150302MA0N1RX23K", "乌海市金沙湾新材料科技有限公司"),

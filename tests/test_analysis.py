@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.intake.prefetch import MIN_BATCH, Analyser, Pending, analyse
-from bot.rules.loader import load_rules
+from bot.intake.prefetch import MIN_BATCH, Analyser, analyse
 from bot.intake.read import read_intake
+from bot.rules.loader import load_rules
 
 REPO = Path(__file__).resolve().parents[1]
 DOMAINS = ("bot.rb.test",)

@@ -8,9 +8,9 @@ import shutil
 import pytest
 from sqlmodel import Session, select
 
-from bot.service.runtime import open_runtime
 from bot.cli import Options
 from bot.samples import FormValues, form_xlsx, registration_mail
+from bot.service.runtime import open_runtime
 from bot.store.models import CaseEvent
 from tests.support.embedded import INTAKE, REPO, Embedded
 

@@ -12,7 +12,12 @@ from datetime import date, datetime
 import openpyxl
 import pytest
 
-from bot.documents.ledger import BASELINE_SHEET, SHEET_TITLE, export_ledger, import_ledger
+from bot.documents.ledger import (
+    BASELINE_SHEET,
+    SHEET_TITLE,
+    export_ledger,
+    import_ledger,
+)
 from bot.documents.rows import LEDGER_COLUMNS, LedgerRow
 from bot.errors import InputError
 

@@ -8,8 +8,8 @@ from datetime import date
 import docx
 
 from bot.documents.cn import cn_date
-from bot.documents.slip import DEFAULT_TEMPLATE, SLIP_ROWS, blank_slip, render_slip
 from bot.documents.rows import SlipData
+from bot.documents.slip import DEFAULT_TEMPLATE, SLIP_ROWS, blank_slip, render_slip
 
 SLIP = SlipData(
     case_number="WHJD-2026-0007", office="乌海市人民政府办公室", lead_unit="乌海市发展和改革委员会",

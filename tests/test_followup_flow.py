@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import email
 import io
-from email.policy import default
 import shutil
 from datetime import date
+from email.policy import default
 
 import docx
 import openpyxl
@@ -18,8 +18,8 @@ from bot.errors import CaseError
 from bot.followup import views
 from bot.followup.assign import AssignRequest, assign, extend
 from bot.followup.ledger_io import import_file
-from bot.service.jobs import Jobs
 from bot.samples import FormValues, form_xlsx, registration_mail
+from bot.service.jobs import Jobs
 from tests.support.embedded import INTAKE, REPO, Embedded
 
 CASE = "WHJD-2026-0001"

@@ -6,8 +6,13 @@ import pytest
 from docx import Document
 from openpyxl import load_workbook
 
-from bot.forms.blank import (INSTRUCTIONS_SHEET, TITLE, set_checkbox, write_blank_docx,
-                             write_blank_xlsx)
+from bot.forms.blank import (
+    INSTRUCTIONS_SHEET,
+    TITLE,
+    set_checkbox,
+    write_blank_docx,
+    write_blank_xlsx,
+)
 from bot.forms.labels import match_label
 from bot.forms.model import CANONICAL_LABELS, Form
 from bot.forms.reader import read_path

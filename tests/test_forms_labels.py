@@ -1,6 +1,12 @@
 import pytest
 
-from bot.forms.labels import count_labels, find_values, match_label, normalize_label, split_label
+from bot.forms.labels import (
+    count_labels,
+    find_values,
+    match_label,
+    normalize_label,
+    split_label,
+)
 from bot.forms.model import CANONICAL_LABELS
 
 

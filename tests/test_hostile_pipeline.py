@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from bot.service.runtime import open_runtime, open_source
 from bot.cli import Options
-from bot.service.daemon import run_once
-from bot.service.jobs import Jobs
 from bot.mailbox.maildir import MaildirSink
 from bot.message.parse import parse_message
+from bot.service.daemon import run_once
+from bot.service.jobs import Jobs
+from bot.service.runtime import open_runtime, open_source
 from bot.store.models import InboundMail, Outbox
 
 REPO = Path(__file__).resolve().parents[1]

@@ -289,8 +289,8 @@ def test_backoff_doubles_then_gives_up():
 
 
 def test_backoff_is_capped_at_a_minute():
-    from bot.mailbox.base import backoff_delay
+    from bot.retry import backoff_delay
 
-    assert [round(backoff_delay(n, lambda: 0.5)) for n in range(8)] == [1, 2, 4, 8, 16, 32, 60, 60]
-    assert backoff_delay(30, lambda: 1.0) == 60
-    assert 0.75 <= backoff_delay(0, lambda: 0.0) <= 1.25
+    assert [round(backoff_delay(n, rng=lambda: 0.5)) for n in range(8)] == [1, 2, 4, 8, 16, 32, 60, 60]
+    assert backoff_delay(30, rng=lambda: 1.0) == 60
+    assert 0.75 <= backoff_delay(0, rng=lambda: 0.0) <= 1.25

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import base64
+
 import pytest
 
-from bot.message.decode import (attachment_name, b64decode_lenient, decode_header_text, decode_text,
-                                decode_transfer, decode_words, normalize_charset, parse_params)
+from bot.message.decode import (
+    attachment_name,
+    b64decode_lenient,
+    decode_header_text,
+    decode_text,
+    decode_transfer,
+    decode_words,
+    normalize_charset,
+    parse_params,
+)
 
 GBK_ONLY = "乌海镕喆堃科技"  # 镕 喆 堃 exist only in GBK/GB18030, not in GB2312
 

@@ -26,7 +26,7 @@ def head(*lines: str, body: str = "正文") -> bytes:
 
 @pytest.mark.parametrize("raw, expected", [
     (head(f"From: {OWN}", "Message-ID: <a1@bot.rb.test>", f"X-Loop: {OWN}"), "a1@bot.rb.test"),
-    (head("Message-ID:\r\n <folded@bot.rb.test>", f"X-Loop: Intake@RB.test"), "folded@bot.rb.test"),
+    (head("Message-ID:\r\n <folded@bot.rb.test>", "X-Loop: Intake@RB.test"), "folded@bot.rb.test"),
     (head("Message-ID: <lf@bot.rb.test>", f"X-Loop: {OWN}").replace(b"\r\n", b"\n"), "lf@bot.rb.test"),
     (head("Message-ID: <a2@corp.test>", "X-Loop: someone-else@corp.test"), None),
     (head("Message-ID: <a3@corp.test>", "From: ent@corp.test"), None),

@@ -17,8 +17,8 @@ import pytest
 
 import bot.intake.prefetch
 from bot.store.models import InboundMail, Outbox, Suppression
-from tests.support.reliability import form_mail, rows, wait_until
 from tests.support.botenv import INTAKE, REPO, body_text, make_env, parse
+from tests.support.reliability import form_mail, rows, wait_until
 
 pytestmark = pytest.mark.rig
 
@@ -173,9 +173,9 @@ def test_permanent_refusal_fails_that_mail_tells_the_admin_and_delivers_the_rest
 
 def _in_process(tmp_path, rig, monkeypatch, extra: str = ""):
     """The runtime built in this process (so a fault can be injected), on the rig, SQLite."""
-    from bot.service.runtime import open_runtime, open_source
     from bot.cli import Options
     from bot.service.jobs import Jobs
+    from bot.service.runtime import open_runtime, open_source
 
     url = f"sqlite:///{tmp_path}/bot.db"
     env = make_env(tmp_path / "bot", rig, url, extra=extra)
@@ -210,8 +210,9 @@ def _crash_on(marker: bytes, real_parse):
 
 def test_a_mail_that_crashes_the_parser_is_quarantined_and_reprocess_brings_it_back(
         in_process, monkeypatch):
-    from bot.service.runtime import open_source, reprocess_quarantine
+    from bot.intake.quarantine import reprocess
     from bot.service.daemon import run_once
+    from bot.service.runtime import open_source
 
     rt, jobs, url, rig = in_process["rt"], in_process["jobs"], in_process["url"], in_process["rig"]
     real_parse = bot.intake.prefetch.parse_message
@@ -241,7 +242,7 @@ def test_a_mail_that_crashes_the_parser_is_quarantined_and_reprocess_brings_it_b
 
     # Fixed (the patch removed): `reprocess` puts it back, the next run answers it once.
     monkeypatch.setattr(bot.intake.prefetch, "parse_message", real_parse)
-    assert reprocess_quarantine(in_process["opts"]) == 1
+    assert reprocess(rt, open_source(rt)) == 1
     assert rig.messages(INTAKE, "Quarantine") == []
     assert len(rig.messages(INTAKE)) == 1
     run_once(rt, open_source(rt), jobs)
@@ -261,8 +262,9 @@ def in_process_2(tmp_path, clean_mail, monkeypatch):
 
 
 def test_reprocessed_mail_is_answered_once_and_its_old_row_closed(in_process_2, monkeypatch):
-    from bot.service.runtime import open_source, reprocess_quarantine
+    from bot.intake.quarantine import reprocess
     from bot.service.daemon import run_once
+    from bot.service.runtime import open_source
 
     rt, jobs, url, rig = (in_process_2[k] for k in ("rt", "jobs", "url", "rig"))
     real_parse = bot.intake.prefetch.parse_message
@@ -271,7 +273,7 @@ def test_reprocessed_mail_is_answered_once_and_its_old_row_closed(in_process_2, 
     run_once(rt, open_source(rt), jobs)
     assert [r.status for r in rows(url, InboundMail)] == ["quarantined"]
     monkeypatch.setattr(bot.intake.prefetch, "parse_message", real_parse)
-    assert reprocess_quarantine(in_process_2["opts"]) == 1
+    assert reprocess(rt, open_source(rt)) == 1
     run_once(rt, open_source(rt), jobs)
     assert_one_reply(rig, "ent1@corp.test", "poison-2@corp.test")
     ledger = rows(url, InboundMail)
@@ -493,8 +495,8 @@ def dead_holder() -> str:
 def run_and_die(rt, jobs, when: str) -> None:
     """One `run --once` in a process that dies at `when` (see _DyingTransport); afterwards `rt` is
     the restarted process's: the real transport, a live holder id."""
-    from bot.service.runtime import open_source
     from bot.service.daemon import run_once
+    from bot.service.runtime import open_source
 
     real, live = rt.transport, rt.holder_id
     rt.transport, rt.holder_id = _DyingTransport(real, when), dead_holder()
@@ -508,8 +510,8 @@ def run_and_die(rt, jobs, when: str) -> None:
 def test_a_crash_right_after_smtp_acceptance_does_not_deliver_the_reply_twice(in_process):
     """Killed after the final dot: the server has the mail; its sent copy in our inbox says so, and
     the restarted daemon marks the row sent instead of sending it again."""
-    from bot.service.runtime import open_source
     from bot.service.daemon import run_once
+    from bot.service.runtime import open_source
 
     rt, jobs, url, rig = (in_process[k] for k in ("rt", "jobs", "url", "rig"))
     rig.append(INTAKE, form_mail("ent1@corp.test", "crash-1@corp.test"))
@@ -530,8 +532,8 @@ def test_a_crash_right_after_smtp_acceptance_does_not_deliver_the_reply_twice(in
 def test_a_crash_before_the_final_dot_sends_the_reply_once_after_restart(in_process):
     """Killed with the whole message transmitted but the dot not yet sent: the server discards
     the message, the restarted sender sends it again, and the mailbox holds it once."""
-    from bot.service.runtime import open_source
     from bot.service.daemon import run_once
+    from bot.service.runtime import open_source
 
     rt, jobs, url, rig = (in_process[k] for k in ("rt", "jobs", "url", "rig"))
     rig.append(INTAKE, form_mail("ent1@corp.test", "crash-2@corp.test"))
@@ -549,8 +551,8 @@ def test_a_crash_between_recording_the_dot_and_sending_it_sends_the_reply_once(i
     """The narrowest window: "finalizing" is committed, then the process dies before the dot
     leaves. The server discarded the mail and no sent copy ever arrives, so after the grace the
     restarted daemon sends it again, and the mailbox holds it once."""
-    from bot.service.runtime import open_source
     from bot.service.daemon import run_once
+    from bot.service.runtime import open_source
 
     rt, jobs, url, rig = (in_process[k] for k in ("rt", "jobs", "url", "rig"))
     rig.append(INTAKE, form_mail("ent1@corp.test", "crash-3@corp.test"))
@@ -569,8 +571,8 @@ def test_a_crash_between_recording_the_dot_and_sending_it_sends_the_reply_once(i
 def test_a_connection_lost_after_the_final_dot_is_settled_by_the_sent_copy(in_process):
     """The server delivered, then the connection broke before its 250: sending again would be a
     duplicate, and not sending could be a loss. The copy that came back decides: sent, once."""
-    from bot.service.runtime import open_source
     from bot.service.daemon import run_once
+    from bot.service.runtime import open_source
 
     rt, jobs, url, rig = (in_process[k] for k in ("rt", "jobs", "url", "rig"))
     rig.append(INTAKE, form_mail("ent1@corp.test", "drop-1@corp.test"))
@@ -590,10 +592,10 @@ def test_a_connection_lost_after_the_final_dot_is_settled_by_the_sent_copy(in_pr
 def test_two_daemons_draining_at_once_deliver_each_mail_once(in_process):
     import threading
 
-    from bot.service import lease
-    from bot.service.runtime import open_source, open_transport
-    from bot.service.daemon import fetch_pass
     from bot.outbox.queue import drain
+    from bot.service import lease
+    from bot.service.daemon import fetch_pass
+    from bot.service.runtime import open_source, open_transport
 
     rt, url, rig = (in_process[k] for k in ("rt", "url", "rig"))
     for n in (1, 3, 4):

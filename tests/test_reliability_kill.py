@@ -16,8 +16,8 @@ import pytest
 
 from bot.store.db import make_engine
 from bot.store.models import InboundMail, Outbox
-from tests.support.reliability import form_mail, rows, wait_until
 from tests.support.botenv import INTAKE, make_env, parse
+from tests.support.reliability import form_mail, rows, wait_until
 
 pytestmark = pytest.mark.rig
 

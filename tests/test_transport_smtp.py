@@ -8,7 +8,13 @@ from dataclasses import replace
 import pytest
 
 from bot.errors import ConfigError, DeliveryError
-from bot.outbox.transport import MaildirTransport, RecipientsRefused, SmtpSettings, SmtpTransport, Transport
+from bot.outbox.transport import (
+    MaildirTransport,
+    RecipientsRefused,
+    SmtpSettings,
+    SmtpTransport,
+    Transport,
+)
 
 SENDER = "intake@rb.test"
 ENT1, ENT2 = "ent1@corp.test", "ent2@corp.test"

@@ -19,7 +19,15 @@ from docxtpl import DocxTemplate
 
 from ..errors import ConfigError
 from ..rules.model import Ruleset, Session
-from .cn import TITLE_FONT, cn_date, cn_span, cn_time, cn_weekday, official_page, set_font
+from .cn import (
+    TITLE_FONT,
+    cn_date,
+    cn_span,
+    cn_time,
+    cn_weekday,
+    official_page,
+    set_font,
+)
 from .rows import clean_text
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates" / "docs"

@@ -10,14 +10,15 @@ from sqlmodel import Session, select
 
 from bot.calendar import WorkCalendar
 from bot.cases import add_event, find_case
+from bot.context import Runtime
 from bot.documents.rows import SlipData
 from bot.errors import CaseError
 from bot.followup.mails import enterprise_assigned_draft, slip_drafts
-from bot.outbox.queue import queue
 from bot.followup.reminders.due import compute_deadlines
-from bot.context import Runtime
+from bot.followup.status import ASSIGNABLE, IN_HAND
+from bot.outbox.queue import queue
 from bot.store.models import Assignment, Case, UnitReport
-from bot.followup.status import ASSIGNABLE
+from bot.store.states import CaseStatus, Role
 
 
 @dataclass(frozen=True)
@@ -46,9 +47,9 @@ def assignments_of(db: Session, case: Case) -> list[Assignment]:
 def same_assignment(db: Session, case: Case, req: AssignRequest) -> bool:
     """True when the case is already assigned exactly like this (a re-import changes nothing)."""
     rows = assignments_of(db, case)
-    lead = [a for a in rows if a.role == "lead"]
-    co = sorted(a.unit_id for a in rows if a.role == "co")
-    return (case.status != "reopened" and len(lead) == 1 and lead[0].unit_id == req.lead
+    lead = [a for a in rows if a.role == Role.LEAD]
+    co = sorted(a.unit_id for a in rows if a.role == Role.CO)
+    return (case.status != CaseStatus.REOPENED and len(lead) == 1 and lead[0].unit_id == req.lead
             and co == sorted(req.co) and lead[0].long_term == req.long_term
             and (case.requirements or "") == (req.note or ""))
 
@@ -66,7 +67,7 @@ def assign(db: Session, rt: Runtime, req: AssignRequest) -> bool:
     cal = WorkCalendar.from_ruleset(rt.ruleset)
     status_due, result_due = compute_deadlines(today, rt.ruleset.deadlines, cal)
     _replace_assignments(db, case, req, today, status_due, result_due)
-    case.status, case.outcome, case.requirements = "assigned", "交办", req.note
+    case.status, case.outcome, case.requirements = CaseStatus.ASSIGNED, "交办", req.note
     case.updated_at = now
     db.add(case)
     add_event(db, case, now, "assigned", json.dumps(
@@ -84,7 +85,7 @@ def _replace_assignments(db: Session, case: Case, req: AssignRequest, today: dat
                          status_due: date, result_due: date) -> None:
     """New deadlines from today; a unit dropped keeps its rows (closed) when it already reported."""
     existing = {a.unit_id: a for a in assignments_of(db, case)}
-    wanted = [("lead", req.lead), *[("co", u) for u in req.co]]
+    wanted = [(Role.LEAD, req.lead), *[(Role.CO, u) for u in req.co]]
     for role, unit_id in wanted:
         row = existing.pop(unit_id, None) or Assignment(case_id=case.id, unit_id=unit_id, role=role,
                                                         assigned=today, status_due=status_due,
@@ -125,10 +126,10 @@ def slip_data(rt: Runtime, case: Case, req: AssignRequest, today: date, status_d
 def resolve(db: Session, rt: Runtime, number: str, how: str, note: str) -> bool:
     """how: on_site (当场解决) or explained (解释说明). False when already recorded so."""
     case = find_case(db, number)
-    status = "resolved_on_site" if how == "on_site" else "explained"
+    status = CaseStatus.RESOLVED_ON_SITE if how == "on_site" else CaseStatus.EXPLAINED
     if case.status == status and case.requirements == note:
         return False
-    if case.status not in ("accepted", "deferred", "reopened", "assigned"):
+    if case.status not in ASSIGNABLE:
         raise CaseError(f"case {case.number} is {case.status} and cannot be resolved")
     now = rt.now()
     case.status, case.outcome = status, "当场解决" if how == "on_site" else "解释说明"
@@ -143,8 +144,8 @@ def resolve(db: Session, rt: Runtime, number: str, how: str, note: str) -> bool:
 
 def extend(db: Session, rt: Runtime, number: str, to: date) -> Assignment:
     case = find_case(db, number)
-    lead = next((a for a in assignments_of(db, case) if a.role == "lead"), None)
-    if lead is None or case.status not in ("assigned", "reopened"):
+    lead = next((a for a in assignments_of(db, case) if a.role == Role.LEAD), None)
+    if lead is None or case.status not in IN_HAND:
         raise CaseError(f"case {case.number} has no open assignment to extend")
     if to <= lead.result_due:
         raise CaseError(f"--to {to} is not after the current result due date {lead.result_due}")

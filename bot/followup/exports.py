@@ -8,21 +8,23 @@ from datetime import date
 
 from sqlmodel import Session, select
 
+from bot.context import Runtime
 from bot.documents.rows import CommonIssue, PublicRow, ReportData, UnitOnTime
 from bot.followup.status import STATUS_CN
 from bot.followup.views import overdue_items
-from bot.context import Runtime
 from bot.store.models import Assignment, Case, UnitReport
+from bot.store.states import CaseStatus, ReportKind, Role
 
-PUBLIC_STATUSES = ("accepted", "deferred", "resolved_on_site", "explained", "assigned",
-                   "result_received", "closed", "reopened")
+PUBLIC_STATUSES = (CaseStatus.ACCEPTED, CaseStatus.DEFERRED, CaseStatus.RESOLVED_ON_SITE,
+                   CaseStatus.EXPLAINED, CaseStatus.ASSIGNED, CaseStatus.RESULT_RECEIVED,
+                   CaseStatus.CLOSED, CaseStatus.REOPENED)
 COMMON_THRESHOLD = 3
 
 
 def public_rows(db: Session, rt: Runtime) -> list[PublicRow]:
     """Case number, field, lead unit, status and dates only: nothing that names a person or firm."""
     rules = rt.ruleset
-    leads = {a.case_id: a for a in db.exec(select(Assignment).where(Assignment.role == "lead"))}
+    leads = {a.case_id: a for a in db.exec(select(Assignment).where(Assignment.role == Role.LEAD))}
     rows = []
     for case in db.exec(select(Case).where(Case.status.in_(PUBLIC_STATUSES)).order_by(Case.id)):
         lead = leads.get(case.id)
@@ -48,11 +50,11 @@ def report_data(db: Session, rt: Runtime, start: date, end: date) -> ReportData:
     field_name = lambda fid: rules.field_by_id(fid).name if fid and rules.field_by_id(fid) else "未分类"  # noqa: E731
     unit_name = lambda uid: rules.unit_by_id(uid).name if rules.unit_by_id(uid) else uid  # noqa: E731
     satisfaction = Counter(c.satisfaction or "未答复" for c in cases
-                           if c.status in ("result_received", "closed", "reopened"))
+                           if c.status in (CaseStatus.RESULT_RECEIVED, CaseStatus.CLOSED, CaseStatus.REOPENED))
     return ReportData(
         period_from=start, period_to=end,
         by_field=dict(Counter(field_name(c.field_id) for c in cases).most_common()),
-        by_unit=dict(Counter(unit_name(a.unit_id) for a in assignments if a.role == "lead").most_common()),
+        by_unit=dict(Counter(unit_name(a.unit_id) for a in assignments if a.role == Role.LEAD).most_common()),
         by_status=dict(Counter(STATUS_CN.get(c.status, c.status) for c in registered).most_common()),
         on_time=tuple(_on_time(db, rt, assignments, unit_name, end)),
         overdue=tuple(o for o in overdue_items(db, rt, min(end, rt.today()))
@@ -64,9 +66,9 @@ def report_data(db: Session, rt: Runtime, start: date, end: date) -> ReportData:
 def _on_time(db: Session, rt: Runtime, assignments, unit_name, end: date):
     """Per lead unit: status and result reports that fell due by `end`, and how many came in time."""
     due, in_time = Counter(), Counter()
-    for a in (a for a in assignments if a.role == "lead"):
+    for a in (a for a in assignments if a.role == Role.LEAD):
         reports = list(db.exec(select(UnitReport).where(UnitReport.assignment_id == a.id)))
-        for kind, deadline in (("status", a.status_due), ("result", a.result_due)):
+        for kind, deadline in ((ReportKind.STATUS, a.status_due), (ReportKind.RESULT, a.result_due)):
             if deadline > end:
                 continue
             name = unit_name(a.unit_id)

@@ -9,12 +9,14 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
+from bot.context import Runtime
+from bot.documents.ledger import import_ledger
 from bot.documents.rows import LedgerImportResult, LedgerRow
 from bot.errors import CaseError
 from bot.followup.assign import AssignRequest, assign, resolve
 from bot.followup.status import DECISION_CN, STATUS_CN
-from bot.context import Runtime
 from bot.store.models import Assignment, Case, UnitReport
+from bot.store.states import Role
 
 
 def ledger_rows(db: Session, rt: Runtime, batch: int = 1000) -> Iterator[LedgerRow]:
@@ -50,8 +52,8 @@ def _row(rt: Runtime, case: Case, assignments: list[Assignment], latest: str) ->
     session = rules.session_by_id(case.session_id) if case.session_id else None
     leader = rules.leader_by_id(session.leader) if session else None
     field_rule = rules.field_by_id(case.field_id) if case.field_id else None
-    lead = next((a for a in assignments if a.role == "lead" and not a.closed), None) or \
-        next((a for a in assignments if a.role == "lead"), None)
+    lead = next((a for a in assignments if a.role == Role.LEAD and not a.closed), None) or \
+        next((a for a in assignments if a.role == Role.LEAD), None)
     name = lambda uid: (rules.unit_by_id(uid).name if rules.unit_by_id(uid) else uid)  # noqa: E731
     content = "\n".join(p for p in (form.get("facts"), form.get("requests") and
                                     f"请求：{form.get('requests')}") if p)
@@ -68,7 +70,7 @@ def _row(rt: Runtime, case: Case, assignments: list[Assignment], latest: str) ->
         rules=tuple(r for r in case.rules.split(",") if r),
         session=session.id if session else "", leader=leader.title if leader else "",
         outcome=case.outcome or None, lead_unit=name(lead.unit_id) if lead else None,
-        co_units=tuple(name(a.unit_id) for a in assignments if a.role == "co" and not a.closed),
+        co_units=tuple(name(a.unit_id) for a in assignments if a.role == Role.CO and not a.closed),
         requirements=case.requirements or "", assigned=lead.assigned if lead else None,
         status_due=lead.status_due if lead else None, result_due=lead.result_due if lead else None,
         long_term=bool(lead and lead.long_term), latest_progress=latest,
@@ -117,8 +119,6 @@ def _apply_edit(db: Session, rt: Runtime, edit) -> list[str]:
 
 def import_file(rt: Runtime, path: Path) -> tuple[bool, str]:
     """The whole import in one transaction; refused as a whole when any row has a problem."""
-    from bot.documents.ledger import import_ledger
-
     def unit_by_name(name: str) -> str | None:
         unit = rt.ruleset.unit_by_name(name)
         return unit.id if unit else None

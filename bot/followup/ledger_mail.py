@@ -7,17 +7,17 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from bot.followup.inbound import Followup
+from bot.context import Runtime
+from bot.followup.incoming import Followup
+from bot.followup.ledger_io import import_file
+from bot.forms.sniff import sniff
 from bot.message.model import InboundMessage
 from bot.outbox.compose import Draft
 from bot.outbox.queue import queue
-from bot.context import Runtime
 
 
 def _ledger_attachment(msg: InboundMessage):
     """An .xlsx whose first rows carry the ledger's 编号 and 现场结果 headers."""
-    from bot.forms.sniff import sniff
-
     for att in msg.attachments:
         if att.data and not att.skipped and sniff(att.data) == "xlsx" and _looks_like_ledger(att.data):
             return att
@@ -50,8 +50,6 @@ def has_ledger(msg: InboundMessage) -> bool:
 
 def import_by_mail(db: Session, rt: Runtime, msg: InboundMessage) -> Followup:
     """Runs the import in its own transaction, then answers in the caller's."""
-    from bot.followup.ledger_io import import_file
-
     att = _ledger_attachment(msg)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "ledger.xlsx"

@@ -6,17 +6,17 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
+from bot.context import Runtime
 from bot.documents.cn import cn_date
 from bot.documents.rows import SlipData
-from bot.outbox.compose import Draft, OutgoingAttachment
+from bot.documents.slip import render_slip
 from bot.intake.replies import DOCX
-from bot.context import Runtime
+from bot.outbox.compose import Draft, OutgoingAttachment
 from bot.store.models import Case
+from bot.store.states import Role
 
 
 def render_slip_bytes(rt: Runtime, slip: SlipData) -> bytes:
-    from bot.documents.slip import render_slip
-
     template = rt.config.templates_dir / "docs" / "slip.docx"
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "slip.docx"
@@ -29,7 +29,7 @@ def slip_drafts(rt: Runtime, case: Case, req, slip: SlipData) -> list[Draft]:
     attachment = OutgoingAttachment(f"企业诉求交办单-{case.number}.docx",
                                     render_slip_bytes(rt, slip), DOCX)
     drafts = []
-    for role, unit_id in [("lead", req.lead), *[("co", u) for u in req.co]]:
+    for role, unit_id in [(Role.LEAD, req.lead), *[(Role.CO, u) for u in req.co]]:
         unit = rules.unit_by_id(unit_id)
         subject, body = rt.templates.render(
             "unit_slip", programme=rules.programme, unit=unit, role=role, slip=slip,

@@ -1,16 +1,66 @@
-"""Mail to the admin from follow-up events."""
+"""Everything the bot tells the admin: one place drafts it, in the caller's transaction or its own.
+
+The admin's mail is never suppressed or rate-limited by the bounce logic (see intake.bounces), and
+never answered by the admin's own auto-replies (it is marked auto-generated)."""
 
 from __future__ import annotations
 
-from bot.outbox.compose import Draft
+import logging
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
 from bot.context import Runtime
+from bot.followup.status import IN_HAND
+from bot.followup.views import overdue_items
+from bot.outbox.compose import Draft
+from bot.outbox.queue import queue
+from bot.store.models import Case, ReminderLog
+
+log = logging.getLogger(__name__)
 
 
 def admin_draft(rt: Runtime, template: str, **values) -> Draft | None:
+    """The mail `template` renders for the admin; None when no admin address is configured."""
     if not rt.admin_emails:
+        log.warning("ADMIN no admin_emails configured; %s not mailed", template)
         return None
     subject, body = rt.templates.render(template, programme=rt.ruleset.programme, **values)
     case = values.get("case")
     return Draft(purpose="admin", to=rt.admin_emails, subject=subject, body=body,
                  case_number=case.number if case is not None else "",
                  auto_submitted="auto-generated")
+
+
+def notify_admin(db: Session, rt: Runtime, template: str, **values) -> None:
+    """Queue the admin's mail in the caller's transaction (it commits with the change it reports)."""
+    draft = admin_draft(rt, template, **values)
+    if draft is not None:
+        queue(db, draft, rt.sender, rt.now())
+
+
+def tell_admin(rt: Runtime, template: str, **values) -> None:
+    """Queue the admin's mail in a transaction of its own (an event with no other change)."""
+    with Session(rt.engine) as db:
+        notify_admin(db, rt, template, **values)
+        db.commit()
+
+
+def queue_digest(rt: Runtime) -> None:
+    """The weekly digest to the admin: open cases and everything overdue."""
+    today = rt.today()
+    year, week, _day = today.isocalendar()
+    with Session(rt.engine) as db:
+        overdue = overdue_items(db, rt, today)
+        open_count = len(db.exec(select(Case.id).where(Case.status.in_(IN_HAND))).all())
+        draft = admin_draft(rt, "admin_digest", overdue=overdue, open_count=open_count, today=today)
+        if draft is None:
+            return
+        # Recorded with the mail, so a restart (or a second daemon) sends one digest a week.
+        try:
+            db.add(ReminderLog(key=f"digest:{year}-W{week:02d}", sent_on=today))
+            queue(db, draft, rt.sender, rt.now())
+            db.commit()
+        except IntegrityError:
+            db.rollback()
+            log.info("DIGEST for %d-W%02d already sent", year, week)

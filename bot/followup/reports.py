@@ -4,22 +4,23 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from bot.intake.archive import archive_raw
 from bot.cases import add_event
-from bot.followup.inbound import Followup, fresh_text
-from bot.followup.notify import admin_draft
+from bot.context import Runtime
+from bot.followup.incoming import Followup, fresh_text
+from bot.followup.notify import notify_admin
 from bot.followup.status import KIND_CN
+from bot.intake.archive import archive_raw
 from bot.message.model import InboundMessage
 from bot.outbox.compose import Draft
 from bot.outbox.queue import queue
-from bot.context import Runtime
 from bot.store.models import Assignment, Case, UnitReport
+from bot.store.states import CaseStatus, ReportKind, Role
 
 _KIND_WORDS = (
-    ("extension", ("延期申请", "申请延期", "延期")),
-    ("result", ("办理结果", "办结", "已解决", "结果报告")),
-    ("progress", ("进展情况", "十日一报", "阶段性进展", "进展")),
-    ("status", ("落实情况", "落实")),
+    (ReportKind.EXTENSION, ("延期申请", "申请延期", "延期")),
+    (ReportKind.RESULT, ("办理结果", "办结", "已解决", "结果报告")),
+    (ReportKind.PROGRESS, ("进展情况", "十日一报", "阶段性进展", "进展")),
+    (ReportKind.STATUS, ("落实情况", "落实")),
 )
 
 
@@ -29,14 +30,14 @@ def classify(subject: str, body: str, has_status: bool) -> str:
         for kind, words in _KIND_WORDS:
             if any(w in text for w in words):
                 return kind
-    return "progress" if has_status else "status"
+    return ReportKind.PROGRESS if has_status else ReportKind.STATUS
 
 
 def record_report(db: Session, rt: Runtime, msg: InboundMessage, case: Case,
                   assignment: Assignment) -> Followup:
     now, today = rt.now(), rt.today()
     reports = list(db.exec(select(UnitReport).where(UnitReport.assignment_id == assignment.id)))
-    kind = classify(msg.subject, msg.text_body, any(r.kind == "status" for r in reports))
+    kind = classify(msg.subject, msg.text_body, any(r.kind == ReportKind.STATUS for r in reports))
     for att in msg.attachments:
         if att.data:
             archive_raw(rt.config.archive_dir, att.data)
@@ -45,13 +46,11 @@ def record_report(db: Session, rt: Runtime, msg: InboundMessage, case: Case,
                       message_id=msg.message_id, summary=summary))
     add_event(db, case, now, f"report-{kind}", f"{assignment.unit_id}: {summary[:200]}")
     unit = rt.ruleset.unit_by_id(assignment.unit_id)
-    if kind == "result" and assignment.role == "lead":
+    if kind == ReportKind.RESULT and assignment.role == Role.LEAD:
         _result_received(db, rt, case, assignment, summary, msg)
-    elif kind == "extension":
-        draft = admin_draft(rt, "admin_extension", case=case, unit=unit, summary=summary,
+    elif kind == ReportKind.EXTENSION:
+        notify_admin(db, rt, "admin_extension", case=case, unit=unit, summary=summary,
                             due=assignment.result_due)
-        if draft is not None:
-            queue(db, draft, rt.sender, now)
     _acknowledge(db, rt, msg, case, unit, kind)
     return Followup("report", case.number, kind)
 
@@ -59,7 +58,7 @@ def record_report(db: Session, rt: Runtime, msg: InboundMessage, case: Case,
 def _result_received(db: Session, rt: Runtime, case: Case, assignment: Assignment,
                      summary: str, msg: InboundMessage) -> None:
     """The result goes to the enterprise with the request to say whether it is satisfied."""
-    case.status, case.updated_at = "result_received", rt.now()
+    case.status, case.updated_at = CaseStatus.RESULT_RECEIVED, rt.now()
     assignment.closed = True
     db.add_all([case, assignment])
     address = case.contact_email or case.sender

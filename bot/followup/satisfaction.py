@@ -5,12 +5,12 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from bot.cases import add_event
-from bot.followup.inbound import Followup, fresh_text
-from bot.followup.notify import admin_draft
-from bot.message.model import InboundMessage
-from bot.outbox.queue import queue
 from bot.context import Runtime
+from bot.followup.incoming import Followup, fresh_text
+from bot.followup.notify import notify_admin
+from bot.message.model import InboundMessage
 from bot.store.models import Case
+from bot.store.states import CaseStatus
 
 # Longest first: 不满意 and 基本满意 both contain 满意.
 LEVELS = ("不满意", "基本满意", "满意")
@@ -29,12 +29,10 @@ def record_answer(db: Session, rt: Runtime, msg: InboundMessage, case: Case) -> 
     now = rt.now()
     case.satisfaction, case.updated_at = answer, now
     if answer == "不满意":
-        case.status = "reopened"
-        draft = admin_draft(rt, "admin_unsatisfied", case=case, text=fresh_text(msg.text_body))
-        if draft is not None:
-            queue(db, draft, rt.sender, now)
+        case.status = CaseStatus.REOPENED
+        notify_admin(db, rt, "admin_unsatisfied", case=case, text=fresh_text(msg.text_body))
     else:
-        case.status, case.closed_on = "closed", rt.today()
+        case.status, case.closed_on = CaseStatus.CLOSED, rt.today()
     db.add(case)
     add_event(db, case, now, "satisfaction", answer)
     return Followup("satisfaction", case.number, answer)

@@ -8,11 +8,17 @@ from sqlmodel import Session, select
 
 from bot.calendar import WorkCalendar
 from bot.cases import find_case
-from bot.documents.rows import OverdueItem
-from bot.followup.reminders.due import AssignmentIn, ReportIn, due_items, next_progress_due
 from bot.context import Runtime
-from bot.store.models import Assignment, Case, CaseEvent, UnitReport
+from bot.documents.rows import OverdueItem
+from bot.followup.reminders.due import (
+    AssignmentIn,
+    ReportIn,
+    due_items,
+    next_progress_due,
+)
 from bot.followup.reminders.queue import open_lead_assignments
+from bot.store.models import Assignment, Case, CaseEvent, UnitReport
+from bot.store.states import Role
 
 
 def _progress_due(a: Assignment, reports: list[UnitReport], deadlines) -> str | None:
@@ -38,7 +44,7 @@ def case_json(db: Session, rt: Runtime, case: Case) -> dict:
             "long_term": a.long_term, "status_due": a.status_due.isoformat(),
             "result_due": a.result_due.isoformat(),
             "progress_due": (_progress_due(a, reports, rt.ruleset.deadlines)
-                             if a.role == "lead" else None),
+                             if a.role == Role.LEAD else None),
             "reports": [{"kind": r.kind, "received": r.received.isoformat()} for r in reports],
         })
     history = [{"at": rt.clock.aware(e.at).isoformat(timespec="seconds"), "event": e.event,

@@ -10,7 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from bot.forms.labels import BLOCK_KEYS, find_values, match_label, normalize_label, split_label
+from bot.forms.labels import (
+    BLOCK_KEYS,
+    find_values,
+    match_label,
+    normalize_label,
+    split_label,
+)
 
 MIN_LABELS = 3  # fewer labels than this is an ordinary mail that mentions a word or two
 _SPACED = re.compile(r"^(\S{3,}?)\s+(\S.*)$")

@@ -62,7 +62,9 @@ _GLYPH_START = re.compile(rf"(?:是|否)?\s*[{CHECK_GLYPHS}]")
 
 @lru_cache(maxsize=1)
 def _t2s():
-    from opencc import OpenCC  # imported lazily: building the converter is the slow part
+    from opencc import (
+        OpenCC,  # imported lazily: building the converter is the slow part
+    )
 
     return OpenCC("t2s")
 

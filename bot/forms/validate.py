@@ -13,9 +13,9 @@ import re
 import phonenumbers
 
 from bot.forms.model import LABEL_OF_KEY, Form
-from bot.verdict import Reason
+from bot.verdict import Reason, Rule
 
-RULE = "FORM-INVALID"
+RULE = Rule.FORM_INVALID
 
 # GB 32100-2015: 31 characters (no I, O, S, V, Z) and the weights 3^i mod 31 of the check formula
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"

@@ -12,10 +12,12 @@ from email.parser import BytesHeaderParser
 
 from sqlmodel import Session, select
 
+from bot.context import Runtime
+from bot.followup.notify import notify_admin
 from bot.message.model import InboundMessage
 from bot.outbox.queue import suppress
-from bot.context import Runtime
 from bot.store.models import Outbox
+from bot.store.states import OutboxStatus
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +59,7 @@ def _fields(text: str) -> dict[str, str]:
     return out
 
 
-def record_bounce(db: Session, rt: Runtime, msg: InboundMessage, jobs_tell_admin) -> bool:
+def record_bounce(db: Session, rt: Runtime, msg: InboundMessage) -> bool:
     """Suppress the failed addresses; mark our bounced mail failed. True when it was a DSN."""
     bounce = read_bounce(msg)
     if bounce is None or not bounce.failed:
@@ -69,9 +71,23 @@ def record_bounce(db: Session, rt: Runtime, msg: InboundMessage, jobs_tell_admin
     if bounce.original_id:
         row = db.exec(select(Outbox).where(Outbox.message_id == bounce.original_id)).first()
     if row is not None and row.purpose != "admin":
-        row.status, row.last_error = "failed", f"bounced: {bounce.diagnostic}"[:2000]
+        row.status, row.last_error = OutboxStatus.FAILED, f"bounced: {bounce.diagnostic}"[:2000]
         db.add(row)
-        jobs_tell_admin(db, row, bounce)
+        notify_admin(db, rt, "admin_delivery_failed", row=row, addresses=bounce.failed,
+                     error=bounce.diagnostic or "delivery status report: failed")
     log.warning("BOUNCE <%s> failed=%s original=%s", msg.message_id, ",".join(bounce.failed),
                 bounce.original_id or "-")
     return True
+
+
+def on_refused(rt: Runtime, row: Outbox, exc: Exception, addresses: list[str]) -> None:
+    """A permanent refusal at SMTP time: suppress the addresses for a while and tell the admin
+    (not for the admin's own mail, which would loop)."""
+    with Session(rt.engine) as db:
+        until = rt.now() + timedelta(days=rt.config.bounce_suppress_days)
+        for address in addresses:
+            suppress(db, address, until, str(exc))
+        if row.purpose != "admin":
+            notify_admin(db, rt, "admin_delivery_failed", row=row, addresses=addresses,
+                         error=str(exc))
+        db.commit()

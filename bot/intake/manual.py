@@ -7,12 +7,11 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from bot.intake.archive import archive_raw
-from bot.cases import record
+from bot.cases import record, seats_for
+from bot.context import Runtime
 from bot.errors import FormUnreadable, InputError
 from bot.forms.reader import read_attachment
-from bot.intake.pipeline import _seats
-from bot.context import Runtime
+from bot.intake.archive import archive_raw
 from bot.intake.read import triage_form
 
 log = logging.getLogger(__name__)
@@ -32,7 +31,7 @@ def register(rt: Runtime, path: Path, channel: str) -> str:
     digest_hex, _ = archive_raw(rt.config.archive_dir, data)
     with Session(rt.engine) as db:
         verdict = triage_form(form, rules, rt.today(), sender=form.contact_email or "",
-                              used=lambda sid: _seats(db, sid, form.credit_code))
+                              used=lambda sid: seats_for(db, sid, form.credit_code))
         rec = record(db, verdict, rules, sender=(form.contact_email or "").lower(), refs=[],
                      message_id=f"{digest_hex}@{channel}.register", today=rt.today(),
                      now=rt.now(), channel=channel)

@@ -11,25 +11,28 @@ import hashlib
 import logging
 import traceback
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import func, or_
+from sqlalchemy import or_
 from sqlmodel import Session, select
 
-from bot.intake.prefetch import Analyser, Analysis, Pending
+from bot.cases import clip, record, seats_for
+from bot.context import Runtime
+from bot.followup.inbound import handle
 from bot.intake.archive import archive_raw
-from bot.cases import clip, record, seats_used
+from bot.intake.bounces import record_bounce
+from bot.intake.prefetch import Analyser, Analysis, Pending
+from bot.intake.ratelimit import over_rate
+from bot.intake.read import read_intake
+from bot.intake.replies import ReplyContext, drafts_for
 from bot.mailbox.base import Fetched
 from bot.message.loop import loop_reason
 from bot.message.model import InboundMessage
 from bot.outbox.queue import queue
-from bot.intake.replies import ReplyContext, drafts_for
 from bot.rules.decide import decide
-from bot.verdict import Reason, Verdict
-from bot.context import Runtime
-from bot.store.models import Case, InboundMail
-from bot.intake.read import read_intake
+from bot.store.models import InboundMail
+from bot.store.states import MailStatus
+from bot.verdict import Decision, Rule
 
 log = logging.getLogger(__name__)
 
@@ -99,9 +102,9 @@ def _claim(rt: Runtime, item: Fetched, msg, digest_hex: str, path: str) -> tuple
                               sender=clip(msg.from_addr if msg else "", 320),
                               subject=(msg.subject if msg else "")[:2000],
                               received_at=rt.now())
-        if row.status in ("done", "quarantined"):
+        if row.status in (MailStatus.DONE, MailStatus.QUARANTINED):
             log.info("DUPLICATE <%s> digest=%s already %s", mid, digest_hex[:12], row.status)
-            return row.id, "duplicate" if row.status == "done" else "quarantined"
+            return row.id, "duplicate" if row.status == MailStatus.DONE else "quarantined"
         row.attempts += 1
         db.add(row)
         db.commit()
@@ -130,7 +133,7 @@ def _handle(rt: Runtime, row_id: int, msg: InboundMessage | None, analysis: Anal
             if out is not None and rec.case is not None and draft.purpose.startswith("reply"):
                 rec.case.last_outbound_id = out.message_id
                 db.add(rec.case)
-        row.status, row.decision = "done", verdict.decision
+        row.status, row.decision = MailStatus.DONE, verdict.decision
         row.rules, row.case_number = clip(",".join(verdict.rule_ids), 300), number
         row.processed_at = now
         db.add(row)
@@ -146,7 +149,7 @@ def _empty(rt: Runtime, row_id: int) -> str:
         row = db.get(InboundMail, row_id)
         if Path(row.archive_path).stat().st_size:
             raise ValueError("the message could not be parsed at all")
-        row.status, row.decision, row.rules = "done", "ignored", "MAIL-EMPTY"
+        row.status, row.decision, row.rules = MailStatus.DONE, Decision.IGNORED, Rule.MAIL_EMPTY
         row.processed_at = rt.now()
         db.add(row)
         db.commit()
@@ -157,29 +160,15 @@ def _empty(rt: Runtime, row_id: int) -> str:
 def _followup(rt: Runtime, db: Session, msg: InboundMessage):
     """Unit reports, satisfaction answers and the admin's ledger go their own way (not loop mail);
     a bounce of our own mail is recorded (it is still ignored: never answered)."""
-    from bot.intake.bounces import record_bounce
-    from bot.followup.inbound import handle
-
     if loop_reason(msg, (rt.ruleset.programme.mailbox,), (rt.config.message_id_domain,)):
-        record_bounce(db, rt, msg, _tell_admin_of_bounce(rt))
+        record_bounce(db, rt, msg)
         return None
     return handle(db, rt, msg)
 
 
-def _tell_admin_of_bounce(rt: Runtime):
-    def tell(db: Session, row, bounce) -> None:
-        from bot.followup.notify import admin_draft
-
-        draft = admin_draft(rt, "admin_delivery_failed", row=row, addresses=bounce.failed,
-                            error=bounce.diagnostic or "delivery status report: failed")
-        if draft is not None:
-            queue(db, draft, rt.sender, rt.now())
-    return tell
-
-
 def _done(db: Session, row: InboundMail, outcome: str, detail: str, number: str,
           msg: InboundMessage, now) -> str:
-    row.status, row.decision, row.rules = "done", outcome, detail[:300]
+    row.status, row.decision, row.rules = MailStatus.DONE, outcome, detail[:300]
     row.case_number, row.processed_at = number, now
     db.add(row)
     db.commit()
@@ -189,34 +178,15 @@ def _done(db: Session, row: InboundMail, outcome: str, detail: str, number: str,
 
 def _verdict(rt: Runtime, db: Session, msg: InboundMessage, analysis: Analysis):
     rules = rt.ruleset
-    if _over_rate(rt, db, msg.from_addr):
-        reason = Reason("LOOP-AUTO", None, "发件人短时间内来信过多，暂停自动回复。")
-        return Verdict("ignored", [reason]), None
+    limited = over_rate(db, rt, msg.from_addr)
+    if limited is not None:
+        return limited, None
     if analysis.intake_error is not None:
         raise analysis.intake_error
     intake, source = analysis.intake or read_intake(msg, rules, _own_domains(rt))
     code = intake.form.credit_code if intake.form else None
-    verdict = decide(intake, rules, rt.today(), lambda sid: _seats(db, sid, code))
+    verdict = decide(intake, rules, rt.today(), lambda sid: seats_for(db, sid, code))
     return verdict, source
-
-
-def _seats(db: Session, session_id: str, credit_code: str | None) -> int:
-    """Seats taken, not counting the sender's own earlier form for the same session."""
-    mine = None
-    if credit_code:
-        mine = db.exec(select(Case.id).where(Case.credit_code == credit_code,
-                                              Case.session_id == session_id,
-                                              Case.decision == "accepted")).first()
-    return seats_used(db, session_id, exclude_case=mine)
-
-
-def _over_rate(rt: Runtime, db: Session, sender: str) -> bool:
-    """LOOP-AUTO when one sender writes more often than the per-recipient cap allows."""
-    since = rt.now() - timedelta(hours=rt.config.rate_window_hours)
-    count = db.exec(select(func.count()).select_from(InboundMail).where(
-        InboundMail.sender == sender, InboundMail.received_at >= since,
-        InboundMail.status == "done")).one()
-    return count >= rt.config.rate_limit_per_recipient
 
 
 def _record_error(rt: Runtime, row_id: int, exc: Exception) -> str:
@@ -225,7 +195,7 @@ def _record_error(rt: Runtime, row_id: int, exc: Exception) -> str:
         row = db.get(InboundMail, row_id)
         row.last_error = text[:4000]
         if row.attempts >= rt.config.max_attempts:
-            row.status = "quarantined"
+            row.status = MailStatus.QUARANTINED
         db.add(row)
         db.commit()
-        return "quarantined" if row.status == "quarantined" else "error"
+        return "quarantined" if row.status == MailStatus.QUARANTINED else "error"

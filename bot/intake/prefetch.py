@@ -21,10 +21,10 @@ import traceback
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 
+from bot.intake.read import read_intake
 from bot.message.model import InboundMessage
 from bot.message.parse import parse_message
 from bot.rules.model import Ruleset
-from bot.intake.read import read_intake
 
 log = logging.getLogger(__name__)
 

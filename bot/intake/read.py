@@ -27,7 +27,7 @@ def read_intake(msg: InboundMessage, rules: Ruleset, own_domains: tuple[str, ...
     reason = loop_reason(msg, own, own_domains)
     if reason:
         return Intake(None, sender=msg.from_addr, loop_reason=reason), None
-    form, source, unreadable = _form_from_attachments(msg, rules)
+    form, source, unreadable = form_from_attachments(msg, rules)
     if form is None:
         form = read_body(msg.text_body or "", districts=rules.programme.districts,
                          city=rules.programme.city)
@@ -36,7 +36,7 @@ def read_intake(msg: InboundMessage, rules: Ruleset, own_domains: tuple[str, ...
     return Intake(form, unreadable, msg.from_addr), source
 
 
-def _form_from_attachments(msg: InboundMessage, rules: Ruleset):
+def form_from_attachments(msg: InboundMessage, rules: Ruleset):
     """The first attachment that reads as a form; notes for those that could not be read."""
     unreadable: list[str] = []
     for att in msg.attachments:

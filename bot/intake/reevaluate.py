@@ -9,13 +9,15 @@ import logging
 from sqlmodel import Session, select
 
 from bot.cases import add_event, seats_used
+from bot.context import Runtime
 from bot.forms.model import Form
 from bot.outbox.compose import Draft
 from bot.outbox.queue import queue
 from bot.rules import texts
 from bot.rules.matching import match_session
-from bot.context import Runtime
 from bot.store.models import Case
+from bot.store.states import CaseStatus
+from bot.verdict import Decision, Rule
 
 log = logging.getLogger(__name__)
 
@@ -24,13 +26,13 @@ def reevaluate_deferred(rt: Runtime) -> int:
     """Re-match every deferred case; returns how many got a new session (each is told once)."""
     rules, today, moved = rt.ruleset, rt.today(), 0
     with Session(rt.engine) as db:
-        for case in list(db.exec(select(Case).where(Case.status == "deferred"))):
+        for case in list(db.exec(select(Case).where(Case.status == CaseStatus.DEFERRED))):
             if not case.field_id or rules.field_by_id(case.field_id) is None:
                 continue
             match = match_session(case.field_id, rules, today,
                                   lambda sid: seats_used(db, sid, exclude_case=case.id))
             new_session = match.session.id if match.session else None
-            if new_session == case.session_id and match.rule != "MATCH-CURRENT":
+            if new_session == case.session_id and match.rule != Rule.MATCH_CURRENT:
                 continue  # same plan as told before; a session whose window opened confirms it
             _reschedule(db, rt, case, match)
             moved += 1
@@ -42,9 +44,9 @@ def reevaluate_deferred(rt: Runtime) -> int:
 
 def _reschedule(db: Session, rt: Runtime, case: Case, match) -> None:
     rules, now = rt.ruleset, rt.now()
-    accepted = match.rule == "MATCH-CURRENT"
+    accepted = match.rule == Rule.MATCH_CURRENT
     case.session_id = match.session.id if match.session else None
-    case.status = case.decision = "accepted" if accepted else "deferred"
+    case.status = case.decision = Decision.ACCEPTED if accepted else Decision.DEFERRED
     case.rules, case.updated_at = match.rule, now
     db.add(case)
     add_event(db, case, now, "rescheduled", f"{match.rule} {case.session_id or '-'}")

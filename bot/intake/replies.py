@@ -6,11 +6,12 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.forms.blank import write_blank_docx, write_blank_xlsx
 from bot.message.model import Attachment
 from bot.outbox.compose import Draft, OutgoingAttachment, Templates
 from bot.rules import texts
 from bot.rules.model import Ruleset
-from bot.verdict import Verdict
+from bot.verdict import Decision, Rule, Verdict
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -30,8 +31,6 @@ class ReplyContext:
 
 def blank_form_attachments(rules: Ruleset, cache_dir: Path) -> list[OutgoingAttachment]:
     """The blank registration form in both formats, generated once per rules state."""
-    from bot.forms.blank import write_blank_docx, write_blank_xlsx
-
     kwargs = dict(districts=list(rules.programme.districts),
                   field_names=[f.name for f in rules.fields],
                   max_attendees=rules.programme.max_attendees)
@@ -50,7 +49,7 @@ def blank_form_attachments(rules: Ruleset, cache_dir: Path) -> list[OutgoingAtta
 
 def drafts_for(verdict: Verdict, ctx: ReplyContext, rules: Ruleset, templates: Templates,
                blank_dir: Path) -> list[Draft]:
-    if verdict.decision == "ignored":
+    if verdict.decision == Decision.IGNORED:
         return []
     values = _template_values(verdict, ctx, rules)
     subject, body = templates.render(f"reply_{verdict.decision}", **values)
@@ -60,7 +59,7 @@ def drafts_for(verdict: Verdict, ctx: ReplyContext, rules: Ruleset, templates: T
     if values["blank_forms"]:
         reply.attachments = blank_form_attachments(rules, blank_dir)
     drafts = [reply]
-    if verdict.decision == "referred" and values["refer_unit"] is not None:
+    if verdict.decision == Decision.REFERRED and values["refer_unit"] is not None:
         drafts.append(_referral(values, ctx, templates))
     return drafts
 
@@ -69,7 +68,7 @@ def _template_values(verdict: Verdict, ctx: ReplyContext, rules: Ruleset) -> dic
     session = rules.session_by_id(verdict.session) if verdict.session else None
     leader = rules.leader_by_id(session.leader) if session else None
     field_rule = rules.field_by_id(verdict.field) if verdict.field else None
-    blank = any(r.rule in ("FORM-MISSING", "FORM-UNREADABLE") for r in verdict.reasons)
+    blank = any(r.rule in (Rule.FORM_MISSING, Rule.FORM_UNREADABLE) for r in verdict.reasons)
     return dict(
         programme=rules.programme, form=verdict.form, reasons=verdict.reasons,
         flags=verdict.flags, case_number=ctx.case_number, updated=ctx.updated,

@@ -6,19 +6,11 @@ source must never change the mailbox on its own (no \\Seen on fetch, no delete o
 
 from __future__ import annotations
 
-import ipaddress
-import random
-import ssl
 from dataclasses import dataclass
 from email.message import Message
 from email.parser import BytesHeaderParser
 from email.policy import compat32
-from pathlib import Path
-from typing import Callable, Protocol, runtime_checkable
-
-from bot.errors import ConfigError
-
-SECURITY_MODES = ("tls", "starttls", "plain")
+from typing import Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -98,38 +90,3 @@ class Source(Protocol):
         ...
 
 
-def is_loopback(host: str) -> bool:
-    """True for 127.0.0.0/8, ::1 and the name localhost: the only hosts where plaintext is allowed."""
-    if host.strip().lower().rstrip(".") == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def check_security(security: str, host: str, what: str) -> None:
-    """Refuse unknown modes and plaintext to anything but loopback (credentials would travel in clear)."""
-    if security not in SECURITY_MODES:
-        raise ConfigError(f"{what}: security must be one of {', '.join(SECURITY_MODES)}, not {security!r}")
-    if security == "plain" and not is_loopback(host):
-        raise ConfigError(
-            f"{what}: security = \"plain\" is allowed only for a loopback host, not {host!r}; "
-            "use \"tls\" or \"starttls\""
-        )
-
-
-def backoff_delay(attempt: int, rng: Callable[[], float] = random.random, cap: float = 60.0) -> float:
-    """1, 2, 4 ... `cap` seconds, each +-25 % so that many clients do not reconnect in lockstep."""
-    base = 2.0 ** min(attempt, 16)
-    return min(cap, base * (0.75 + 0.5 * rng()))
-
-
-def tls_context(security: str, cafile: str | Path | None, what: str) -> ssl.SSLContext | None:
-    """A verifying client context (system store, or `cafile` for a private CA); None for plaintext."""
-    if security == "plain":
-        return None
-    try:
-        return ssl.create_default_context(cafile=cafile)
-    except (OSError, ssl.SSLError) as exc:  # at start-up, as a config error, not as a retryable failure
-        raise ConfigError(f"{what}: cannot load cafile {cafile}: {exc}") from exc

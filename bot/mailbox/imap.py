@@ -19,8 +19,9 @@ from typing import Callable, Iterator, TypeVar
 from imapclient import IMAPClient
 
 from bot.errors import MailboxError
-from bot.mailbox.base import (Fetched, backoff_delay, check_security, headers_of, make_key,
-                              message_id_of, tls_context)
+from bot.mailbox.base import Fetched, headers_of, make_key, message_id_of
+from bot.retry import backoff_delay
+from bot.tls import check_security, tls_context
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +150,7 @@ class ImapSource:
                 self._drop()
                 if attempt >= self.settings.retries:
                     raise MailboxError(f"{phase} failed: {exc} (gave up after {attempt + 1} attempts)") from exc
-                delay = backoff_delay(attempt, self._rng)
+                delay = backoff_delay(attempt, rng=self._rng)
                 log.warning("%s: %s failed (%s); reconnecting in %.1f s", self.name, phase, exc, delay)
                 self._sleep(delay)
         raise AssertionError("unreachable")

@@ -9,9 +9,9 @@ UIDVALIDITY keeps old ledger keys from matching new mail, as on an IMAP server.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import logging
-import hashlib
 import os
 import socket
 import time

@@ -22,10 +22,23 @@ from email.policy import compat32
 from mailparser.dates import parse_mail_date
 
 from bot.errors import InputError
-from bot.message.decode import (attachment_name, decode_text, decode_transfer, decode_words,
-                                parse_params, raw_header_text, to_bytes, unfold)
+from bot.message.decode import (
+    attachment_name,
+    decode_text,
+    decode_transfer,
+    decode_words,
+    parse_params,
+    raw_header_text,
+    to_bytes,
+    unfold,
+)
 from bot.message.html import html_to_text, sniff_charset
-from bot.message.limits import DEFAULT_LIMITS, MailLimits, cut_excess_boundaries, truncate_header_lines
+from bot.message.limits import (
+    DEFAULT_LIMITS,
+    MailLimits,
+    cut_excess_boundaries,
+    truncate_header_lines,
+)
 from bot.message.model import Attachment, InboundMessage
 
 _BODY_TYPES = ("text/plain", "text/html")

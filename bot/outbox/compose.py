@@ -12,6 +12,7 @@ from pathlib import Path
 import jinja2
 
 from bot.errors import ConfigError
+from bot.message.encode import add_attachment
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,4 @@ def build_mime(draft: Draft, *, message_id: str, mail_from: str, from_name: str,
 
 
 def _attach(msg: EmailMessage, att: OutgoingAttachment) -> None:
-    from bot.message.encode import add_attachment
-
     add_attachment(msg, att.data, att.filename, att.mimetype)

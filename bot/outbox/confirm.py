@@ -17,10 +17,11 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from bot.store.holders import holder_is_dead
 from bot.mailbox.base import HEADER_LIMIT, headers_of, message_id_of
 from bot.outbox.queue import CLAIM
+from bot.store.holders import holder_is_dead
 from bot.store.models import Outbox
+from bot.store.states import OutboxStatus
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +45,10 @@ def confirm_copy(engine: Engine, message_id: str, now: datetime) -> bool:
         status = db.exec(select(Outbox.status).where(Outbox.message_id == message_id)).first()
         if status is None:
             return False
-        if status == "finalizing":
+        if status == OutboxStatus.FINALIZING:
             db.execute(update(Outbox)
-                       .where(Outbox.message_id == message_id, Outbox.status == "finalizing")
-                       .values(status="sent", sent_at=now, claimed_by="",
+                       .where(Outbox.message_id == message_id, Outbox.status == OutboxStatus.FINALIZING)
+                       .values(status=OutboxStatus.SENT, sent_at=now, claimed_by="",
                                last_error="confirmed by its sent copy"))
             db.commit()
             log.info("CONFIRMED %s by its sent copy", message_id)
@@ -59,7 +60,7 @@ def settle_unconfirmed(engine: Engine, now: datetime, in_mailbox: Callable[[str]
     inbox (`in_mailbox(message_id)`, not yet reached in a backlog) means sent; none means the server
     never took the mail, and it goes out again. Returns how many rows were decided."""
     with Session(engine) as db:
-        rows = db.exec(select(Outbox).where(Outbox.status == "finalizing",
+        rows = db.exec(select(Outbox).where(Outbox.status == OutboxStatus.FINALIZING,
                                             Outbox.next_attempt_at <= now)).all()
     decided = 0
     for row in rows:
@@ -71,8 +72,8 @@ def settle_unconfirmed(engine: Engine, now: datetime, in_mailbox: Callable[[str]
             continue
         with Session(engine) as db:
             changed = db.execute(
-                update(Outbox).where(Outbox.id == row.id, Outbox.status == "finalizing")
-                .values(status="pending", next_attempt_at=now, claimed_by="",
+                update(Outbox).where(Outbox.id == row.id, Outbox.status == OutboxStatus.FINALIZING)
+                .values(status=OutboxStatus.PENDING, next_attempt_at=now, claimed_by="",
                         last_error="no sent copy arrived after the final dot: the server did not "
                                    "take the mail; sent again")).rowcount
             db.commit()

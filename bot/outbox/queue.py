@@ -22,10 +22,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.errors import DeliveryError
-from bot.store.holders import holder_id, holder_is_dead
-from bot.outbox.transport import OutcomeUnknown, RecipientsRefused
 from bot.outbox.compose import Draft, build_mime, new_message_id
+from bot.outbox.transport import OutcomeUnknown, RecipientsRefused, grace_of
+from bot.retry import backoff_delay
+from bot.store.holders import holder_id, holder_is_dead
 from bot.store.models import Outbox, Suppression
+from bot.store.states import OutboxStatus
 
 log = logging.getLogger(__name__)
 
@@ -80,9 +82,9 @@ def drain(engine: Engine, transport, now_fn, *, respect_backoff: bool = True,
     `on_permanent(row, error, addresses)` is called after a 5xx refusal."""
     holder = holder or holder_id()
     result = DrainResult()
-    recover_stale(engine, now_fn(), getattr(transport, "confirm_grace", None))
+    recover_stale(engine, now_fn(), grace_of(transport))
     with Session(engine) as db:
-        stmt = select(Outbox.id).where(Outbox.status == "pending")
+        stmt = select(Outbox.id).where(Outbox.status == OutboxStatus.PENDING)
         if respect_backoff:
             stmt = stmt.where(Outbox.next_attempt_at <= now_fn())
         ids = list(db.exec(stmt.order_by(Outbox.id).limit(limit)))
@@ -102,14 +104,14 @@ def recover_stale(engine: Engine, now: datetime, confirm_grace: timedelta | None
     with Session(engine) as db:
         rows = db.exec(select(Outbox.id, Outbox.message_id, Outbox.status, Outbox.claimed_by,
                               Outbox.next_attempt_at)
-                       .where(Outbox.status.in_(("sending", "finalizing")))).all()
+                       .where(Outbox.status.in_((OutboxStatus.SENDING, OutboxStatus.FINALIZING)))).all()
     for row in rows:
         verdict = _stale_verdict(row, now, confirm_grace)
         if verdict is None:
             continue
         status, reason = verdict
         values = dict(status=status, last_error=reason)
-        if status == "sent":
+        if status == OutboxStatus.SENT:
             values["sent_at"] = now
         else:
             values["next_attempt_at"] = now
@@ -126,27 +128,27 @@ def recover_stale(engine: Engine, now: datetime, confirm_grace: timedelta | None
 def _stale_verdict(row, now: datetime, confirm_grace: timedelta | None) -> tuple | None:
     """(new status, reason) for a row nobody is finishing, or None while it may still be in hand."""
     abandoned = not row.claimed_by or holder_is_dead(row.claimed_by)
-    if row.status == "sending":  # no dot yet: the server discarded whatever it got
+    if row.status == OutboxStatus.SENDING:  # no dot yet: the server discarded whatever it got
         if abandoned or row.next_attempt_at <= now:
-            return "pending", "sender stopped before the final dot; sent again"
+            return OutboxStatus.PENDING, "sender stopped before the final dot; sent again"
         return None
     if confirm_grace is not None:
         return None  # its sent copy decides: bot.outbox.confirm.settle_unconfirmed, by the intake
     if abandoned or row.next_attempt_at <= now:
-        return "sent", "sender stopped after transmitting; counted as sent (no sent copy to check)"
+        return OutboxStatus.SENT, "sender stopped after transmitting; counted as sent (no sent copy to check)"
     return None
 
 
 def unconfirmed(engine: Engine) -> int:
     """Rows past the final dot whose outcome is still open (waiting for a sent copy)."""
     with Session(engine) as db:
-        return len(db.exec(select(Outbox.id).where(Outbox.status == "finalizing")).all())
+        return len(db.exec(select(Outbox.id).where(Outbox.status == OutboxStatus.FINALIZING)).all())
 
 
 def _claim(engine: Engine, row_id: int, now: datetime, holder: str) -> bool:
     with Session(engine) as db:
-        stmt = (update(Outbox).where(Outbox.id == row_id, Outbox.status == "pending")
-                .values(status="sending", claimed_by=holder, attempts=Outbox.attempts + 1,
+        stmt = (update(Outbox).where(Outbox.id == row_id, Outbox.status == OutboxStatus.PENDING)
+                .values(status=OutboxStatus.SENDING, claimed_by=holder, attempts=Outbox.attempts + 1,
                         next_attempt_at=now + CLAIM))
         claimed = db.execute(stmt).rowcount == 1
         db.commit()
@@ -156,12 +158,12 @@ def _claim(engine: Engine, row_id: int, now: datetime, holder: str) -> bool:
 def _send_one(engine: Engine, transport, row_id: int, now_fn, on_permanent, holder: str) -> str:
     if not _claim(engine, row_id, now_fn(), holder):
         return "skipped"  # another sender has it
-    grace = getattr(transport, "confirm_grace", None)
+    grace = grace_of(transport)
     with Session(engine) as db:
         row = db.get(Outbox, row_id)
 
         def point_of_no_return() -> None:
-            row.status = "finalizing"
+            row.status = OutboxStatus.FINALIZING
             if grace is not None:
                 row.next_attempt_at = now_fn() + grace  # when to give up waiting for the copy
             db.add(row)
@@ -180,7 +182,7 @@ def _send_one(engine: Engine, transport, row_id: int, now_fn, on_permanent, hold
             return _partly_sent(db, row, exc, now_fn(), on_permanent)
         except DeliveryError as exc:
             return _record_failure(db, row, exc, now_fn(), on_permanent)
-        row.status, row.sent_at = "sent", now_fn()
+        row.status, row.sent_at = OutboxStatus.SENT, now_fn()
         db.add(row)
         db.commit()
         log.info("SENT %s purpose=%s case=%s to=%s", row.message_id, row.purpose,
@@ -205,10 +207,10 @@ def _partly_sent(db: Session, row: Outbox, exc, now: datetime, on_permanent) -> 
     failed = [a for a, (code, _t) in exc.refused.items() if code >= 500]
     row.last_error = "; ".join(f"{a}: {c} {t}" for a, (c, t) in exc.refused.items())[:2000]
     if later:
-        row.status, row.recipients = "pending", ",".join(later)
-        row.next_attempt_at = now + min(timedelta(seconds=30 * 2 ** row.attempts), MAX_BACKOFF)
+        row.status, row.recipients = OutboxStatus.PENDING, ",".join(later)
+        row.next_attempt_at = now + _retry_delay(row.attempts)
     else:
-        row.status, row.sent_at = "sent", now
+        row.status, row.sent_at = OutboxStatus.SENT, now
     db.add(row)
     db.commit()
     log.warning("PARTIAL %s delivered=%s retry=%s failed=%s", row.message_id,
@@ -222,19 +224,24 @@ def _record_failure(db: Session, row: Outbox, exc: DeliveryError, now: datetime,
                     on_permanent) -> str:
     row.last_error = str(exc)[:2000]
     if not exc.permanent:
-        row.status = "pending"
-        row.next_attempt_at = now + min(timedelta(seconds=30 * 2 ** row.attempts), MAX_BACKOFF)
+        row.status = OutboxStatus.PENDING
+        row.next_attempt_at = now + _retry_delay(row.attempts)
         db.add(row)
         db.commit()
         log.warning("RETRY %s attempt=%d: %s", row.message_id, row.attempts, exc)
         return "retried"
-    row.status = "failed"
+    row.status = OutboxStatus.FAILED
     db.add(row)
     db.commit()
     log.error("FAILED %s to=%s: %s", row.message_id, row.recipients, exc)
     if on_permanent is not None:
         on_permanent(row, exc, row.recipients.split(","))
     return "failed"
+
+
+def _retry_delay(attempts: int) -> timedelta:
+    """30 s, 1 min, 2 min ... at most an hour: exact, because it is stored as the next attempt."""
+    return timedelta(seconds=backoff_delay(attempts, base=30, cap=MAX_BACKOFF.total_seconds(), rng=None))
 
 
 def suppress(db: Session, address: str, until: datetime, reason: str) -> None:

@@ -31,8 +31,8 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from bot.errors import DeliveryError, MailboxError
-from bot.mailbox.base import check_security, tls_context
 from bot.mailbox.maildir import MaildirSink
+from bot.tls import check_security, tls_context
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +41,23 @@ _BARE_LF = re.compile(rb"(?<!\r)\n")
 
 @runtime_checkable
 class Transport(Protocol):
-    """Sends one message; raises DeliveryError as described in the module docstring."""
+    """Sends one message; raises DeliveryError as described in the module docstring.
+
+    `confirm_grace`: how long a mail whose final dot went unanswered waits for its sent copy
+    (bot.outbox.confirm) before it is sent again; None when the transport needs no such proof."""
+
+    @property
+    def confirm_grace(self) -> timedelta | None: ...
 
     def send(self, raw: bytes, mail_from: str, rcpt_to: list[str], before_dot=None) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def grace_of(transport: Transport) -> timedelta | None:
+    """The transport's sent-copy grace. A transport that does not say (a wrapper that only adds
+    delay or faults around a real one) needs no proof of delivery."""
+    return getattr(transport, "confirm_grace", None)
 
 
 class OutcomeUnknown(DeliveryError):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bot.calendar import WorkCalendar
 from bot.rules.loader import LoadResult, load_report
 from bot.rules.model import Ruleset, Session
 
@@ -20,8 +21,6 @@ def check_rules(rules_dir: Path) -> tuple[list[str], list[str]]:
     errors, warnings = list(result.errors), list(result.warnings)
     if result.ruleset is None:  # semantic checks need a loaded ruleset
         return errors, warnings
-    from bot.calendar import WorkCalendar  # lazy: the calendar module is another engineer's
-
     calendar = WorkCalendar.from_rules(result.ruleset.holidays, result.ruleset.workdays)
     errors += notice_problems(result, calendar)
     warnings += holiday_data_warnings(result, calendar)

@@ -12,11 +12,11 @@ from typing import Callable
 
 from bot.forms.model import DECLARATION_KEYS, LABEL_OF_KEY, Form
 from bot.forms.validate import validate
+from bot.rules import texts
 from bot.rules.fields import resolve_field
 from bot.rules.matching import match_session
 from bot.rules.model import Ruleset, Unit
-from bot.verdict import Reason, Verdict
-from bot.rules import texts
+from bot.verdict import Decision, Reason, Rule, Verdict, keyword_flag
 
 IN_SCOPE_TYPES = ("规上企业", "上市后备企业", "高新技术企业")
 MANDATORY = ("enterprise_name", "credit_code", "district", "contact_name", "contact_phone")
@@ -35,7 +35,7 @@ class Intake:
 def decide(intake: Intake, rules: Ruleset, today: date,
            used: Callable[[str], int] = lambda _sid: 0) -> Verdict:
     if intake.loop_reason:
-        return Verdict("ignored", [Reason("LOOP-AUTO", None, texts.loop(intake.loop_reason))])
+        return Verdict(Decision.IGNORED, [Reason(Rule.LOOP_AUTO, None, texts.loop(intake.loop_reason))])
     form = intake.form
     if form is None or form.is_blank():
         return _no_form(intake)
@@ -43,28 +43,28 @@ def decide(intake: Intake, rules: Ruleset, today: date,
     flags = keyword_flags(form, rules)
     rejected = exclusion_reasons(form, rules)
     if rejected:
-        return Verdict("rejected", rejected, flags, form)
+        return Verdict(Decision.REJECTED, rejected, flags, form)
     field_rule = resolve_field(form, rules)
     problems = correction_reasons(form, rules, field_rule is not None)
     if problems:
-        return Verdict("needs_correction", problems, flags, form, field_rule and field_rule.id)
+        return Verdict(Decision.NEEDS_CORRECTION, problems, flags, form, field_rule and field_rule.id)
     referral = referral_unit(form, rules, field_rule.departments)
     if referral is not None:
-        reason = Reason("SCOPE-REFER", None, texts.refer(referral))
-        return Verdict("referred", [reason], flags, form, field_rule.id, None, referral.id, False)
+        reason = Reason(Rule.SCOPE_REFER, None, texts.refer(referral))
+        return Verdict(Decision.REFERRED, [reason], flags, form, field_rule.id, None, referral.id, False)
     match = match_session(field_rule.id, rules, today, used)
     session_id = match.session.id if match.session else None
-    decision = "accepted" if match.rule == "MATCH-CURRENT" else "deferred"
+    decision = Decision.ACCEPTED if match.rule == Rule.MATCH_CURRENT else Decision.DEFERRED
     reason = Reason(match.rule, None, texts.match(match.rule, match.session, field_rule, rules))
     return Verdict(decision, [reason], flags, form, field_rule.id, session_id, None, True)
 
 
 def _no_form(intake: Intake) -> Verdict:
     if intake.unreadable:
-        reasons = [Reason("FORM-UNREADABLE", None, note) for note in intake.unreadable]
+        reasons = [Reason(Rule.FORM_UNREADABLE, None, note) for note in intake.unreadable]
     else:
-        reasons = [Reason("FORM-MISSING", None, texts.FORM_MISSING)]
-    return Verdict("needs_correction", reasons, [], intake.form)
+        reasons = [Reason(Rule.FORM_MISSING, None, texts.FORM_MISSING)]
+    return Verdict(Decision.NEEDS_CORRECTION, reasons, [], intake.form)
 
 
 def complete_from_roster(form: Form, rules: Ruleset) -> None:
@@ -77,7 +77,7 @@ def complete_from_roster(form: Form, rules: Ruleset) -> None:
 def exclusion_reasons(form: Form, rules: Ruleset) -> list[Reason]:
     reasons = []
     if not form.enterprise_name and not form.credit_code:
-        reasons.append(_exclusion_reason("EX-ANONYMOUS", None, rules))
+        reasons.append(_exclusion_reason(Rule.EX_ANONYMOUS, None, rules))
     for ex in rules.exclusions:
         if ex.declaration in DECLARATION_KEYS and getattr(form.declarations, ex.declaration):
             # field stays null as in the contract's example: the reason is the matter, not a form error
@@ -90,16 +90,16 @@ def _exclusion_reason(rule_id: str, key: str | None, rules: Ruleset) -> Reason:
 
 
 def correction_reasons(form: Form, rules: Ruleset, field_known: bool) -> list[Reason]:
-    reasons = [Reason("FORM-INCOMPLETE", key, texts.incomplete(key))
+    reasons = [Reason(Rule.FORM_INCOMPLETE, key, texts.incomplete(key))
                for key in MANDATORY if not getattr(form, key)]
     if not field_known:
-        reasons.append(Reason("FORM-INCOMPLETE", "field", texts.field_unknown(form.field, rules)))
-    reasons += [Reason("FORM-INCOMPLETE", f"declarations.{k}",
+        reasons.append(Reason(Rule.FORM_INCOMPLETE, "field", texts.field_unknown(form.field, rules)))
+    reasons += [Reason(Rule.FORM_INCOMPLETE, f"declarations.{k}",
                        texts.incomplete(f"declarations.{k}"))
                 for k in DECLARATION_KEYS if getattr(form.declarations, k) is None]
     reasons += validate(form, rules.programme.districts)
     if len(form.attendees) > rules.programme.max_attendees:
-        reasons.append(Reason("FORM-INVALID", "attendees",
+        reasons.append(Reason(Rule.FORM_INVALID, "attendees",
                               texts.too_many_attendees(len(form.attendees),
                                                        rules.programme.max_attendees)))
     reasons += vague_reasons(form, rules)
@@ -108,13 +108,13 @@ def correction_reasons(form: Form, rules: Ruleset, field_known: bool) -> list[Re
 
 def vague_reasons(form: Form, rules: Ruleset) -> list[Reason]:
     """Exclusion 5: no clear facts or requests (empty, or only a placeholder like 无/略/见附件)."""
-    vague = rules.exclusion("EX-VAGUE")
+    vague = rules.exclusion(Rule.EX_VAGUE)
     placeholders = set(vague.placeholders if vague else ()) | texts.DEFAULT_PLACEHOLDERS
     reasons = []
     for key in ("facts", "requests"):
         value = (getattr(form, key) or "").strip().strip("。.!！ ")
         if not value or value in placeholders:
-            reasons.append(Reason("EX-VAGUE", key, texts.vague(key, LABEL_OF_KEY[key], vague)))
+            reasons.append(Reason(Rule.EX_VAGUE, key, texts.vague(key, LABEL_OF_KEY[key], vague)))
     return reasons
 
 
@@ -128,7 +128,7 @@ def keyword_flags(form: Form, rules: Ruleset) -> list[Reason]:
         for key, value in text.items():
             found = [w for w in ex.keywords if w and w in value]
             if found:
-                flags.append(Reason("KW-" + ex.id[3:], key, texts.keyword_flag(ex, found)))
+                flags.append(Reason(keyword_flag(ex.id), key, texts.keyword_flag(ex, found)))
                 break
     return flags
 

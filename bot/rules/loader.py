@@ -16,13 +16,36 @@ from pathlib import Path
 
 from bot.errors import RuleFileError
 from bot.rules.model import (
-    Deadlines, Exclusion, FieldRule, Holiday, Leader, Programme, Ruleset, Session, Unit, Workday,
+    Deadlines,
+    Exclusion,
+    FieldRule,
+    Holiday,
+    Leader,
+    Programme,
+    Ruleset,
+    Session,
+    Unit,
+    Workday,
 )
 from bot.rules.roster import ROSTER_FILE, read_roster
 from bot.rules.schema import (
-    ARRAY_FILES, DEADLINE_KEYS, EXCLUSION_IDS, OPTIONAL_FILES, PROGRAMME_KEYS, UNIT_KINDS, WEEKDAYS, Entry,
-    check_emails, check_entries, check_exclusion_values, check_flat, check_programme_values, check_refs,
-    check_session_values, check_top_level, entry_ids,
+    ARRAY_FILES,
+    DEADLINE_KEYS,
+    EXCLUSION_IDS,
+    OPTIONAL_FILES,
+    PROGRAMME_KEYS,
+    UNIT_KINDS,
+    WEEKDAYS,
+    Entry,
+    check_emails,
+    check_entries,
+    check_exclusion_values,
+    check_flat,
+    check_programme_values,
+    check_refs,
+    check_session_values,
+    check_top_level,
+    entry_ids,
 )
 from bot.rules.textpos import Report, RuleFile, TomlLines, toml_error
 

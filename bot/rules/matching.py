@@ -7,6 +7,7 @@ from datetime import date
 from typing import Callable
 
 from bot.rules.model import Ruleset, Session
+from bot.verdict import Rule
 
 
 @dataclass(frozen=True)
@@ -31,16 +32,16 @@ def match_session(field_id: str, rules: Ruleset, today: date,
 
     current = open_session(rules, today)
     if current and field_id in current.fields and not full(current):
-        return Match("MATCH-CURRENT", current)
+        return Match(Rule.MATCH_CURRENT, current)
     ahead = sorted((s for s in rules.sessions if s.date > today and field_id in s.fields),
                    key=lambda s: (s.date, s.id))
     candidates = [s for s in ahead
                   if s.registration_closes >= today and not full(s) and s is not current]
     target = candidates[0] if candidates else None
     if current and field_id in current.fields:
-        return Match("SESSION-FULL", target)
+        return Match(Rule.SESSION_FULL, target)
     if not ahead:
-        return Match("NO-SESSION", None)
+        return Match(Rule.NO_SESSION, None)
     if ahead[0].registration_closes < today:
-        return Match("WINDOW-CLOSED", target)
-    return Match("MATCH-LATER", target)
+        return Match(Rule.WINDOW_CLOSED, target)
+    return Match(Rule.MATCH_LATER, target)

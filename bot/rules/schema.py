@@ -16,6 +16,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.rules.textpos import Report, RuleFile
+from bot.verdict import EXCLUSION_RULES, UNDECLARABLE
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ OPTIONAL_FILES = {"holidays.toml"}
 UNIT_KINDS = ("department", "district", "supervision", "office")
 PERIODS = ("上午", "下午")
 MEETING_FORMATS = ("座谈会", "现场会", "早餐会", "走访企业")
-EXCLUSION_IDS = ("EX-JUDICIAL", "EX-DISCIPLINE", "EX-PETITION", "EX-PROPOSAL", "EX-VAGUE", "EX-ANONYMOUS")
+EXCLUSION_IDS = tuple(str(r) for r in EXCLUSION_RULES)
 DECLARATIONS = ("judicial", "discipline", "petition", "proposal")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -291,5 +292,5 @@ def check_exclusion_values(rf: RuleFile, e: Entry, report: Report) -> None:
     if declaration is not None and declaration not in DECLARATIONS:
         report.error(rf.name, rf.line("exclusion", e.index, "declaration"),
                      f"unknown declaration '{declaration}' (known: {', '.join(DECLARATIONS)})")
-    if declaration and rule_id in ("EX-VAGUE", "EX-ANONYMOUS"):
+    if declaration and rule_id in UNDECLARABLE:
         report.error(rf.name, rf.line("exclusion", e.index, "declaration"), f"{rule_id} reads no declaration")

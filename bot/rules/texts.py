@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.forms.model import LABEL_OF_KEY
 from bot.rules.model import Exclusion, FieldRule, Ruleset, Session, Unit
+from bot.verdict import Rule
 
 WEEKDAYS = "一二三四五六日"
 
@@ -85,14 +86,14 @@ def session_words(session: Session) -> str:
 def match(rule_id: str, session: Session | None, field: FieldRule, rules: Ruleset) -> str:
     when = session_words(session) if session else ""
     leader = rules.leader_by_id(session.leader).title if session and rules.leader_by_id(session.leader) else ""
-    if rule_id == "MATCH-CURRENT":
+    if rule_id == Rule.MATCH_CURRENT:
         return f"诉求领域“{field.name}”与本期接待领域一致，安排在{when}由{leader}接待。"
     later = (f"拟择期安排在{when}由{leader}接待。" if session
              else "目前尚无接待该领域的场次，待确定后另行通知。")
     lead = {
-        "SESSION-FULL": "本期接待名额已满，",
-        "WINDOW-CLOSED": f"接待“{field.name}”领域的下一场次预约登记已截止，",
-        "MATCH-LATER": f"诉求领域“{field.name}”不在本期接待领域内，",
-        "NO-SESSION": f"诉求领域“{field.name}”暂无安排接待的场次，",
+        Rule.SESSION_FULL: "本期接待名额已满，",
+        Rule.WINDOW_CLOSED: f"接待“{field.name}”领域的下一场次预约登记已截止，",
+        Rule.MATCH_LATER: f"诉求领域“{field.name}”不在本期接待领域内，",
+        Rule.NO_SESSION: f"诉求领域“{field.name}”暂无安排接待的场次，",
     }[rule_id]
     return lead + later

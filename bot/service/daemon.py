@@ -6,14 +6,20 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from functools import partial
 
-from bot.service import lease
+from bot.context import Runtime
 from bot.errors import MailboxError
+from bot.followup.notify import tell_admin
+from bot.intake.bounces import on_refused
+from bot.intake.pipeline import prepare, process
+from bot.intake.reevaluate import reevaluate_deferred
 from bot.mailbox.base import Source
 from bot.outbox.confirm import confirm_copy, copy_message_id, settle_unconfirmed
 from bot.outbox.queue import drain, unconfirmed
-from bot.intake.pipeline import prepare, process
-from bot.context import Runtime
+from bot.outbox.transport import grace_of
+from bot.retry import backoff_delay
+from bot.service import lease
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +36,7 @@ def fetch_pass(rt: Runtime, source: Source, batch: int = 100) -> PassResult:
     """Process everything waiting in the inbox, if this process holds the mailbox lease."""
     result = PassResult(outcomes={})
     while lease.acquire(rt.engine, source.name, rt.holder_id, rt.now()):
-        if getattr(rt.transport, "confirm_grace", None) is not None:
+        if grace_of(rt.transport) is not None:
             settle_unconfirmed(rt.engine, rt.now(), source.has_message_id)
         items = source.fetch_new(limit=batch)
         copies, mail, done = [], [], []
@@ -124,7 +130,7 @@ class BackgroundSender:
 
     def _on_permanent(self, row, exc, addresses) -> None:
         with self._bounce_lock:
-            self.jobs.on_bounce(row, exc, addresses)
+            on_refused(self.rt, row, exc, addresses)
 
 
 def run_once(rt: Runtime, source: Source, jobs) -> PassResult:
@@ -157,7 +163,7 @@ def _settle_copies(rt: Runtime, source: Source, jobs) -> PassResult:
     at most SETTLE_LIMIT) for mail whose delivery only its copy can confirm, sending again what
     never arrived. What is still open then is settled by the next run."""
     total = PassResult(outcomes={})
-    grace = getattr(rt.transport, "confirm_grace", None)
+    grace = grace_of(rt.transport)
     if grace is None:
         return total
     deadline = time.monotonic() + min(grace.total_seconds(), SETTLE_LIMIT) + 1.0
@@ -182,7 +188,7 @@ def drain_all(rt: Runtime, jobs, respect_backoff: bool = True) -> int:
     total = 0
     while True:
         sent = drain(rt.engine, rt.transport, rt.now, respect_backoff=respect_backoff,
-                     on_permanent=jobs.on_bounce, holder=rt.holder_id)
+                     on_permanent=partial(on_refused, rt), holder=rt.holder_id)
         total += sent.sent
         if not (sent.sent or sent.failed) or sent.retried:
             return total
@@ -190,7 +196,7 @@ def drain_all(rt: Runtime, jobs, respect_backoff: bool = True) -> int:
 
 def run_forever(rt: Runtime, source: Source, jobs, stop=lambda: False) -> None:
     source.open()
-    backoff = 1.0
+    failures = 0
     try:
         while not stop():
             try:
@@ -200,15 +206,17 @@ def run_forever(rt: Runtime, source: Source, jobs, stop=lambda: False) -> None:
                 jobs.run_due()
                 drain_all(rt, jobs)
                 source.wait(rt.config.poll_seconds)
-                backoff = 1.0
+                failures = 0
             except MailboxError as exc:
-                log.warning("MAILBOX %s; retrying in %.0fs", exc, backoff)
-                time.sleep(backoff)
-                backoff = min(backoff * 2, 60)
+                delay = backoff_delay(failures, rng=None)
+                log.warning("MAILBOX %s; retrying in %.0fs", exc, delay)
+                time.sleep(delay)
+                failures += 1
             except Exception:  # noqa: BLE001 - the database or a job failed: keep serving, slowly
-                log.exception("LOOP-ERROR; retrying in %.0fs", backoff)
-                time.sleep(backoff)
-                backoff = min(backoff * 2, 60)
+                delay = backoff_delay(failures, rng=None)
+                log.exception("LOOP-ERROR; retrying in %.0fs", delay)
+                time.sleep(delay)
+                failures += 1
     finally:
         source.close()
         lease.release(rt.engine, source.name, rt.holder_id)
@@ -216,12 +224,10 @@ def run_forever(rt: Runtime, source: Source, jobs, stop=lambda: False) -> None:
 
 def _check_rules(rt: Runtime, jobs) -> None:
     """Reload changed rule files; deferred cases are re-matched whenever the rules in force change."""
-    from bot.intake.reevaluate import reevaluate_deferred
-
     before = rt.rules.current
     problem = rt.rules.reload_if_changed()
     if problem:
-        jobs.tell_admin_rules(problem)
+        tell_admin(rt, "admin_rules_refused", problems=problem)
     if rt.rules.current is not before or not jobs.reevaluated:
         reevaluate_deferred(rt)
         jobs.reevaluated = True

@@ -1,16 +1,13 @@
-"""Jobs of the daemon that follow the clock (daily reminders, the weekly digest) or events (a
-bounce, a broken rule edit): each ends in mail to a unit or the admin."""
+"""Jobs of the daemon that follow the clock: the day's reminders and the week's digest."""
 
 from __future__ import annotations
 
 import logging
-from datetime import date, time, timedelta
+from datetime import date, time
 
-from sqlmodel import Session
-
-from bot.outbox.compose import Draft
-from bot.outbox.queue import queue, suppress
 from bot.context import Runtime
+from bot.followup.notify import queue_digest
+from bot.followup.reminders.queue import queue_reminders
 
 log = logging.getLogger(__name__)
 
@@ -44,42 +41,11 @@ class Jobs:
             self.weekly()
 
     def daily(self) -> None:
-        from bot.followup.reminders.queue import queue_reminders
-
         count = queue_reminders(self.rt)
         log.info("REMINDERS queued=%d today=%s", count, self.rt.today())
 
     def weekly(self) -> None:
-        from bot.followup.reminders.queue import queue_digest
-
         queue_digest(self.rt)
-
-    def tell_admin_rules(self, problems: str) -> None:
-        self.tell_admin("rules_refused", problems=problems)
-
-    def on_bounce(self, row, exc, addresses: list[str]) -> None:
-        """A permanent refusal: suppress the addresses for a while and tell the admin (not for
-        admin mail, which would loop)."""
-        rt = self.rt
-        with Session(rt.engine) as db:
-            until = rt.now() + timedelta(days=rt.config.bounce_suppress_days)
-            for address in addresses:
-                suppress(db, address, until, str(exc))
-            db.commit()
-        if row.purpose != "admin":
-            self.tell_admin("delivery_failed", row=row, addresses=addresses, error=str(exc))
-
-    def tell_admin(self, template: str, **values) -> None:
-        rt = self.rt
-        if not rt.admin_emails:
-            log.warning("ADMIN no admin_emails configured; %s not mailed", template)
-            return
-        subject, body = rt.templates.render(f"admin_{template}", programme=rt.ruleset.programme,
-                                            **values)
-        with Session(rt.engine) as db:
-            queue(db, Draft(purpose="admin", to=rt.admin_emails, subject=subject, body=body,
-                            auto_submitted="auto-generated"), rt.sender, rt.now())
-            db.commit()
 
 
 def _time_of_day(hhmm: str) -> time:

@@ -19,7 +19,13 @@ from typing import Iterable, Iterator, Optional
 
 import pytest
 
-from .dovecot import Dovecot, RigUnavailable, free_ports, server_ssl_context, session_root
+from .dovecot import (
+    Dovecot,
+    RigUnavailable,
+    free_ports,
+    server_ssl_context,
+    session_root,
+)
 from .postgres import PgServer
 from .smtpd import SmtpServers
 

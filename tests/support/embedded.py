@@ -9,11 +9,11 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
-from bot.service.runtime import open_runtime, open_source
 from bot.cli import Options
+from bot.mailbox.maildir import MaildirSink
 from bot.service.daemon import run_once
 from bot.service.jobs import Jobs
-from bot.mailbox.maildir import MaildirSink
+from bot.service.runtime import open_runtime, open_source
 from bot.store.models import Case
 
 REPO = Path(__file__).resolve().parents[2]

@@ -26,10 +26,11 @@ from datetime import date, timedelta
 
 from bot.calendar import WorkCalendar
 from bot.rules.model import Deadlines
+from bot.store.states import ReportKind, Role
 
-STATUS, RESULT, PROGRESS, EXTENSION = "status", "result", "progress", "extension"
+STATUS, RESULT, PROGRESS, EXTENSION = ReportKind.STATUS, ReportKind.RESULT, ReportKind.PROGRESS, ReportKind.EXTENSION
 BEFORE, DUE, OVERDUE, ESCALATION = "before", "due", "overdue", "escalation"
-LEAD = "lead"
+LEAD = Role.LEAD
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,13 +12,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from bot.calendar import WorkCalendar
+from bot.context import Runtime
 from bot.documents.cn import cn_date
-from bot.followup.status import KIND_CN
+from bot.followup.reminders.due import (
+    ESCALATION,
+    AssignmentIn,
+    Reminder,
+    ReportIn,
+    reminders_due,
+)
+from bot.followup.status import IN_HAND, KIND_CN
 from bot.outbox.compose import Draft
 from bot.outbox.queue import queue
-from bot.followup.reminders.due import ESCALATION, AssignmentIn, Reminder, ReportIn, reminders_due
-from bot.context import Runtime
 from bot.store.models import Assignment, Case, ReminderLog, UnitReport
+from bot.store.states import Role
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +36,8 @@ def open_lead_assignments(db: Session, rt: Runtime) -> list[AssignmentIn]:
     a = Assignment
     sqlite = db.get_bind().dialect.name == "sqlite"
     as_date, day = (_as_text, date.fromisoformat) if sqlite else (_native, _same)
-    is_open = (a.role == "lead", a.closed == False,  # noqa: E712
-               Case.status.in_(("assigned", "reopened")))
+    is_open = (a.role == Role.LEAD, a.closed == False,  # noqa: E712
+               Case.status.in_(IN_HAND))
     conn = db.connection()
     rows = conn.execute(select(a.id, Case.number, a.unit_id, a.role, as_date(a.assigned),
                                a.long_term, as_date(a.result_due), as_date(a.status_due), a.closed)
@@ -118,26 +125,3 @@ def reminder_draft(db: Session, rt: Runtime, r: Reminder) -> Draft | None:
         cn_date=cn_date)
     return Draft(purpose=f"reminder-{r.stage}", to=list(r.to), subject=subject, body=body,
                  case_number=r.case, auto_submitted="auto-generated")
-
-
-def queue_digest(rt: Runtime) -> None:
-    """The weekly digest to the admin: open cases and everything overdue."""
-    from bot.followup.notify import admin_draft
-    from bot.followup.views import overdue_items
-
-    today = rt.today()
-    year, week, _day = today.isocalendar()
-    with Session(rt.engine) as db:
-        overdue = overdue_items(db, rt, today)
-        open_count = len(db.exec(select(Case.id).where(Case.status.in_(("assigned", "reopened")))).all())
-        draft = admin_draft(rt, "admin_digest", overdue=overdue, open_count=open_count, today=today)
-        if draft is None:
-            return
-        # Recorded with the mail, so a restart (or a second daemon) sends one digest a week.
-        try:
-            db.add(ReminderLog(key=f"digest:{year}-W{week:02d}", sent_on=today))
-            queue(db, draft, rt.sender, rt.now())
-            db.commit()
-        except IntegrityError:
-            db.rollback()
-            log.info("DIGEST for %d-W%02d already sent", year, week)

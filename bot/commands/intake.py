@@ -1,0 +1,125 @@
+"""Intake commands: `triage` and `parse` (dry runs on one file) and `register` (phone/on-site)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from sqlalchemy import inspect
+from sqlmodel import Session
+
+from bot.cases import seats_for
+from bot.commands.output import emit_json, say
+from bot.config import Config
+from bot.errors import ConfigError, FormUnreadable, InputError
+from bot.forms.model import Form
+from bot.forms.reader import read_attachment, read_body
+from bot.intake.manual import register
+from bot.intake.read import form_from_attachments, read_intake
+from bot.message.model import InboundMessage
+from bot.message.parse import parse_message
+from bot.rules.decide import complete_from_roster, decide
+from bot.rules.model import Ruleset
+from bot.service.runtime import Options, clock_for, load, load_ruleset, open_runtime
+from bot.store.db import make_engine
+
+log = logging.getLogger(__name__)
+
+
+def triage_cmd(opts: Options, path: Path, as_json: bool) -> None:
+    msg = parse_mail_file(path)
+    rules = load_ruleset(opts)
+    cfg = load(opts)
+    intake, _source = read_intake(msg, rules, (cfg.message_id_domain,))
+    code = intake.form.credit_code if intake.form else None
+    verdict = decide(intake, rules, clock_for(opts, rules).today(), used_seats_reader(cfg, code))
+    if as_json:
+        emit_json(verdict.to_json())
+    else:
+        say(f"{verdict.decision} {','.join(verdict.rule_ids)}")
+
+
+def parse_cmd(opts: Options, path: Path) -> None:
+    emit_json(parse_file(opts, path).to_json())
+
+
+def register_cmd(opts: Options, path: Path, channel: str) -> None:
+    if channel not in ("phone", "onsite"):
+        raise ConfigError("--channel must be phone or onsite")
+    say(register(open_runtime(opts, with_transport=False), path, channel))
+
+
+def read_file(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"file not found: {path}") from None
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def parse_mail_file(path: Path) -> InboundMessage:
+    raw = read_file(path)
+    if not raw.strip():
+        raise InputError(f"{path} is empty, not a mail message")
+    if not _looks_like_mail(raw):
+        raise InputError(f"{path} is not a mail message (no header lines such as From: or Subject:)")
+    return parse_message(raw)
+
+
+def _looks_like_mail(raw: bytes) -> bool:
+    head = raw[:8192].split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0]
+    names = {line.split(b":", 1)[0].strip().lower() for line in head.splitlines()
+             if b":" in line and not line[:1].isspace()}
+    return bool(names & {b"from", b"to", b"subject", b"message-id", b"date", b"content-type",
+                         b"received", b"return-path", b"mime-version"})
+
+
+def used_seats_reader(cfg: Config, credit_code: str | None):
+    """Capacity from the configured database when one exists, read-only (triage never writes)."""
+    url = cfg.database_url
+    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
+        return lambda _sid: 0
+    try:
+        engine = make_engine(url)
+        if not inspect(engine).has_table("case_record"):
+            return lambda _sid: 0
+    except Exception as exc:  # noqa: BLE001 - triage works without a database
+        log.warning("triage without capacity data: %s", exc)
+        return lambda _sid: 0
+
+    def used(session_id: str) -> int:
+        with Session(engine) as db:
+            return seats_for(db, session_id, credit_code)
+
+    return used
+
+
+def parse_file(opts: Options, path: Path) -> Form:
+    rules = _rules_or_none(opts)
+    districts = rules.programme.districts if rules else ()
+    city = rules.programme.city if rules else ""
+    if path.suffix.lower() == ".eml":
+        msg = parse_mail_file(path)
+        form = None
+        if rules is not None:
+            form, _att, _notes = form_from_attachments(msg, rules)
+        form = form or read_body(msg.text_body or "", districts=districts, city=city)
+        if form is None:
+            raise InputError(f"{path}: no registration form found in the attachments or the body")
+    else:
+        try:
+            form = read_attachment(read_file(path), path.name, districts=districts, city=city)
+        except FormUnreadable as exc:
+            raise InputError(f"{path}: cannot be read as a form ({exc.reason})") from None
+    if rules is not None:
+        complete_from_roster(form, rules)
+    return form
+
+
+def _rules_or_none(opts: Options) -> Ruleset | None:
+    try:
+        return load_ruleset(opts)
+    except Exception as exc:  # noqa: BLE001 - parse works without rules (missing or broken)
+        log.warning("parsing without rules (%s)", exc)
+        return None

@@ -1,0 +1,56 @@
+"""Reading follow-up mail: which case a mail is about, who wrote it, and what its author wrote
+(the text above the quoted original). Shared by the handlers of unit reports, satisfaction
+answers, notes and the admin's ledger."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlmodel import Session, select
+
+from bot.cases import case_of_thread
+from bot.context import Runtime
+from bot.message.model import InboundMessage
+from bot.store.models import Case
+
+TAG = re.compile(r"\[([A-Za-z][A-Za-z0-9]*-\d{4}-\d{2,})\]")
+_QUOTE_START = re.compile(
+    r"^\s*(-{2,}\s*(原始邮件|Original|回复的原邮件|Forwarded)|在.{0,80}写道[:：]|On .{0,120}wrote:"
+    r"|发件人[:：]|From:\s|>)", re.M)
+_AUTH_FAIL = re.compile(r"\b(dkim|spf|dmarc)\s*=\s*(fail|softfail|permerror)", re.I)
+
+
+@dataclass
+class Followup:
+    outcome: str  # report | refused | satisfaction | ledger-import
+    case_number: str = ""
+    detail: str = ""
+
+
+def fresh_text(body: str) -> str:
+    """The part of a reply its author wrote: everything before the quoted original."""
+    match = _QUOTE_START.search(body or "")
+    return (body[:match.start()] if match else body or "").strip()
+
+
+def authenticated(msg: InboundMessage) -> bool:
+    """False when the receiving server recorded a failing DKIM/SPF/DMARC result for this mail."""
+    return not any(_AUTH_FAIL.search(v) for v in msg.header_all("Authentication-Results"))
+
+
+def tagged_case(db: Session, msg: InboundMessage) -> Case | None:
+    match = TAG.search(msg.subject or "")
+    if match:
+        case = db.exec(select(Case).where(Case.number == match.group(1).upper())).first()
+        if case is not None:
+            return case
+    return case_of_thread(db, [r for r in [msg.in_reply_to, *msg.references] if r])
+
+
+def unit_of_address(rt: Runtime, address: str) -> str | None:
+    address = address.lower()
+    for unit in rt.ruleset.units:
+        if address in (e.lower() for e in unit.emails):
+            return unit.id
+    return None

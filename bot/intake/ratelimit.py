@@ -1,0 +1,30 @@
+"""Rule RATE-LIMIT: a sender who writes more often than the cap allows gets no automatic answer.
+
+Answering every mail of a sender who writes dozens an hour (a script, a loop with an auto-responder
+that escaped the LOOP-AUTO checks, a person in a hurry) would make the office's mailbox a mail
+cannon; past the cap the mail is kept and recorded, and nobody is answered."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from bot.context import Runtime
+from bot.store.models import InboundMail
+from bot.store.states import MailStatus
+from bot.verdict import Decision, Reason, Rule, Verdict
+
+TEXT = "发件人短时间内来信过多，暂停自动回复。"
+
+
+def over_rate(db: Session, rt: Runtime, sender: str) -> Verdict | None:
+    """The RATE-LIMIT verdict when `sender` has reached the cap in the rolling window."""
+    since = rt.now() - timedelta(hours=rt.config.rate_window_hours)
+    count = db.exec(select(func.count()).select_from(InboundMail).where(
+        InboundMail.sender == sender, InboundMail.received_at >= since,
+        InboundMail.status == MailStatus.DONE)).one()
+    if count < rt.config.rate_limit_per_recipient:
+        return None
+    return Verdict(Decision.IGNORED, [Reason(Rule.RATE_LIMIT, None, TEXT)])

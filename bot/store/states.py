@@ -1,0 +1,53 @@
+"""The states rows move through, as the database stores them (plain strings, compared as enums)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class MailStatus(StrEnum):
+    """An inbound mail in the ledger."""
+
+    RECEIVED = "received"  # claimed, not finished (a crash leaves it here; attempts count)
+    DONE = "done"
+    QUARANTINED = "quarantined"
+    REPROCESSED = "reprocessed"  # a digest-keyed row closed by `reprocess`
+
+
+class OutboxStatus(StrEnum):
+    """pending -> sending (claimed) -> finalizing (just before the final dot) -> sent; or back to
+    pending (4xx, network) / failed (5xx)."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    FINALIZING = "finalizing"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class CaseStatus(StrEnum):
+    """A case: its intake decision first, then what happens after the reception."""
+
+    NEEDS_CORRECTION = "needs_correction"
+    REJECTED = "rejected"
+    REFERRED = "referred"
+    ACCEPTED = "accepted"
+    DEFERRED = "deferred"
+    RESOLVED_ON_SITE = "resolved_on_site"
+    EXPLAINED = "explained"
+    ASSIGNED = "assigned"
+    RESULT_RECEIVED = "result_received"
+    CLOSED = "closed"
+    REOPENED = "reopened"
+
+
+class Role(StrEnum):
+    LEAD = "lead"
+    CO = "co"
+
+
+class ReportKind(StrEnum):
+    STATUS = "status"  # 落实情况
+    PROGRESS = "progress"  # 进展情况（十日一报）
+    RESULT = "result"  # 办理结果
+    EXTENSION = "extension"  # 延期申请
