@@ -44,6 +44,17 @@ class SmtpConfig:
 
 
 @dataclass(frozen=True)
+class TrustConfig:
+    """Whose word the bot takes (see README, Security)."""
+
+    # The name our own receiving server writes into Authentication-Results; only its topmost
+    # header counts. Empty: no mail is authenticated, so every admin or unit action is held.
+    authserv_id: str = ""
+    methods: tuple[str, ...] = ("dmarc", "dkim", "spf")  # which passes authenticate a sender
+    hold_hours: int = 72  # a held action's confirmation code expires after this long
+
+
+@dataclass(frozen=True)
 class Config:
     base_dir: Path
     storage_dir: Path
@@ -62,6 +73,10 @@ class Config:
     rate_window_hours: int = 24
     bounce_suppress_days: int = 7
     parse_workers: int = field(default_factory=lambda: _default_workers())  # processes reading forms
+    mail_seconds: float = 20.0  # wall time one mail may take to be parsed and read
+    mail_memory_mb: int = 512  # resident memory a worker may use for one mail
+    batch_bytes: int = 64 * 2**20  # raw bytes fetched per batch (at least one mail)
+    trust: TrustConfig = field(default_factory=TrustConfig)
     source_path: Path | None = None
 
     @property
@@ -109,7 +124,9 @@ _TOP_KEYS = {
     "storage_dir", "rules_dir", "templates_dir", "database_url", "maildir", "outbox_maildir",
     "message_id_domain", "from_name", "poll_seconds", "max_attempts", "rate_limit_per_recipient",
     "rate_window_hours", "bounce_suppress_days", "parse_workers", "imap", "smtp",
+    "mail_seconds", "mail_memory_mb", "batch_bytes", "trust",
 }
+_TRUST_KEYS = {"authserv_id", "methods", "hold_hours"}
 _MAIL_KEYS = {"host", "port", "security", "username", "password_env", "password_file", "cafile"}
 _IMAP_KEYS = _MAIL_KEYS | {"inbox", "processed_folder", "quarantine_folder", "sent_folder"}
 _SMTP_KEYS = _MAIL_KEYS | {"sent_copy", "sent_copy_grace_seconds", "connections"}
@@ -132,18 +149,34 @@ def _from_dict(data: dict, path: Path, base: Path) -> Config:
     )
     simple = {k: data[k] for k in ("message_id_domain", "from_name", "poll_seconds", "max_attempts",
                                    "rate_limit_per_recipient", "rate_window_hours",
-                                   "bounce_suppress_days") if k in data}
+                                   "bounce_suppress_days", "mail_seconds", "mail_memory_mb",
+                                   "batch_bytes") if k in data}
     cfg = replace(cfg, **simple)
     if "parse_workers" in data:
         workers = data["parse_workers"]
         if isinstance(workers, bool) or not isinstance(workers, int) or not 0 <= workers <= 64:
             raise ConfigError(f"{path}: parse_workers must be a whole number from 0 to 64")
         cfg = replace(cfg, parse_workers=workers)
+    if "trust" in data:
+        cfg = replace(cfg, trust=_trust(data["trust"], path))
     if "imap" in data:
         cfg = replace(cfg, imap=_imap(data["imap"], path))
     if "smtp" in data:
         cfg = replace(cfg, smtp=_smtp(data["smtp"], path))
     return cfg
+
+
+def _trust(section: dict, path: Path) -> TrustConfig:
+    _reject_unknown(section, _TRUST_KEYS, path, "trust.")
+    methods = tuple(section.get("methods", TrustConfig.methods))
+    unknown = [m for m in methods if m not in ("dmarc", "dkim", "spf")]
+    if unknown:
+        raise ConfigError(f"{path}: trust.methods may hold dmarc, dkim and spf, not {unknown[0]!r}")
+    hours = section.get("hold_hours", TrustConfig.hold_hours)
+    if isinstance(hours, bool) or not isinstance(hours, int) or not 1 <= hours <= 24 * 30:
+        raise ConfigError(f"{path}: trust.hold_hours must be a whole number of hours from 1 to 720")
+    return TrustConfig(authserv_id=str(section.get("authserv_id", "")).strip(), methods=methods,
+                       hold_hours=hours)
 
 
 def _imap(section: dict, path: Path) -> ImapConfig:

@@ -21,7 +21,7 @@ from bot.rules.model import Ruleset
 from bot.store.holders import holder_id
 
 if TYPE_CHECKING:  # the workers are built by the service layer and only used through this field
-    from bot.intake.prefetch import Analyser
+    from bot.intake.prefetch import Sandbox
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ class Runtime:
     transport: Transport | None = None  # None for commands that send nothing
     extra_transports: list[Transport] = field(default_factory=list)  # more SMTP connections
     holder_id: str = field(default_factory=holder_id)
-    analyser: Analyser | None = None  # parse-ahead workers while a daemon runs; None: inline
+    analyser: Sandbox | None = None  # the workers that read mail under the per-mail limits
 
     @property
     def ruleset(self) -> Ruleset:

@@ -13,6 +13,7 @@ import pytest
 
 from bot.samples import FormValues, form_xlsx, registration_mail
 from tests.support.botenv import INTAKE, body_text, make_env, parse
+from tests.support.mail import authenticated
 
 pytestmark = pytest.mark.rig
 
@@ -37,8 +38,9 @@ def fill_like_a_clerk(path, lead: str, co: str, requirement: str) -> None:
 
 
 def unit_reply(sender: str, subject: str, body: str, in_reply_to: str = "") -> bytes:
-    return registration_mail(sender=sender, to=INTAKE, subject=subject, body=body,
-                             in_reply_to=in_reply_to)
+    """A reply as our receiving server hands it over: authenticated for its sender's domain."""
+    return authenticated(registration_mail(sender=sender, to=INTAKE, subject=subject, body=body,
+                                           in_reply_to=in_reply_to))
 
 
 def count(rig, address: str) -> int:

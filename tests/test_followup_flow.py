@@ -21,6 +21,7 @@ from bot.followup.ledger_io import import_file
 from bot.samples import FormValues, form_xlsx, registration_mail
 from bot.service.jobs import Jobs
 from tests.support.embedded import INTAKE, REPO, Embedded
+from tests.support.mail import authenticated
 
 CASE = "WHJD-2026-0001"
 
@@ -67,8 +68,8 @@ def set_admin_cells(path, **cells):
 def test_admin_mails_the_filled_ledger_and_gets_the_summary(bot, tmp_path):
     path = export(bot, tmp_path)
     set_admin_cells(path, 现场结果="交办", 承办单位="乌海市发展和改革委员会", 办理要求="一个月内办结")
-    bot.deliver(registration_mail(sender="admin@rb.test", to=INTAKE, subject="台账",
-                                  attachments=[("台账.xlsx", path.read_bytes())]))
+    bot.deliver(authenticated(registration_mail(sender="admin@rb.test", to=INTAKE, subject="台账",
+                                                attachments=[("台账.xlsx", path.read_bytes())])))
     bot.run("2026-12-23")
     sent = bot.sent()
     summary = next(m for m in sent if "台账导入结果" in str(m["Subject"]))
@@ -99,8 +100,9 @@ def test_assign_refuses_unknown_units_and_wrong_states(bot):
 
 def test_extension_request_waits_for_the_admin(bot):
     assigned(bot)
-    bot.deliver(registration_mail(sender="fgw@units.test", to=INTAKE, subject=f"[{CASE}] 延期申请",
-                                  body="因需自治区审批，申请延期至2027年2月26日。"))
+    bot.deliver(authenticated(registration_mail(
+        sender="fgw@units.test", to=INTAKE, subject=f"[{CASE}] 延期申请",
+        body="因需自治区审批，申请延期至2027年2月26日。")))
     rt = bot.run("2027-01-10")
     to_admin = [m for m in bot.sent() if "延期申请待审核" in str(m["Subject"])]
     assert len(to_admin) == 1 and str(to_admin[0]["To"]) == "admin@rb.test"
@@ -116,8 +118,8 @@ def test_extension_request_waits_for_the_admin(bot):
 
 def test_unsatisfied_enterprise_reopens_the_case(bot):
     assigned(bot)
-    bot.deliver(registration_mail(sender="fgw@units.test", to=INTAKE, subject=f"[{CASE}] 办理结果",
-                                  body="已协调完成。"))
+    bot.deliver(authenticated(registration_mail(sender="fgw@units.test", to=INTAKE,
+                                                subject=f"[{CASE}] 办理结果", body="已协调完成。")))
     bot.run("2027-01-15")
     forward = bot.sent()[-1]
     bot.deliver(registration_mail(sender="ent1@corp.test", to=INTAKE,

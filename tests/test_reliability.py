@@ -15,9 +15,10 @@ from datetime import date
 
 import pytest
 
-import bot.intake.prefetch
+from bot.intake.prefetch import Sandbox
 from bot.store.models import InboundMail, Outbox, Suppression
 from tests.support.botenv import INTAKE, REPO, body_text, make_env, parse
+from tests.support.poison import failing_sandbox
 from tests.support.reliability import form_mail, rows, wait_until
 
 pytestmark = pytest.mark.rig
@@ -190,6 +191,7 @@ def _in_process(tmp_path, rig, monkeypatch, extra: str = ""):
         yield dict(rt=rt, source=open_source(rt), jobs=Jobs(rt), opts=opts, url=url, rig=rig)
     finally:
         rt.transport.close()
+        rt.close()
         rt.engine.dispose()
         os.umask(umask)
 
@@ -199,13 +201,11 @@ def in_process(tmp_path, clean_mail, monkeypatch):
     yield from _in_process(tmp_path, clean_mail, monkeypatch)
 
 
-def _crash_on(marker: bytes, real_parse):
-    def crashing_parse(raw: bytes):
-        if marker in raw:
-            raise RuntimeError("parser exploded on the poison mail")
-        return real_parse(raw)
-
-    return crashing_parse
+def _reader(rt, sandbox) -> None:
+    """Swap the runtime's mail readers (the workers are real processes: a patch in this process
+    would not reach them)."""
+    rt.analyser.close()
+    rt.analyser = sandbox
 
 
 def test_a_mail_that_crashes_the_parser_is_quarantined_and_reprocess_brings_it_back(
@@ -215,9 +215,7 @@ def test_a_mail_that_crashes_the_parser_is_quarantined_and_reprocess_brings_it_b
     from bot.service.runtime import open_source
 
     rt, jobs, url, rig = in_process["rt"], in_process["jobs"], in_process["url"], in_process["rig"]
-    real_parse = bot.intake.prefetch.parse_message
-
-    monkeypatch.setattr(bot.intake.prefetch, "parse_message", _crash_on(b"poison-1@corp.test", real_parse))
+    _reader(rt, failing_sandbox(b"poison-1@corp.test"))
     rig.append(INTAKE, form_mail("ent1@corp.test", "poison-1@corp.test"))
 
     runs = 0
@@ -241,7 +239,7 @@ def test_a_mail_that_crashes_the_parser_is_quarantined_and_reprocess_brings_it_b
     assert rig.messages("ent1@corp.test") == []
 
     # Fixed (the patch removed): `reprocess` puts it back, the next run answers it once.
-    monkeypatch.setattr(bot.intake.prefetch, "parse_message", real_parse)
+    _reader(rt, Sandbox(1))
     assert reprocess(rt, open_source(rt)) == 1
     assert rig.messages(INTAKE, "Quarantine") == []
     assert len(rig.messages(INTAKE)) == 1
@@ -267,12 +265,11 @@ def test_reprocessed_mail_is_answered_once_and_its_old_row_closed(in_process_2, 
     from bot.service.runtime import open_source
 
     rt, jobs, url, rig = (in_process_2[k] for k in ("rt", "jobs", "url", "rig"))
-    real_parse = bot.intake.prefetch.parse_message
-    monkeypatch.setattr(bot.intake.prefetch, "parse_message", _crash_on(b"poison-2@corp.test", real_parse))
+    _reader(rt, failing_sandbox(b"poison-2@corp.test"))
     rig.append(INTAKE, form_mail("ent1@corp.test", "poison-2@corp.test"))
     run_once(rt, open_source(rt), jobs)
     assert [r.status for r in rows(url, InboundMail)] == ["quarantined"]
-    monkeypatch.setattr(bot.intake.prefetch, "parse_message", real_parse)
+    _reader(rt, Sandbox(1))
     assert reprocess(rt, open_source(rt)) == 1
     run_once(rt, open_source(rt), jobs)
     assert_one_reply(rig, "ent1@corp.test", "poison-2@corp.test")

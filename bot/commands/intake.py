@@ -15,22 +15,38 @@ from bot.errors import ConfigError, FormUnreadable, InputError
 from bot.forms.model import Form
 from bot.forms.reader import read_attachment, read_body
 from bot.intake.manual import register
-from bot.intake.read import form_from_attachments, read_intake
+from bot.intake.read import form_from_attachments
 from bot.message.model import InboundMessage
 from bot.message.parse import parse_message
 from bot.rules.decide import complete_from_roster, decide
 from bot.rules.model import Ruleset
-from bot.service.runtime import Options, clock_for, load, load_ruleset, open_runtime
+from bot.service.runtime import (
+    Options,
+    clock_for,
+    load,
+    load_ruleset,
+    open_runtime,
+    open_sandbox,
+)
 from bot.store.db import make_engine
 
 log = logging.getLogger(__name__)
 
 
 def triage_cmd(opts: Options, path: Path, as_json: bool) -> None:
-    msg = parse_mail_file(path)
+    raw = mail_bytes(path)
     rules = load_ruleset(opts)
     cfg = load(opts)
-    intake, _source = read_intake(msg, rules, (cfg.message_id_domain,))
+    sandbox = open_sandbox(cfg, 1)  # read as `run` reads it: in a worker, under the same limits
+    try:
+        analysis = sandbox.submit(raw, rules, (cfg.message_id_domain,)).result()
+    finally:
+        sandbox.close()
+    if analysis.msg is None:
+        raise InputError(f"{path} cannot be read as a mail message ({analysis.overrun or 'unparsable'})")
+    if analysis.intake_error is not None:
+        raise analysis.intake_error
+    intake, _source = analysis.intake
     code = intake.form.credit_code if intake.form else None
     verdict = decide(intake, rules, clock_for(opts, rules).today(), used_seats_reader(cfg, code))
     if as_json:
@@ -58,13 +74,18 @@ def read_file(path: Path) -> bytes:
         raise InputError(f"cannot read {path}: {exc.strerror}") from None
 
 
-def parse_mail_file(path: Path) -> InboundMessage:
+def mail_bytes(path: Path) -> bytes:
+    """The bytes of a mail file; refused when they are not a mail at all."""
     raw = read_file(path)
     if not raw.strip():
         raise InputError(f"{path} is empty, not a mail message")
     if not _looks_like_mail(raw):
         raise InputError(f"{path} is not a mail message (no header lines such as From: or Subject:)")
-    return parse_message(raw)
+    return raw
+
+
+def parse_mail_file(path: Path) -> InboundMessage:
+    return parse_message(mail_bytes(path))
 
 
 def _looks_like_mail(raw: bytes) -> bool:

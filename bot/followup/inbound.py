@@ -4,58 +4,84 @@ the admin's filled ledger. Who may change what is checked here; a refused change
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
 from bot.cases import add_event
 from bot.context import Runtime
 from bot.followup import ledger_mail, reports, satisfaction
-from bot.followup.incoming import (
-    Followup,
-    authenticated,
-    fresh_text,
-    tagged_case,
-    unit_of_address,
-)
+from bot.followup.held import KIND_CN, hold
+from bot.followup.incoming import Followup, tagged_case, unit_of_address
 from bot.followup.notify import notify_admin
-from bot.forms.reader import read_body
+from bot.followup.trust import case_parties, is_admin, record_event, standing
 from bot.message.model import InboundMessage
-from bot.store.models import Assignment, Case
+from bot.message.quote import fresh_text
+from bot.store.models import Assignment, Case, Outbox
 from bot.store.states import CaseStatus
 
 log = logging.getLogger(__name__)
 
 
-def handle(db: Session, rt: Runtime, msg: InboundMessage) -> Followup | None:
+@dataclass(frozen=True)
+class Context:
+    """What the worker read ahead of the handlers, and what the pipeline knows of the mail."""
+
+    inbound_id: int  # the ledger row of this mail (a held action points at it)
+    fresh_form: bool = False  # a reply that carries a form of its own
+    ledger: bool = False  # an admin's mail with the filled ledger attached
+    confirmed: bool = False  # replayed after its one-time code came back
+
+
+def handle(db: Session, rt: Runtime, msg: InboundMessage, ctx: Context) -> Followup | None:
     """None: an ordinary registration mail, for the intake path."""
     sender = msg.from_addr.lower()
-    if sender in (a.lower() for a in rt.admin_emails) and authenticated(msg) \
-            and ledger_mail.has_ledger(msg):
+    trust = standing(msg, rt, ctx.confirmed)
+    if ctx.ledger and is_admin(rt, sender):
+        if not trust.authenticated:
+            return _hold_or_refuse(db, rt, msg, ctx, "ledger-import", None, trust)
         return ledger_mail.import_by_mail(db, rt, msg)
     case = tagged_case(db, msg)
-    unit_id = unit_of_address(rt, sender)
     if case is None:
         return None
-    if unit_id is None and sender in {case.sender.lower(), case.contact_email.lower()} - {""}:
+    unit_id = unit_of_address(rt, sender)
+    if unit_id is None and sender in case_parties(case):
+        if trust.forged:
+            return refuse(db, rt, msg, case, trust.why_cn, trust.why)
         if case.status == CaseStatus.RESULT_RECEIVED:
             answer = satisfaction.record_answer(db, rt, msg, case)
             if answer is not None:
                 return answer
-        if _carries_form(msg, rt):
+        if ctx.fresh_form:
             return None  # a correction or a new form: the intake path decides
         return note_from_enterprise(db, rt, msg, case)
     if unit_id is not None or _claims_report(msg):
-        assignment = _assignment_of(db, case, unit_id) if authenticated(msg) else None
+        assignment = _assignment_of(db, case, unit_id)
         if assignment is None:
-            return refuse(db, rt, msg, case, unit_id)
+            why = ("发件地址不是本案承办或协办单位的登记邮箱" if unit_id is None
+                   else f"发件地址所属单位（{rt.ruleset.unit_by_id(unit_id).name}）未承办本案")
+            return refuse(db, rt, msg, case, why, "sender is not a unit assigned to the case")
+        if _answers_us_without_news(db, msg):
+            log.info("UNIT-NOISE <%s> case=%s: a reply to our own mail without a report",
+                     msg.message_id, case.number)
+            return Followup("ignored", case.number, "reply to our acknowledgement or reminder, no report")
+        if not trust.authenticated:
+            return _hold_or_refuse(db, rt, msg, ctx, "unit-report", case, trust)
         return reports.record_report(db, rt, msg, case, assignment)
     return None  # someone else writing about a case: handled as a new registration mail
 
 
-def _carries_form(msg: InboundMessage, rt: Runtime) -> bool:
-    programme = rt.ruleset.programme
-    return bool(msg.attachments) or read_body(fresh_text(msg.text_body), districts=programme.districts,
-                                              city=programme.city) is not None
+def _hold_or_refuse(db: Session, rt: Runtime, msg: InboundMessage, ctx: Context, kind: str,
+                    case: Case | None, trust) -> Followup:
+    """An admin or unit action our server did not vouch for: held for its code, or refused when
+    the From field itself deceives or the server saw the authentication fail."""
+    if trust.forged:
+        if case is None:
+            record_event(db, rt, "refused", msg.from_addr, "", f"{KIND_CN.get(kind, kind)}：{trust.why_cn}",
+                         f"{kind}: {trust.why}")
+            return Followup("refused", "", trust.why)
+        return refuse(db, rt, msg, case, f"{KIND_CN.get(kind, kind)}：{trust.why_cn}", trust.why)
+    return hold(db, rt, kind, msg, ctx.inbound_id, case.number if case else "", trust)
 
 
 def note_from_enterprise(db: Session, rt: Runtime, msg: InboundMessage, case: Case) -> Followup:
@@ -66,9 +92,27 @@ def note_from_enterprise(db: Session, rt: Runtime, msg: InboundMessage, case: Ca
     return Followup("enterprise-note", case.number, "")
 
 
+REPORT_WORDS = ("落实情况", "办理结果", "进展情况", "延期申请", "交办单", "十日一报", "办结", "进展")
+_OUR_AUTOMATIC = ("ack", "confirm", "reminder-before", "reminder-due", "reminder-overdue",
+                  "reminder-escalation")
+
+
 def _claims_report(msg: InboundMessage) -> bool:
     text = (msg.subject or "") + fresh_text(msg.text_body)
-    return any(w in text for w in ("落实情况", "办理结果", "进展情况", "延期申请", "交办单"))
+    return any(w in text for w in REPORT_WORDS)
+
+
+def _answers_us_without_news(db: Session, msg: InboundMessage) -> bool:
+    """A reply to our acknowledgement, confirmation request or reminder whose own text names no
+    report and carries no file is not a report: auto-responders without RFC 3834 headers answer
+    exactly so, and treating it as one would acknowledge it, and loop."""
+    if not msg.in_reply_to:
+        return False
+    ours = db.exec(select(Outbox.purpose).where(Outbox.message_id == msg.in_reply_to)).first()
+    if ours not in _OUR_AUTOMATIC:
+        return False
+    fresh = fresh_text(msg.text_body)
+    return not msg.attachments and not any(w in fresh for w in REPORT_WORDS)
 
 
 def _assignment_of(db: Session, case: Case, unit_id: str | None) -> Assignment | None:
@@ -79,12 +123,10 @@ def _assignment_of(db: Session, case: Case, unit_id: str | None) -> Assignment |
                                             Assignment.closed == False)).first()  # noqa: E712
 
 
-def refuse(db: Session, rt: Runtime, msg: InboundMessage, case: Case, unit_id: str | None) -> Followup:
-    """A change claimed by someone not entitled to it: record it, tell the admin, change nothing."""
-    why = ("发件地址未通过邮件服务器的身份验证" if not authenticated(msg)
-           else f"发件地址 {msg.from_addr} 不是本案承办或协办单位的登记邮箱" if unit_id is None
-           else f"{msg.from_addr} 所属单位未承办本案")
-    add_event(db, case, rt.now(), "refused", f"{msg.from_addr}: {why}")
-    notify_admin(db, rt, "admin_refused", case=case, msg=msg, why=why)
-    log.warning("REFUSED <%s> case=%s from=%s: %s", msg.message_id, case.number, msg.from_addr, why)
+def refuse(db: Session, rt: Runtime, msg: InboundMessage, case: Case, why_cn: str,
+           why: str) -> Followup:
+    """A change claimed by someone not entitled to it: recorded, nothing changes; the admin reads
+    of it once, in the daily digest (a mail per refusal would let a stranger flood the admin)."""
+    add_event(db, case, rt.now(), "refused", f"{msg.from_addr}: {why_cn}")
+    record_event(db, rt, "refused", msg.from_addr, case.number, why_cn, why)
     return Followup("refused", case.number, why)

@@ -15,10 +15,6 @@ from bot.message.model import InboundMessage
 from bot.store.models import Case
 
 TAG = re.compile(r"\[([A-Za-z][A-Za-z0-9]*-\d{4}-\d{2,})\]")
-_QUOTE_START = re.compile(
-    r"^\s*(-{2,}\s*(原始邮件|Original|回复的原邮件|Forwarded)|在.{0,80}写道[:：]|On .{0,120}wrote:"
-    r"|发件人[:：]|From:\s|>)", re.M)
-_AUTH_FAIL = re.compile(r"\b(dkim|spf|dmarc)\s*=\s*(fail|softfail|permerror)", re.I)
 
 
 @dataclass
@@ -26,17 +22,6 @@ class Followup:
     outcome: str  # report | refused | satisfaction | ledger-import
     case_number: str = ""
     detail: str = ""
-
-
-def fresh_text(body: str) -> str:
-    """The part of a reply its author wrote: everything before the quoted original."""
-    match = _QUOTE_START.search(body or "")
-    return (body[:match.start()] if match else body or "").strip()
-
-
-def authenticated(msg: InboundMessage) -> bool:
-    """False when the receiving server recorded a failing DKIM/SPF/DMARC result for this mail."""
-    return not any(_AUTH_FAIL.search(v) for v in msg.header_all("Authentication-Results"))
 
 
 def tagged_case(db: Session, msg: InboundMessage) -> Case | None:

@@ -11,11 +11,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from bot.context import Runtime
+from bot.documents.cn import cn_date
+from bot.followup.held import expire_overdue
 from bot.followup.status import IN_HAND
 from bot.followup.views import overdue_items
 from bot.outbox.compose import Draft
 from bot.outbox.queue import queue
-from bot.store.models import Case, ReminderLog
+from bot.store.models import Case, Outbox, ReminderLog, TrustEvent
+from bot.store.states import OutboxStatus
 
 log = logging.getLogger(__name__)
 
@@ -64,3 +67,36 @@ def queue_digest(rt: Runtime) -> None:
         except IntegrityError:
             db.rollback()
             log.info("DIGEST for %d-W%02d already sent", year, week)
+
+
+def queue_trust_digest(rt: Runtime) -> int:
+    """Once a day: every mail refused, held, confirmed or set aside since the last digest, and the
+    mail our bounce logic holds back, in one mail to the admin. Each event is told once: it is
+    marked in the transaction that queues the mail."""
+    with Session(rt.engine) as db:
+        expire_overdue(db, rt)
+        events = list(db.exec(select(TrustEvent).where(TrustEvent.told == False)  # noqa: E712
+                              .order_by(TrustEvent.id).limit(500)))
+        held_back = list(db.exec(select(Outbox).where(Outbox.status == OutboxStatus.SUPPRESSED)
+                                 .order_by(Outbox.id).limit(100)))
+        if not events and not held_back:
+            db.commit()
+            return 0
+        notify_admin(db, rt, "admin_trust_digest", events=[_event_line(rt, e) for e in events],
+                     held_back=held_back, today=rt.today(), cn_date=cn_date)
+        for event in events:
+            event.told = True
+            db.add(event)
+        db.commit()
+        return len(events)
+
+
+_EVENT_CN = {"refused": "已拒绝", "held": "待确认", "confirmed": "已确认并办理", "expired": "确认码过期，未办理",
+             "quarantined": "已隔离", "bounce-ignored": "退信未采信", "duplicate-code": "信用代码重复"}
+
+
+def _event_line(rt: Runtime, event: TrustEvent) -> str:
+    when = rt.clock.aware(event.at).strftime("%H:%M") if event.at else ""
+    what = _EVENT_CN.get(event.kind, event.kind)
+    case = f"（{event.case_number}）" if event.case_number else ""
+    return f"{when} {what}{case}：{event.address or '未知发件人'}；{event.detail}"

@@ -6,11 +6,12 @@ from sqlmodel import Session, select
 
 from bot.cases import add_event
 from bot.context import Runtime
-from bot.followup.incoming import Followup, fresh_text
+from bot.followup.incoming import Followup
 from bot.followup.notify import notify_admin
 from bot.followup.status import KIND_CN
 from bot.intake.archive import archive_raw
 from bot.message.model import InboundMessage
+from bot.message.quote import fresh_text
 from bot.outbox.compose import Draft
 from bot.outbox.queue import queue
 from bot.store.models import Assignment, Case, UnitReport

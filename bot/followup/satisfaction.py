@@ -6,9 +6,10 @@ from sqlmodel import Session
 
 from bot.cases import add_event
 from bot.context import Runtime
-from bot.followup.incoming import Followup, fresh_text
+from bot.followup.incoming import Followup
 from bot.followup.notify import notify_admin
 from bot.message.model import InboundMessage
+from bot.message.quote import fresh_text
 from bot.store.models import Case
 from bot.store.states import CaseStatus
 

@@ -1,11 +1,13 @@
-"""Parsing a mail and reading its form, ahead of time, in worker processes.
+"""Parsing a mail and reading its form, in worker processes that are killed when a mail overruns.
 
-These two steps are pure (bytes and rules in, the parsed message and the intake out) and take
-most of a mail's CPU time. In a batch, workers do them for the next mails while the main thread
-archives, records and answers the current one. The archive, the database, the decision and the
-reply stay in the main process, in mailbox order, so every outcome is what it would be without
-workers; any worker trouble (a crash, a rules change meanwhile) means the step is done again
-inline. `parse_workers = 0` in the config turns the workers off.
+These two steps are pure (bytes and rules in, the parsed message and the intake out), take most of
+a mail's CPU time, and are where hostile input does its damage (a regex on a megabyte of spaces, a
+sheet of a million cells). So they never run in the main process: each mail is read by a worker
+under a wall-time and memory limit per mail. A worker that overruns is killed and replaced, and the
+mail is read again in the cheapest way (its headers only), so that it still gets its answer
+(FORM-UNREADABLE) and the loop goes on. During a backlog the workers read the next mails while the
+main thread records the current one; results are used in mailbox order, so outcomes do not depend
+on the number of workers.
 """
 
 from __future__ import annotations
@@ -15,20 +17,41 @@ import logging
 import multiprocessing
 import os
 import pickle
+import resource
 import threading
 import time
 import traceback
-from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from typing import Callable
 
-from bot.intake.read import read_intake
+from bot.followup.ledger_mail import has_ledger
+from bot.intake.read import fresh_form, headers_intake, read_intake
 from bot.message.model import InboundMessage
-from bot.message.parse import parse_message
+from bot.message.parse import parse_headers, parse_message
+from bot.rules.decide import Intake
 from bot.rules.model import Ruleset
 
 log = logging.getLogger(__name__)
 
-MIN_BATCH = 4  # fewer mails than this are read inline: a worker round trip would only add latency
+FULL, HEADERS = "full", "headers"  # how much of a mail a job reads
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+_POLL = 0.05  # seconds between checks of a busy worker's clock and memory
+
+
+@dataclass(frozen=True)
+class WorkerLimits:
+    """Per mail: wall time and resident memory of the worker (its children included)."""
+
+    seconds: float = 20.0
+    memory_mb: int = 512
+
+    @property
+    def address_space(self) -> int:
+        """A hard backstop in the worker itself, well above the resident limit polled from outside
+        (native libraries reserve address space they never touch)."""
+        return max(4 * self.memory_mb, 2048) * 2**20
 
 
 @dataclass
@@ -37,92 +60,211 @@ class Analysis:
 
     msg: InboundMessage | None
     parse_error: str = ""  # the traceback when parse_message failed
-    intake: tuple | None = None  # read_intake's (Intake, form attachment); None: not read yet
+    intake: tuple[Intake, object] | None = None  # read_intake's (Intake, form attachment)
     intake_error: BaseException | None = None  # raised again where the intake is needed
+    fresh_form: bool = False  # a reply that carries a form of its own (see read.fresh_form)
+    ledger: bool = False  # an admin's mail with the filled ledger attached
+    overrun: str = ""  # why the full reading was stopped ("" when it was not)
+    seconds: float = 0.0  # wall time of the job that gave this result
+    peak_rss: int = 0  # bytes, the worker's highest resident memory seen during that job
 
 
-def analyse(raw: bytes, rules: Ruleset, own_domains: tuple[str, ...],
-            read_form: bool = True) -> Analysis:
-    """Parse `raw` and, with `read_form`, read its intake. Inline, the form is read later, after the
-    ledger has counted the attempt, so that a mail that kills the process is quarantined in time."""
+def analyse(raw: bytes, rules: Ruleset, own_domains: tuple[str, ...], mode: str = FULL) -> Analysis:
+    """Parse `raw` and read its intake (FULL), or only its headers (HEADERS: after an overrun)."""
     if not raw:
         return Analysis(None)
+    if mode == HEADERS:
+        msg = parse_headers(raw)
+        return Analysis(msg, intake=headers_intake(msg, rules, own_domains))
     try:
         msg = parse_message(raw)
     except Exception:  # noqa: BLE001 - the pipeline records and quarantines it
         return Analysis(None, parse_error=traceback.format_exc())
-    if not read_form:
-        return Analysis(msg)
     try:
-        return Analysis(msg, intake=read_intake(msg, rules, own_domains))
+        replying = bool(msg.in_reply_to or msg.references or "[" in msg.subject)
+        admin = msg.from_addr in {a.lower() for a in rules.programme.admin_emails}
+        return Analysis(msg, intake=read_intake(msg, rules, own_domains),
+                        fresh_form=replying and fresh_form(msg, rules),
+                        ledger=admin and has_ledger(msg))
     except Exception as exc:  # noqa: BLE001 - raised only if the mail turns out to need an intake
         return Analysis(msg, intake_error=exc)
 
 
-class Pending:
-    """One mail's analysis: a worker's future, or nothing yet (then it is done inline)."""
-
-    def __init__(self, raw: bytes, rules: Ruleset, future: Future | None = None):
-        self.raw, self.rules, self.future = raw, rules, future
-        self._result: Analysis | None = None
-
-    def result(self, rules: Ruleset, own_domains: tuple[str, ...]) -> Analysis:
-        if self._result is None or rules is not self.rules:
-            self._result = (self._from_worker(rules)
-                            or analyse(self.raw, rules, own_domains, read_form=False))
-            self.rules = rules
-        return self._result
-
-    def _from_worker(self, rules: Ruleset) -> Analysis | None:
-        future, self.future = self.future, None
-        if future is None or rules is not self.rules:
-            return None  # no worker, or the rules changed since: read it again with the new ones
-        try:
-            return future.result()
-        except Exception as exc:  # noqa: BLE001 - a broken pool or an unpicklable result
-            log.warning("ANALYSIS worker failed (%s: %s); reading the mail inline",
-                        type(exc).__name__, exc)
-            return None
+Task = Callable[[bytes, Ruleset, tuple[str, ...], str], Analysis]
 
 
-class Analyser:
-    """A pool of worker processes, started on the first batch big enough to need it."""
+@dataclass(eq=False)
+class Job:
+    """One mail on its way through a worker; `result()` waits for it under the limits."""
 
-    def __init__(self, workers: int):
-        self.workers = workers
-        self._pool: ProcessPoolExecutor | None = None
+    sandbox: "Sandbox"
+    raw: bytes
+    rules: Ruleset
+    own_domains: tuple[str, ...]
+    mode: str = FULL
+    analysis: Analysis | None = None
+    deaths: int = 0  # workers that died under this job (not killed by us)
+
+    def result(self, rules: Ruleset | None = None) -> Analysis:
+        """The analysis; read again when the rules in force changed since the job was queued,
+        and again headers-only when the full reading overran its limits."""
+        if rules is not None and rules is not self.rules:
+            self.rules, self.analysis = rules, None
+            self.sandbox.enqueue(self)
+        self.sandbox.finish(self)
+        if self.analysis.overrun and self.mode == FULL:
+            overrun = self.analysis.overrun
+            self.mode, self.analysis = HEADERS, None
+            self.sandbox.enqueue(self)
+            self.sandbox.finish(self)
+            self.analysis.overrun = overrun
+        return self.analysis
+
+
+@dataclass(eq=False)
+class _Worker:
+    process: multiprocessing.Process
+    conn: Connection
+    rules_key: str = ""
+    job: Job | None = None
+    started: float = 0.0
+    peak: int = 0
+
+
+@dataclass
+class Sandbox:
+    """A few worker processes, started when the first mail arrives and replaced when killed."""
+
+    workers: int = 1
+    limits: WorkerLimits = field(default_factory=WorkerLimits)
+    task: Task = analyse  # a top-level function, so that spawned workers can import it
+
+    def __post_init__(self) -> None:
+        self.workers = max(1, self.workers)
+        self._pool: list[_Worker] = []
+        self._queue: deque[Job] = deque()
         self._rules: tuple[Ruleset, str, bytes] | None = None  # the rules, their digest, pickled
 
-    def submit_all(self, raws: list[bytes], rules: Ruleset,
-                   own_domains: tuple[str, ...]) -> list[Pending]:
-        pool = self._pool_for(len(raws))
-        if pool is None:
-            return [Pending(raw, rules) for raw in raws]
-        key, blob = self._packed(rules)
-        try:
-            return [Pending(raw, rules, pool.submit(_work, raw, key, blob, own_domains))
-                    for raw in raws]
-        except Exception as exc:  # noqa: BLE001 - a broken pool: inline now, a new pool next time
-            log.warning("ANALYSIS pool unusable (%s); reading this batch inline", exc)
-            self.close()
-            return [Pending(raw, rules) for raw in raws]
+    def submit(self, raw: bytes, rules: Ruleset, own_domains: tuple[str, ...]) -> Job:
+        job = Job(self, raw, rules, own_domains)
+        self.enqueue(job)
+        return job
+
+    def submit_all(self, raws: list[bytes], rules: Ruleset, own_domains: tuple[str, ...]) -> list[Job]:
+        return [self.submit(raw, rules, own_domains) for raw in raws]
+
+    def enqueue(self, job: Job) -> None:
+        self._queue.append(job)
+        self._dispatch()
+
+    def finish(self, job: Job) -> None:
+        """Run the pool until `job` has its analysis (other workers keep reading ahead meanwhile)."""
+        while job.analysis is None:
+            if job in self._queue and not any(w.job is None for w in self._pool):
+                self._queue.remove(job)  # waited for before its turn: it goes first
+                self._queue.appendleft(job)
+            self._dispatch()
+            self._collect(_POLL)
+            self._enforce()
 
     def close(self) -> None:
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+        for worker in self._pool:
+            _stop(worker)
+        self._pool.clear()
 
-    def _pool_for(self, size: int) -> ProcessPoolExecutor | None:
-        if self.workers <= 0 or size < MIN_BATCH:
-            return None
-        if self._pool is not None and getattr(self._pool, "_broken", False):
-            self.close()
-        if self._pool is None:
-            # spawn, not fork: the parent has threads (the outbox sender) and open connections.
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=_watch_parent, initargs=(os.getpid(),))
-            log.info("ANALYSIS started %d worker process(es)", self.workers)
-        return self._pool
+    # -- scheduling ------------------------------------------------------------------------------
+
+    def _dispatch(self) -> None:
+        while self._queue:
+            worker = self._idle_worker()
+            if worker is None:
+                return
+            job = self._queue.popleft()
+            key, blob = self._packed(job.rules)
+            try:
+                if worker.rules_key != key:
+                    worker.conn.send(("rules", key, blob))
+                    worker.rules_key = key
+                worker.conn.send(("job", job.raw, job.own_domains, job.mode))
+            except (OSError, ValueError):  # the worker died between jobs: replace it, try again
+                self._queue.appendleft(job)
+                self._replace(worker)
+                continue
+            worker.job, worker.started = job, time.monotonic()
+            worker.peak = _rss_tree(worker.process.pid)  # at least what it holds when it starts
+
+    def _idle_worker(self) -> _Worker | None:
+        idle = next((w for w in self._pool if w.job is None), None)
+        if idle is None and len(self._pool) < self.workers:
+            idle = self._start()
+        return idle
+
+    def _collect(self, timeout: float) -> None:
+        busy = {w.conn: w for w in self._pool if w.job is not None}
+        if not busy:
+            return
+        for conn in wait(list(busy), timeout):
+            worker = busy[conn]
+            try:
+                analysis = conn.recv()
+            except (EOFError, OSError):  # died mid-job: a segfault, the OOM killer, RLIMIT_AS
+                self._died(worker)
+                continue
+            except Exception as exc:  # noqa: BLE001 - a result that cannot be unpickled here
+                analysis = Analysis(None, parse_error=f"{type(exc).__name__}: {exc}")
+            analysis.seconds = time.monotonic() - worker.started
+            analysis.peak_rss = worker.peak
+            worker.job.analysis, worker.job = analysis, None
+
+    def _enforce(self) -> None:
+        """Kill a worker whose current mail has overrun its time or memory."""
+        for worker in [w for w in self._pool if w.job is not None]:
+            worker.peak = max(worker.peak, _rss_tree(worker.process.pid))
+            elapsed = time.monotonic() - worker.started
+            if elapsed > self.limits.seconds:
+                self._overrun(worker, f"over the time limit of {self.limits.seconds:g} s")
+            elif worker.peak > self.limits.memory_mb * 2**20:
+                self._overrun(worker, f"over the memory limit of {self.limits.memory_mb} MB")
+
+    def _died(self, worker: _Worker) -> None:
+        """A worker that dies may have been hit by something else (the OOM killer chose it while
+        another process grew): the mail is read once more before its death counts against it."""
+        job = worker.job
+        job.deaths += 1
+        if job.deaths > 1:
+            self._overrun(worker, "the worker process died while reading the mail")
+            return
+        log.warning("SANDBOX worker %s died; reading its mail again", worker.process.pid)
+        worker.job = None
+        self._replace(worker)
+        self._queue.appendleft(job)
+
+    def _overrun(self, worker: _Worker, why: str) -> None:
+        job = worker.job
+        log.warning("SANDBOX killed worker %s: %s", worker.process.pid, why)
+        job.analysis = Analysis(None, overrun=why, seconds=time.monotonic() - worker.started,
+                                peak_rss=worker.peak)
+        worker.job = None
+        self._replace(worker)
+
+    # -- processes -------------------------------------------------------------------------------
+
+    def _start(self) -> _Worker:
+        # spawn, not fork: the parent has threads (the outbox senders) and open connections.
+        ctx = multiprocessing.get_context("spawn")
+        parent_end, child_end = ctx.Pipe()
+        process = ctx.Process(target=_serve, args=(child_end, os.getpid(), self.task,
+                                                   self.limits.address_space),
+                              name="mail-reader", daemon=True)
+        process.start()
+        child_end.close()
+        worker = _Worker(process, parent_end)
+        self._pool.append(worker)
+        return worker
+
+    def _replace(self, worker: _Worker) -> None:
+        _stop(worker)
+        self._pool.remove(worker)
 
     def _packed(self, rules: Ruleset) -> tuple[str, bytes]:
         if self._rules is None or self._rules[0] is not rules:
@@ -131,21 +273,66 @@ class Analyser:
         return self._rules[1], self._rules[2]
 
 
+def _stop(worker: _Worker) -> None:
+    process = worker.process
+    if process.is_alive():
+        process.kill()
+    process.join(timeout=5)
+    worker.conn.close()
+
+
+def _rss_tree(pid: int) -> int:
+    """Resident bytes of a process and its descendants (a reader may run a converter)."""
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            with open(f"/proc/{current}/statm", "rb") as statm:
+                total += int(statm.read().split()[1]) * _PAGE
+            with open(f"/proc/{current}/task/{current}/children", "rb") as children:
+                todo += [int(child) for child in children.read().split()]
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile
+    return total
+
+
 # -- in the worker process ----------------------------------------------------------------------
 
-_cached: tuple[str, Ruleset] | None = None
+
+def _serve(conn: Connection, parent: int, task: Task, address_space: int) -> None:
+    """The worker's loop: rules arrive once per change, then one mail at a time."""
+    _watch_parent(parent)
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
+    except (ValueError, OSError):  # a lower hard limit already: keep it
+        pass
+    rules: Ruleset | None = None
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return
+        if message[0] == "rules":
+            rules = pickle.loads(message[2])
+            continue
+        _kind, raw, own_domains, mode = message
+        try:
+            result = task(raw, rules, own_domains, mode)
+        except MemoryError:
+            result = Analysis(None, overrun="out of memory while reading the mail")
+        except Exception:  # noqa: BLE001 - a bug in a reader is this mail's error, not the worker's
+            result = Analysis(None, parse_error=traceback.format_exc())
+        conn.send(_sendable(result))
 
 
-def _work(raw: bytes, key: str, blob: bytes, own_domains: tuple[str, ...]) -> Analysis:
-    global _cached  # one ruleset per worker process, replaced when the main process's changes
-    if _cached is None or _cached[0] != key:
-        _cached = (key, pickle.loads(blob))
-    result = analyse(raw, _cached[1], own_domains)
+def _sendable(result: Analysis) -> Analysis:
+    """An exception that cannot travel back is replaced by its text."""
     if result.intake_error is not None:
         try:
             pickle.dumps(result.intake_error)
-        except Exception:  # noqa: BLE001 - keep the text when the exception cannot travel
-            result.intake_error = RuntimeError(f"{type(result.intake_error).__name__}: {result.intake_error}")
+        except Exception:  # noqa: BLE001
+            result.intake_error = RuntimeError(
+                f"{type(result.intake_error).__name__}: {result.intake_error}")
     return result
 
 

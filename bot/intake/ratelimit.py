@@ -12,6 +12,8 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from bot.context import Runtime
+from bot.followup.trust import protected_addresses, standing
+from bot.message.model import InboundMessage
 from bot.store.models import InboundMail
 from bot.store.states import MailStatus
 from bot.verdict import Decision, Reason, Rule, Verdict
@@ -19,8 +21,13 @@ from bot.verdict import Decision, Reason, Rule, Verdict
 TEXT = "发件人短时间内来信过多，暂停自动回复。"
 
 
-def over_rate(db: Session, rt: Runtime, sender: str) -> Verdict | None:
-    """The RATE-LIMIT verdict when `sender` has reached the cap in the rolling window."""
+def over_rate(db: Session, rt: Runtime, msg: InboundMessage) -> Verdict | None:
+    """The RATE-LIMIT verdict when the sender has reached the cap in the rolling window. A unit or
+    the admin whose mail our server authenticated is never held back: otherwise anyone could
+    silence them by forging their address twenty times."""
+    sender = msg.from_addr
+    if sender.lower() in protected_addresses(rt) and standing(msg, rt).authenticated:
+        return None
     since = rt.now() - timedelta(hours=rt.config.rate_window_hours)
     count = db.exec(select(func.count()).select_from(InboundMail).where(
         InboundMail.sender == sender, InboundMail.received_at >= since,

@@ -11,6 +11,7 @@ from bot.forms.model import Form
 from bot.forms.reader import read_attachment, read_body
 from bot.message.loop import loop_reason
 from bot.message.model import Attachment, InboundMessage
+from bot.message.quote import fresh_text
 from bot.rules.decide import Intake, decide
 from bot.rules.model import Ruleset
 from bot.verdict import Verdict
@@ -34,6 +35,27 @@ def read_intake(msg: InboundMessage, rules: Ruleset, own_domains: tuple[str, ...
         if form is not None:
             unreadable = []
     return Intake(form, unreadable, msg.from_addr), source
+
+
+OVERRUN_NOTE = ("您的来信未能在系统处理时限内读取完毕（附件或正文过大、过于复杂）。请将填写好的"
+                "《来访企业预约登记表》（.xlsx 或 .docx）作为附件重新发送。")
+
+
+def headers_intake(msg: InboundMessage, rules: Ruleset,
+                   own_domains: tuple[str, ...]) -> tuple[Intake, Attachment | None]:
+    """The intake of a mail read by its headers only (its full reading overran the limits): no
+    form, and a note that says so, unless the headers alone show it must not be answered."""
+    reason = loop_reason(msg, (rules.programme.mailbox,), own_domains)
+    if reason:
+        return Intake(None, sender=msg.from_addr, loop_reason=reason), None
+    return Intake(None, [OVERRUN_NOTE], msg.from_addr), None
+
+
+def fresh_form(msg: InboundMessage, rules: Ruleset) -> bool:
+    """Whether a reply carries a form of its own: an attachment, or one typed above the quote."""
+    programme = rules.programme
+    return bool(msg.attachments) or read_body(fresh_text(msg.text_body), districts=programme.districts,
+                                              city=programme.city) is not None
 
 
 def form_from_attachments(msg: InboundMessage, rules: Ruleset):

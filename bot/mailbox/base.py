@@ -44,6 +44,19 @@ def message_id_of(headers: Message) -> str | None:
     return value or None
 
 
+def within_bytes(keys: list, sizes: list[int], max_bytes: int) -> list:
+    """The longest prefix of `keys` whose sizes add up to at most `max_bytes`, and never less than
+    one: a batch is capped by bytes as well as count, so that forty 25 MB mails are not held in
+    memory at once, while a single large mail still goes through."""
+    total, taken = 0, []
+    for key, size in zip(keys, sizes):
+        if taken and total + size > max_bytes:
+            break
+        taken.append(key)
+        total += size
+    return taken
+
+
 def make_key(mailbox: str, uidvalidity: int, uid: int) -> str:
     """The ledger key of an IMAP message: the UID is only meaningful together with UIDVALIDITY."""
     return f"{mailbox}:{uidvalidity}:{uid}"
@@ -60,8 +73,9 @@ class Source(Protocol):
 
     def close(self) -> None: ...
 
-    def fetch_new(self, limit: int = 100) -> list[Fetched]:
-        """Messages still in the inbox, oldest first, read without setting \\Seen."""
+    def fetch_new(self, limit: int = 100, max_bytes: int | None = None) -> list[Fetched]:
+        """Messages still in the inbox, oldest first, read without setting \\Seen: at most
+        `limit` of them and, past the first, at most `max_bytes` of raw mail together."""
         ...
 
     def mark_done(self, item: Fetched) -> None:

@@ -19,7 +19,7 @@ from typing import Callable, Iterator, TypeVar
 from imapclient import IMAPClient
 
 from bot.errors import MailboxError
-from bot.mailbox.base import Fetched, headers_of, make_key, message_id_of
+from bot.mailbox.base import Fetched, headers_of, make_key, message_id_of, within_bytes
 from bot.retry import backoff_delay
 from bot.tls import check_security, tls_context
 
@@ -87,8 +87,8 @@ class ImapSource:
         except (OSError, imaplib.IMAP4.error):
             _shutdown(client)
 
-    def fetch_new(self, limit: int = 100) -> list[Fetched]:
-        return self._retrying("FETCH", lambda client: self._fetch_new(client, limit))
+    def fetch_new(self, limit: int = 100, max_bytes: int | None = None) -> list[Fetched]:
+        return self._retrying("FETCH", lambda client: self._fetch_new(client, limit, max_bytes))
 
     def mark_done(self, item: Fetched) -> None:
         self._retrying("MOVE", lambda client: self._move_item(client, item, self.settings.processed_folder))
@@ -198,11 +198,14 @@ class ImapSource:
 
     # -- operations (run inside _retrying) ----------------------------------------------
 
-    def _fetch_new(self, client: IMAPClient, limit: int) -> list[Fetched]:
+    def _fetch_new(self, client: IMAPClient, limit: int, max_bytes: int | None) -> list[Fetched]:
         _call("NOOP", client.noop)  # lets the server sync mail that arrived since the last command
         waiting = sorted(_call("SEARCH", client.search, ["UNDELETED"]))
-        self._more = len(waiting) > limit  # wait() must not sleep on a backlog
         uids = waiting[:limit]
+        if max_bytes is not None and uids:
+            sizes = _call("FETCH", client.fetch, uids, ["RFC822.SIZE"])
+            uids = within_bytes(uids, [sizes.get(u, {}).get(b"RFC822.SIZE", 0) for u in uids], max_bytes)
+        self._more = len(waiting) > len(uids)  # wait() must not sleep on a backlog
         items: list[Fetched] = []
         for chunk in _chunks(uids, FETCH_CHUNK):
             data = _call("FETCH", client.fetch, chunk, ["BODY.PEEK[]"])

@@ -20,7 +20,13 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from bot.errors import MailboxError
-from bot.mailbox.base import HEADER_LIMIT, Fetched, headers_of, message_id_of
+from bot.mailbox.base import (
+    HEADER_LIMIT,
+    Fetched,
+    headers_of,
+    message_id_of,
+    within_bytes,
+)
 
 log = logging.getLogger(__name__)
 
@@ -85,16 +91,18 @@ class MaildirSource:
     def close(self) -> None:
         self._paths.clear()
 
-    def fetch_new(self, limit: int = 100) -> list[Fetched]:
+    def fetch_new(self, limit: int = 100, max_bytes: int | None = None) -> list[Fetched]:
         with _errors("FETCH"):
             ensure_maildir(self.root)
             self._snapshot = self._dir_state()  # before listing: a delivery in between wakes wait()
             files = self._inbox_files()
             uids = self._assign_uids(files)
             oldest = sorted(uids.items(), key=lambda bu: bu[1])[:limit]  # read only what is returned
+            if max_bytes is not None:
+                oldest = within_bytes(oldest, [_size(files[base]) for base, _uid in oldest], max_bytes)
             items = [self._read(uid, files[base]) for base, uid in oldest]
         self._paths = {base: files[base] for base in uids}
-        self._more = len(uids) > limit
+        self._more = len(uids) > len(oldest)
         return [item for item in items if item is not None]
 
     def mark_done(self, item: Fetched) -> None:
@@ -311,6 +319,13 @@ def _fsync_dir(path: Path) -> None:
 def _new_uidvalidity() -> int:
     """Seconds since the epoch, like Dovecot: a fresh list never repeats an earlier one's value."""
     return max(1, int(time.time()))
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # taken meanwhile: reading it will say so
 
 
 def _mtime(path: Path) -> int:

@@ -30,6 +30,7 @@ class InboundMessage:
     text_body: str  # the text/plain part, or the HTML part turned into text
     attachments: list[Attachment] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what was skipped or repaired while parsing
+    sender_problem: str = ""  # why `from_addr` cannot be trusted (bot.message.sender); "" if it can
 
     def header(self, name: str) -> str | None:
         """First value of a header, case-insensitive; None when absent."""

@@ -40,6 +40,7 @@ from bot.message.limits import (
     truncate_header_lines,
 )
 from bot.message.model import Attachment, InboundMessage
+from bot.message.sender import sender_of
 
 _BODY_TYPES = ("text/plain", "text/html")
 
@@ -58,6 +59,13 @@ def parse_message(raw: bytes, limits: MailLimits | None = None) -> InboundMessag
     except Exception as exc:  # the contract is "never raise": keep the headers and say why
         note = f"MIME structure unreadable ({type(exc).__name__}: {str(exc)[:200]}): headers only"
         return _headers_only(raw, limits, note)
+
+
+def parse_headers(raw: bytes, limits: MailLimits | None = None) -> InboundMessage:
+    """Only the header block: cheap and bounded on any input. Used for a mail whose full reading
+    overran its limits, so that it can still be answered."""
+    raw = bytes(raw)
+    return _headers_only(raw, limits or DEFAULT_LIMITS, "read headers only: the full reading overran its limits")
 
 
 def _parse_full(raw: bytes, limits: MailLimits) -> InboundMessage:
@@ -274,13 +282,14 @@ def _build(raw: bytes, msg: Message, limits: MailLimits, notes: list[str], text_
     first = {}
     for name, text, _decoded in pairs:
         first.setdefault(name.lower(), text)
-    senders = _addresses([first.get("from", "")])
-    from_name, from_addr = senders[0] if senders else ("", "")
+    sender = sender_of([t for n, t, _ in pairs if n.lower() == "from"])
+    from_addr = sender.address
     return InboundMessage(
         raw=raw,
         message_id=_msg_id(first.get("message-id", "")) or _digest_id(raw, from_addr, first.get("date", "")),
         from_addr=from_addr,
-        from_name=from_name,
+        from_name=sender.name,
+        sender_problem=sender.problem,
         to=[a for _, a in _addresses([t for n, t, _ in pairs if n.lower() == "to"])],
         cc=[a for _, a in _addresses([t for n, t, _ in pairs if n.lower() == "cc"])],
         subject=decode_words(first.get("subject", "")).strip(),

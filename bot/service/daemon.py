@@ -38,11 +38,11 @@ def fetch_pass(rt: Runtime, source: Source, batch: int = 100) -> PassResult:
     while lease.acquire(rt.engine, source.name, rt.holder_id, rt.now()):
         if grace_of(rt.transport) is not None:
             settle_unconfirmed(rt.engine, rt.now(), source.has_message_id)
-        items = source.fetch_new(limit=batch)
+        items = source.fetch_new(limit=batch, max_bytes=rt.config.batch_bytes)
         copies, mail, done = [], [], []
         for item in items:
             (copies if _is_sent_copy(rt, item) else mail).append(item)
-        for item, prepared in zip(mail, prepare(rt, mail, rt.analyser)):
+        for item, prepared in zip(mail, prepare(rt, mail)):
             outcome = process(rt, item, prepared)
             result.outcomes[outcome] = result.outcomes.get(outcome, 0) + 1
             if outcome == "error":

@@ -6,7 +6,7 @@ import logging
 from datetime import date, time
 
 from bot.context import Runtime
-from bot.followup.notify import queue_digest
+from bot.followup.notify import queue_digest, queue_trust_digest
 from bot.followup.reminders.queue import queue_reminders
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,9 @@ class Jobs:
     def daily(self) -> None:
         count = queue_reminders(self.rt)
         log.info("REMINDERS queued=%d today=%s", count, self.rt.today())
+        told = queue_trust_digest(self.rt)
+        if told:
+            log.info("TRUST-DIGEST %d event(s) told to the admin", told)
 
     def weekly(self) -> None:
         queue_digest(self.rt)

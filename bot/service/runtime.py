@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from bot.config import Config, load_config
 from bot.context import Clock, RulesHolder, Runtime
 from bot.errors import ConfigError
-from bot.intake.prefetch import Analyser
+from bot.intake.prefetch import Sandbox, WorkerLimits
 from bot.mailbox.base import Source
 from bot.mailbox.imap import ImapSettings, ImapSource
 from bot.mailbox.maildir import MaildirSource
@@ -60,7 +60,7 @@ def clock_for(opts: Options, rules: Ruleset) -> Clock:
 
 def open_runtime(opts: Options, with_transport: bool = True, daemon: bool = False) -> Runtime:
     """Everything a command that changes state needs; migrations run here. `daemon` adds the
-    parse-ahead workers and the extra SMTP connections that only a long run uses."""
+    extra reading workers and SMTP connections that only a long run uses."""
     private_umask()
     cfg = load(opts)
     holder = RulesHolder.load(rules_dir(opts))
@@ -72,7 +72,12 @@ def open_runtime(opts: Options, with_transport: bool = True, daemon: bool = Fals
     return Runtime(config=cfg, rules=holder, engine=engine, templates=Templates(cfg.templates_dir),
                    clock=clock_for(opts, holder.current), transport=transport,
                    extra_transports=extra,
-                   analyser=Analyser(cfg.parse_workers) if daemon else None)
+                   analyser=open_sandbox(cfg, cfg.parse_workers if daemon else 1))
+
+
+def open_sandbox(cfg: Config, workers: int) -> Sandbox:
+    """The worker processes that read mail under the per-mail limits (started on first use)."""
+    return Sandbox(workers, WorkerLimits(cfg.mail_seconds, cfg.mail_memory_mb))
 
 
 def open_transport(cfg: Config) -> Transport:

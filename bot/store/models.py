@@ -62,6 +62,7 @@ class Case(SQLModel, table=True):
     satisfaction: str = Field(default="", max_length=10)
     revisit: str = Field(default="", max_length=200)
     refer_unit: str = Field(default="", max_length=60)
+    flags: str = Field(default="", max_length=300)  # rule ids a person should look at (DUPLICATE-CODE)
     created_at: datetime
     updated_at: datetime
 
@@ -153,3 +154,35 @@ class Suppression(SQLModel, table=True):
     address: str = Field(primary_key=True, max_length=320)
     until: datetime
     reason: str = Field(default="", sa_column=Column(Text, default=""))
+
+
+class HeldAction(SQLModel, table=True):
+    """An admin or unit action by mail that was not authenticated: applied only when its one-time
+    code comes back from the registered address before it expires."""
+
+    __tablename__ = "held_action"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)  # SHA-256 of the code; the code is not kept
+    kind: str = Field(max_length=30)  # unit-report | ledger-import | ...
+    address: str = Field(max_length=320)  # who must confirm (the registered address it came from)
+    case_number: str = Field(default="", max_length=60)
+    inbound_id: int = Field(foreign_key="inbound_mail.id")  # the held mail (archived raw)
+    status: str = Field(default="held", max_length=20, index=True)  # held|applied|expired|refused
+    created_at: datetime
+    expires_at: datetime
+    decided_at: datetime | None = None
+
+
+class TrustEvent(SQLModel, table=True):
+    """A refused, held or suspicious mail: the admin hears of each once, in the daily digest."""
+
+    __tablename__ = "trust_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime
+    kind: str = Field(max_length=30)  # held | refused | confirmed | expired | bounce-ignored | ...
+    address: str = Field(default="", max_length=320)
+    case_number: str = Field(default="", max_length=60)
+    detail: str = Field(default="", sa_column=Column(Text, default=""))
+    told: bool = Field(default=False, index=True)

@@ -23,6 +23,7 @@ class OutboxStatus(StrEnum):
     FINALIZING = "finalizing"
     SENT = "sent"
     FAILED = "failed"
+    SUPPRESSED = "suppressed"  # held back: the recipient bounced, or got too much automatic mail
 
 
 class CaseStatus(StrEnum):

@@ -18,6 +18,7 @@ from bot.store.models import Case
 
 REPO = Path(__file__).resolve().parents[2]
 INTAKE = "intake@rb.test"
+AUTHSERV = "mx.rb.test"  # as in tests.support.botenv
 
 
 class Embedded:
@@ -26,7 +27,8 @@ class Embedded:
     def __init__(self, root: Path, rules: Path):
         self.root, self.rules = root, rules
         (root / "config.toml").write_text(
-            f'rules_dir = "{rules}"\ntemplates_dir = "{REPO / "templates"}"\n', encoding="utf-8")
+            f'rules_dir = "{rules}"\ntemplates_dir = "{REPO / "templates"}"\n'
+            f'[trust]\nauthserv_id = "{AUTHSERV}"\n', encoding="utf-8")
 
     def runtime(self, today: str, transport: bool = True):
         return open_runtime(Options(self.root / "config.toml", None, date.fromisoformat(today)),

@@ -1,0 +1,174 @@
+"""bot.intake.prefetch: mail is read in real worker processes under a per-mail time and memory
+limit. What a worker reads is exactly what the function reads in this process; a worker that
+overruns is killed and replaced, the mail is read by its headers only, and the next mail goes on.
+Nothing is mocked: the slow, greedy and dying readers below run in the spawned workers."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import sys
+import time
+from functools import partial
+from pathlib import Path
+
+import pytest
+
+from bot.intake.prefetch import HEADERS, Sandbox, WorkerLimits, analyse
+from bot.intake.read import OVERRUN_NOTE
+from bot.rules.loader import load_rules
+from bot.samples import FormValues, form_xlsx, registration_mail
+from tests.support.poison import (
+    analyse_dying_on,
+    analyse_greedily_on,
+    analyse_slowly_on,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+DOMAINS = ("bot.rb.test",)
+MAILS = sorted((REPO / "tests" / "data" / "mail").glob("*.eml"))
+FORMS = sorted(p for p in (REPO / "tests" / "data" / "forms").iterdir()
+               if p.suffix in (".xlsx", ".docx", ".xlsm", ".docm"))
+
+
+def form_mails() -> list[bytes]:
+    """Every golden form, attached to a Foxmail-shaped registration mail."""
+    return [registration_mail(sender=f"ent{i}@corp.test", to="intake@rb.test",
+                              message_id=f"form-{i}@corp.test", attachments=[(p.name, p.read_bytes())])
+            for i, p in enumerate(FORMS)]
+
+
+def marked(marker: str) -> bytes:
+    return registration_mail(sender="ent1@corp.test", to="intake@rb.test", subject=marker,
+                             message_id=f"{marker}@corp.test",
+                             attachments=[("登记表.xlsx", form_xlsx(FormValues()))])
+
+
+@pytest.fixture(scope="module")
+def rules():
+    return load_rules(REPO / "rules")
+
+
+@pytest.fixture
+def sandbox(request):
+    boxes = []
+
+    def make(workers=1, seconds=20.0, memory_mb=512, task=analyse):
+        box = Sandbox(workers, WorkerLimits(seconds, memory_mb), task)
+        boxes.append(box)
+        return box
+
+    yield make
+    for box in boxes:
+        box.close()
+
+
+def summary(a) -> tuple:
+    intake, source = a.intake
+    form = dataclasses.asdict(intake.form) if intake.form else None
+    return (a.msg.message_id, a.msg.subject, a.msg.from_addr, len(a.msg.attachments), form,
+            intake.loop_reason, list(intake.unreadable), source.filename if source else None)
+
+
+def test_workers_read_every_golden_mail_as_the_function_does(sandbox, rules):
+    raws = [p.read_bytes() for p in MAILS] + form_mails() + [b""]
+    got = [job.result() for job in sandbox(workers=2).submit_all(raws, rules, DOMAINS)]
+    assert got[-1].msg is None and not got[-1].parse_error  # the empty mail: nothing to parse
+    for raw, a in zip(raws[:-1], got[:-1]):
+        assert summary(a) == summary(analyse(raw, rules, DOMAINS))
+        assert a.seconds > 0 and a.peak_rss > 0  # measured by the parent, per mail
+    forms = [a.intake[0].form for a in got[:-1] if a.intake[0].form]
+    assert len(forms) >= len(FORMS) - 5  # this compared real form readings, not empty results
+
+
+def test_changed_rules_mean_reading_again_with_the_new_ones(sandbox, rules):
+    raw = next(p for p in MAILS if "foxmail_gb2312" in p.name).read_bytes()
+    jobs = sandbox().submit_all([raw, raw], rules, DOMAINS)
+    sender = jobs[0].result(rules).msg.from_addr
+    assert jobs[0].result(rules).intake[0].loop_reason is None
+    # New rules in force meanwhile, in which the sender's address is our own mailbox.
+    changed = dataclasses.replace(rules, programme=dataclasses.replace(rules.programme, mailbox=sender))
+    again = jobs[1].result(changed)
+    assert again.intake[0].loop_reason and sender in again.intake[0].loop_reason
+
+
+def test_a_mail_over_the_time_limit_is_read_by_its_headers_and_the_next_goes_on(sandbox, rules):
+    box = sandbox(seconds=2.0, task=partial(analyse_slowly_on, b"SLOW"))
+    slow, after = box.submit_all([marked("SLOW"), marked("AFTER")], rules, DOMAINS)
+    started = time.monotonic()
+    got = slow.result()
+    assert time.monotonic() - started < 30  # killed at 2 s, not left to sleep its 60 s
+    assert "time limit" in got.overrun and slow.mode == HEADERS
+    assert got.msg.subject == "SLOW" and got.msg.attachments == []  # the headers only
+    intake, _source = got.intake
+    assert intake.form is None and intake.unreadable == [OVERRUN_NOTE]  # answered FORM-UNREADABLE
+    assert after.result().intake[0].form is not None  # the next mail is read in full
+
+
+def test_a_mail_over_the_memory_limit_is_stopped_before_it_hurts(sandbox, rules):
+    box = sandbox(memory_mb=200, task=partial(analyse_greedily_on, b"GREEDY"))
+    greedy, after = box.submit_all([marked("GREEDY"), marked("AFTER")], rules, DOMAINS)
+    got = greedy.result()
+    assert "memory" in got.overrun
+    assert got.peak_rss < 200 * 2**20 + 400 * 2**20  # caught within a poll or two of the limit
+    assert got.msg.subject == "GREEDY" and got.intake[0].unreadable == [OVERRUN_NOTE]
+    assert after.result().intake[0].form is not None
+
+
+def test_a_worker_that_dies_is_replaced_and_its_mail_read_again_once(sandbox, rules):
+    box = sandbox(task=partial(analyse_dying_on, b"DIES"))
+    dies, after = box.submit_all([marked("DIES"), marked("AFTER")], rules, DOMAINS)
+    got = dies.result()
+    assert dies.deaths == 2 and "died" in got.overrun  # tried twice, then read by its headers
+    assert got.msg.subject == "DIES"
+    assert after.result().intake[0].form is not None
+
+
+def test_a_bug_in_a_reader_is_the_mails_error_not_the_workers(sandbox, rules):
+    from tests.support.poison import analyse_failing_on
+
+    box = sandbox(task=partial(analyse_failing_on, b"BUG"))
+    bug, after = box.submit_all([marked("BUG"), marked("AFTER")], rules, DOMAINS)
+    assert "parser exploded" in bug.result().parse_error
+    pid = box._pool[0].process.pid
+    assert after.result().intake[0].form is not None
+    assert box._pool[0].process.pid == pid  # the same worker went on
+
+
+def test_workers_exit_when_their_parent_is_killed(tmp_path):
+    script = f"""
+import sys, time
+sys.path.insert(0, {str(REPO)!r})
+from bot.intake.prefetch import Sandbox
+from bot.rules.loader import load_rules
+from pathlib import Path
+rules = load_rules(Path({str(REPO / 'rules')!r}))
+box = Sandbox(2)
+raw = Path({str(MAILS[0])!r}).read_bytes()
+for job in box.submit_all([raw] * 4, rules, ("x",)):
+    job.result()
+print(*(w.process.pid for w in box._pool), flush=True)
+time.sleep(60)
+"""
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        workers = [int(pid) for pid in parent.stdout.readline().split()]
+        assert len(workers) == 2
+        parent.kill()  # SIGKILL: no cleanup in the parent at all
+        parent.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not any(_alive(pid) for pid in workers), "orphaned workers still running"
+    finally:
+        parent.kill()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    status = Path(f"/proc/{pid}/status")
+    return not (status.exists() and "State:\tZ" in status.read_text())
