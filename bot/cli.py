@@ -106,7 +106,7 @@ def parse(ctx: typer.Context, file: Path, as_json: bool = typer.Option(False, "-
     from bot.app import parse_file
 
     form = parse_file(_opts(ctx), file)
-    _emit(form.to_json())
+    _emit({**form.to_json(), "sources": form.sources_json()})  # sources: where each value was read
 
 
 @app.command()
