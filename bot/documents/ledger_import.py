@@ -54,8 +54,17 @@ def import_ledger(path: Path, *, unit_by_name: Callable[[str], str | None],
 
 
 def _open(path: Path):
+    from io import BytesIO
+
+    from ..errors import FormUnreadable
+    from ..forms.safezip import checked_workbook
+
     try:
-        return load_workbook(path, read_only=True, data_only=True)
+        # inflated under the same budget and ratio checks as a form: a ledger is a file from outside
+        checked = checked_workbook(Path(path).read_bytes())
+        return load_workbook(BytesIO(checked), read_only=True, data_only=True)
+    except FormUnreadable as exc:
+        raise InputError(f"无法读取台账文件 {Path(path).name}：{exc.detail}") from exc
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
         raise InputError(f"无法读取台账文件 {Path(path).name}：请上传由台账导出的 .xlsx 文件（{exc}）") from exc
 

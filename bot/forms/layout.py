@@ -37,7 +37,26 @@ class Item:
 
 
 def rows_of(items: list[Item]) -> list[list[Item]]:
-    """Items grouped into visual rows (top to bottom), each row left to right."""
+    """Items grouped into visual rows (top to bottom), each row left to right; an item that is only
+    punctuation (the colon of 企业名称：) belongs to the item on its left."""
+    return [_attach_punctuation(row) for row in _rows(items)]
+
+
+def _attach_punctuation(row: list[Item]) -> list[Item]:
+    out: list[Item] = []
+    for item in row:
+        if out and all(ch in _PUNCTUATION for ch in item.text.strip()):
+            out[-1].text += item.text.strip()
+            out[-1].x1 = max(out[-1].x1, item.x1)
+        else:
+            out.append(item)
+    return out
+
+
+_PUNCTUATION = ":：;；,，.。、*＊"
+
+
+def _rows(items: list[Item]) -> list[list[Item]]:
     items = [item for item in items if item.text.strip()]
     if not items:
         return []
@@ -84,7 +103,8 @@ def _is_label_only(text: str) -> bool:
 
 
 def _append(target: Item, item: Item) -> None:
-    ascii_edge = target.text[-1:].isascii() and item.text[:1].isascii() and target.text[-1:].isalnum()
+    ascii_edge = (target.text[-1:].isascii() and item.text[:1].isascii() and target.text[-1:].isalnum()
+                  and item.text[:1].isalnum())
     target.text = target.text + (" " if ascii_edge else "") + item.text
     target.x1 = max(target.x1, item.x1)
     target.y1 = max(target.y1, item.y1)

@@ -6,7 +6,7 @@ Before recognition the image is prepared for what phones and scanners do to a pr
 - EXIF orientation applied, and a sideways page (most text boxes tall) turned upright;
 - the red channel only, which makes a red company seal over the text nearly vanish;
 - uneven light flattened by dividing by a blurred background;
-- at most OCR_SIDE pixels on the longer side (speed; A4 at ~110 dpi reads well).
+- at most OCR_AREA pixels (speed and memory; an A4 page at ~115 dpi reads well).
 The detected boxes may be tilted (a photo rotated by a few degrees, perspective): their median
 slope is measured and the box coordinates are turned back by it before rows are formed.
 """
@@ -20,7 +20,7 @@ from statistics import median
 
 from bot.forms.layout import Item
 
-OCR_SIDE = 1100
+OCR_AREA = 1_300_000  # pixels handed to the recogniser (an A4 page at ~115 dpi; a long page the same)
 
 
 @lru_cache(maxsize=1)
@@ -55,7 +55,7 @@ def prepare(image):
     from PIL import Image, ImageOps
 
     image = ImageOps.exif_transpose(image)
-    scale = min(1.0, OCR_SIDE / max(image.size))
+    scale = min(1.0, math.sqrt(OCR_AREA / max(image.width * image.height, 1)))
     if scale < 1.0:
         image = image.resize((round(image.width * scale), round(image.height * scale)), Image.BILINEAR)
     red = np.asarray(image.convert("RGB"))[:, :, 0]

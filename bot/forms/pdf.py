@@ -21,12 +21,14 @@ from bot.forms.layout import Item
 from bot.forms.refusals import unreadable
 
 MAX_OBJECTS = 50_000
-MIN_TEXT_CHARS = 20  # fewer characters than this on a page: a scan (or a seal), read by OCR
+MIN_TEXT_CHARS = 1  # a page with no text at all is a scan (or a photo in a PDF), read by OCR
 RENDER_SIDE = 1400  # pixels of the longer side of a page rendered for OCR (~120 dpi for A4)
 _OBJ = re.compile(rb"\d+\s+\d+\s+obj\b")
 _STREAM = re.compile(rb"stream\r?\n")
 _SIZE = re.compile(rb"/(Width|Height)\s+(\d{1,9})")
 _CHUNK = 1 << 16
+COLUMN_GAP = 1.5  # a gap wider than this many line heights separates table columns
+SPACED_LABEL_GAP = 4.0  # ...but 职　　务 is one label, spread by spaces
 
 
 def precheck(data: bytes, inflate_left: int, max_pixels: int) -> int:
@@ -99,8 +101,9 @@ def text_items(page) -> list[Item]:
         code = pdfium_c.FPDFText_GetUnicode(textpage.raw, i)
         if code in (0, 0x0A, 0x0D, 0xFFFE, 0xFFFF):
             continue
-        left, bottom, right, top = textpage.get_charbox(i)
-        chars.append((chr(code), left, height - top, right, height - bottom))
+        # loose boxes span the font's ascent to descent: one height for every glyph of a line
+        left, bottom, right, top = textpage.get_charbox(i, loose=True)
+        chars.append(("-" if code == 0x02 else chr(code), left, height - top, right, height - bottom))
     return _runs(chars)
 
 
@@ -125,16 +128,36 @@ def _runs(chars) -> list[Item]:
         # a glyph box is tight (a full stop is tiny): measure gaps against the run's height
         size = max(y1 - y0, last.y1 - last.y0 if last else 0.0, 1.0)
         same_line = last is not None and abs((last.y0 + last.y1) / 2 - (y0 + y1) / 2) < size * 0.5
-        if last is not None and same_line and -size < x0 - last.x1 < size * 1.5:
+        gap = x0 - last.x1 if last is not None else 0.0
+        if last is not None and same_line and -size < gap < size * COLUMN_GAP:
             if ch.isspace() and last.text.endswith(" "):
                 continue
+            if gap > 0.25 * size and not ch.isspace() and not last.text.endswith(" "):
+                last.text += " "  # a space the file draws as a gap, not as a character
             last.text += ch
             last.x1, last.y0, last.y1 = max(last.x1, x1), min(last.y0, y0), max(last.y1, y1)
         elif not ch.isspace():
             items.append(Item(x0, y0, x1, y1, ch))
     for item in items:
         item.text = item.text.strip()
-    return items
+    return _spaced_labels(items)
+
+
+def _spaced_labels(items: list[Item]) -> list[Item]:
+    """Join runs of one line that only together spell a label (职　　务, 联 系 人)."""
+    from bot.forms.labels import match_label
+
+    out: list[Item] = []
+    for item in items:
+        last = out[-1] if out else None
+        if (last is not None and abs(last.y0 - item.y0) < 0.5 * last.height
+                and 0 < item.x0 - last.x1 < SPACED_LABEL_GAP * last.height
+                and not match_label(last.text) and match_label(last.text + item.text)):
+            last.text += item.text
+            last.x1 = item.x1
+        else:
+            out.append(item)
+    return out
 
 
 def page_text_size(items: list[Item]) -> int:
