@@ -92,6 +92,8 @@ def _cell_above(item: Item, above: list[Item], line: float) -> Item | None:
     if split_label(item.text):
         return None
     for candidate in above:
+        if abs(candidate.height - item.height) > 0.35 * candidate.height:
+            continue  # another size of type (a seal's lettering) is not the next line of this cell
         if abs(candidate.x0 - item.x0) <= line * 1.2 and not _is_label_only(candidate.text):
             return candidate
     return None

@@ -58,8 +58,11 @@ def prepare(image):
     scale = min(1.0, math.sqrt(OCR_AREA / max(image.width * image.height, 1)))
     if scale < 1.0:
         image = image.resize((round(image.width * scale), round(image.height * scale)), Image.BILINEAR)
-    red = np.asarray(image.convert("RGB"))[:, :, 0]
-    flat = _flatten_light(red)
+    rgb = np.asarray(image.convert("RGB")).astype(np.int16)
+    red = rgb[:, :, 0].copy()
+    seal = rgb[:, :, 0] - np.maximum(rgb[:, :, 1], rgb[:, :, 2]) > 50  # red ink, not black text
+    red[seal] = 255
+    flat = _flatten_light(red.astype(np.uint8))
     return np.repeat(flat[:, :, None], 3, axis=2)
 
 
@@ -107,6 +110,7 @@ def refine_line(array, box, text: str, score: float, words) -> tuple[str, float]
     """
     width, height = _extent(box)
     chars = [ch for ch in text if not ch.isspace()]
+    spaced = {i for i, _ in enumerate(chars) if _space_before(text, i)}
     if not words or len(words) != len(chars):
         return text, score * (0.5 if _too_wide(text, width, height) else 1.0)
     spans = [(min(p[0] for p in w), max(p[0] for p in w), min(p[1] for p in w), max(p[1] for p in w))
@@ -119,11 +123,12 @@ def refine_line(array, box, text: str, score: float, words) -> tuple[str, float]
         gap = spans[i][0] - (spans[i - 1][1] if i else line_x0)
         if gap > 0.6 * pitch:
             region = (spans[i][0] - gap, spans[i][2], spans[i][0], spans[i][3])
-            if _inked(array, region):
-                out.append("\u2611" if _is_option(chars, i) else "\ufffd")
-                missing = missing or not _is_option(chars, i)
-            elif gap > 1.2 * pitch:
+            if _inked(array, region) and _is_option(chars, i):
+                out.append("\u2611")
+            elif i in spaced or gap > 1.2 * pitch and not (_cjk(chars[i]) and i and _cjk(chars[i - 1])):
                 out.append(" ")
+            elif i:
+                missing = True  # a character-wide hole between two characters: one was not read
         out.append(chars[i])
     refined = "".join(out)
     if len(refined) <= 30:
@@ -141,6 +146,21 @@ def _is_option(chars: list[str], at: int) -> bool:
     return chars[at] in _OPTION_WORDS and any(ch in "口□" for ch in chars)
 
 
+def _space_before(text: str, index: int) -> bool:
+    """True when the recognised text has a space before its index-th non-space character."""
+    seen = -1
+    for at, ch in enumerate(text):
+        if not ch.isspace():
+            seen += 1
+            if seen == index:
+                return at > 0 and text[at - 1].isspace()
+    return False
+
+
+def _cjk(ch: str) -> bool:
+    return ord(ch) > 0x2E80
+
+
 def _inked(array, region) -> bool:
     x0, y0, x1, y1 = (int(round(v)) for v in region)
     patch = array[max(0, y0):max(0, y1), max(0, x0):max(0, x1), 0]
@@ -149,10 +169,11 @@ def _inked(array, region) -> bool:
 
 def _too_wide(text: str, width: float, height: float) -> bool:
     """A line much wider than its characters need: characters were dropped (王镕 read as 王)."""
-    if not text or height < 1 or len(text) > 3:
+    if not text or height < 1 or len(text) > 6:
         return False  # longer lines are judged by the gaps between their characters
-    expected = sum(0.95 if ord(ch) > 0x2E80 else 0.6 for ch in text) * height
-    return width > expected + 0.5 * height
+    # a CJK glyph is ~0.75 box heights wide (the detector's box is taller than the glyph)
+    expected = (sum(0.8 if _cjk(ch) else 0.5 for ch in text) + 0.5) * height
+    return width > expected
 
 
 def _sideways(boxes) -> bool:

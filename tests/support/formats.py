@@ -59,3 +59,44 @@ def _invalid_or_empty(key: str, read) -> bool:
     check = {"credit_code": credit_code_problem, "contact_phone": phone_problem,
              "district": lambda v: district_problem(v, DISTRICTS)}.get(key)
     return bool(check and check(read))
+
+
+def form_photo(values, angle: float = 4.0) -> bytes:
+    """A phone photo of a printed form holding `values` (bot.samples.FormValues): one A4 sheet at
+    ~120 dpi, a few degrees off, grey light, JPEG. Made with PIL, so tests need no office suite."""
+    import io
+
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = _font(ImageFont, 19)
+    sheet = Image.new("RGB", (1000, 1414), (250, 249, 245))
+    draw = ImageDraw.Draw(sheet)
+    draw.text((380, 40), "来访企业预约登记表", font=_font(ImageFont, 28), fill=(20, 20, 20))
+    y = 110
+    for label, text in values.pairs():
+        lines = _wrap(text or "", 30) or [""]
+        for i, line in enumerate(lines):
+            if i == 0:
+                draw.text((60, y), label if len(label) <= 12 else label[:12], font=font, fill=(25, 25, 25))
+            draw.text((420, y), line, font=font, fill=(25, 25, 25))
+            y += 30
+        if len(label) > 12:
+            draw.text((60, y), label[12:], font=font, fill=(25, 25, 25))
+            y += 30
+        y += 16
+    photo = sheet.rotate(angle, expand=True, fillcolor=(70, 65, 60), resample=Image.BICUBIC)
+    buffer = io.BytesIO()
+    photo.save(buffer, "JPEG", quality=70)
+    return buffer.getvalue()
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    return [text[i:i + width] for i in range(0, len(text), width)]
+
+
+def _font(image_font, size: int):
+    for path in ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+                 "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"):
+        if Path(path).exists():
+            return image_font.truetype(path, size)
+    raise RuntimeError("no CJK font: scripts/install-test-deps.sh installs fonts-wqy-zenhei")
