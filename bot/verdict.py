@@ -52,6 +52,8 @@ class Rule(StrEnum):
     KW_DISCIPLINE = "KW-DISCIPLINE"
     KW_PETITION = "KW-PETITION"
     KW_PROPOSAL = "KW-PROPOSAL"
+    OCR_CHECK = "OCR-CHECK"  # flag: a value read from an image that a person should compare
+    DUPLICATE_CODE = "DUPLICATE-CODE"  # flag: the credit code is on another address's case
 
 
 EXCLUSION_RULES = (Rule.EX_JUDICIAL, Rule.EX_DISCIPLINE, Rule.EX_PETITION, Rule.EX_PROPOSAL,

@@ -1,9 +1,10 @@
 #!/bin/sh
-# Install the system packages the test rig needs (Dovecot IMAP+LMTP, PostgreSQL), only if missing.
+# Install the system packages the test rig needs (Dovecot IMAP+LMTP, PostgreSQL), only if missing,
+# and the two libraries OpenCV (used by the OCR of photographed forms) loads at run time.
 # Idempotent; run as root. Prints one line saying what it did.
 set -eu
 
-PKGS="dovecot-imapd dovecot-lmtpd postgresql fonts-wqy-zenhei"
+PKGS="dovecot-imapd dovecot-lmtpd postgresql fonts-wqy-zenhei libgl1 libglib2.0-0"
 
 missing=""
 for p in $PKGS; do

@@ -166,3 +166,27 @@ def test_corrected_form_sent_in_reply_updates_the_case(bot):
     listed = bot.cli("cases", "list", "--json", today="2026-12-02").stdout
     import json
     assert [(c["case"], c["status"]) for c in json.loads(listed)] == [(number, "accepted")]
+
+
+def test_photo_and_doc_forms_are_accepted_like_an_xlsx(bot):
+    """A phone photo of the printed form and a Word 97 .doc (what WPS keeps) get the same reply."""
+    from pathlib import Path
+
+    from tests.support.formats import form_photo
+
+    rig = bot.rig
+    typed = FormValues(credit_code="91150302MA0N1RX23K", enterprise_types="规上企业、高新技术企业",
+                       judicial="否", discipline="否", petition="否", proposal="否")
+    doc = (Path(__file__).parent / "data" / "e2e" / "registration_form.doc").read_bytes()
+    rig.append(INTAKE, registration_mail(sender="ent1@corp.test", to=INTAKE, message_id="e2e-photo@corp.test",
+                                         attachments=[("登记表.jpg", form_photo(typed))]))
+    rig.append(INTAKE, registration_mail(sender="ent2@corp.test", to=INTAKE, message_id="e2e-doc@corp.test",
+                                         attachments=[("登记表.doc", doc)]))
+    bot.cli("run", "--once", today="2026-12-01")
+
+    for sender, message_id in (("ent1@corp.test", "e2e-photo@corp.test"), ("ent2@corp.test", "e2e-doc@corp.test")):
+        reply = parse(rig.wait_for_messages(sender, 1)[0])
+        assert reply["In-Reply-To"] == f"<{message_id}>"
+        assert "预约受理通知" in reply["Subject"]
+        assert "2026年12月22日（星期二）" in body_text(reply)
+    assert len(rig.messages(INTAKE, "Processed")) == 2

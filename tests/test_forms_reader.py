@@ -22,19 +22,20 @@ def _unreadable(data: bytes, filename: str | None = None) -> FormUnreadable:
 
 @pytest.mark.parametrize("data, reason", [
     (b"", "empty"),
-    (OLE_MAGIC + bytes(504) + "WordDocument".encode("utf-16-le"), "old-format"),
-    (OLE_MAGIC + bytes(504) + "Workbook".encode("utf-16-le"), "old-format"),
+    (OLE_MAGIC + bytes(504) + "WordDocument".encode("utf-16-le"), "corrupt"),  # a broken .doc
+    (OLE_MAGIC + bytes(504) + "Workbook".encode("utf-16-le"), "corrupt"),  # a broken .xls
     (OLE_MAGIC + bytes(504) + "EncryptionInfo".encode("utf-16-le"), "encrypted"),
-    (b"%PDF-1.4\n", "pdf"),
-    (b"\x89PNG\r\n\x1a\n" + bytes(32), "image"),
-    (b"\xff\xd8\xff\xe1" + bytes(32), "image"),
-    (b"{\\rtf1 hello}", "unknown"),
+    (b"%PDF-1.4\n", "corrupt"),
+    (b"\x89PNG\r\n\x1a\n" + bytes(32), "corrupt"),
+    (b"\xff\xd8\xff\xe1" + bytes(32), "corrupt"),
+    (b"{\\rtf1 hello}", "rtf"),
+    (b"Rar!\x1a\x07\x00" + bytes(32), "rar"),
 ])
-def test_unsupported_formats(data, reason):
+def test_unreadable_files(data, reason):
     assert _unreadable(data).reason == reason
 
 
-def test_detail_names_the_attachment_and_asks_for_xlsx_or_docx():
+def test_detail_names_the_attachment_and_asks_for_a_form_file():
     error = _unreadable(b"%PDF-1.4\n", "登记表.pdf")
     assert error.detail.startswith("“登记表.pdf”")
     assert ".xlsx" in error.detail and ".docx" in error.detail
@@ -48,11 +49,24 @@ def test_real_encrypted_workbook():
     assert _unreadable(out.getvalue(), "登记表.xlsx").reason == "encrypted"
 
 
-def test_form_in_a_zip_is_not_unpacked():
+def test_form_in_a_zip_is_read():
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("说明.txt", "您好，登记表见压缩包。")
         archive.writestr("登记表.xlsx", (FORMS / "x01_canonical_two_col.xlsx").read_bytes())
-    assert _unreadable(buffer.getvalue(), "登记表.zip").reason == "zip"
+    form = read_attachment(buffer.getvalue(), "登记表.zip")
+    assert form.enterprise_name == "乌海市镕鑫化工有限责任公司"
+    assert form.sources["credit_code"].via == "xlsx"
+
+
+def test_zip_of_zips_is_refused():
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, "w") as archive:
+        archive.writestr("登记表.xlsx", (FORMS / "x01_canonical_two_col.xlsx").read_bytes())
+    outer = io.BytesIO()
+    with zipfile.ZipFile(outer, "w") as archive:
+        archive.writestr("inner.zip", inner.getvalue())
+    assert _unreadable(outer.getvalue(), "登记表.zip").reason == "nested-archive"
 
 
 def test_truncated_workbook_is_corrupt():

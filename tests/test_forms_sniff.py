@@ -53,7 +53,8 @@ def test_encrypted_ooxml_is_an_ole_container():
     (b"\x00\x00\x00\x18ftypheic\x00\x00", "image"),
     ("企业名称：乌海市镕鑫化工有限责任公司\n联系人：李建国\n".encode("utf-8"), "text"),
     ("企业名称：乌海市镕鑫化工有限责任公司".encode("gb18030"), "text"),
-    (b"{\\rtf1\\ansi\\deff0 hello}", "unknown"),
+    (b"{\\rtf1\\ansi\\deff0 hello}", "rtf"),
+    (b"7z\xbc\xaf\x27\x1c\x00\x04", "7z"),
     (b"\x00\x01\x02\x03binary", "unknown"),
     (b"", "unknown"),
 ])

@@ -272,7 +272,7 @@ def test_shipped_rules_refer_to_the_district_government(workdir, tmp_path):
 # --------------------------------------------------------------------------- parse --json
 
 @pytest.mark.parametrize("kind", ["xlsx", "docx", "eml"])
-def test_parse_prints_the_form_alone(workdir, kind):
+def test_parse_prints_the_form_and_its_sources(workdir, kind):
     values = FormValues()
     data = {"xlsx": lambda: form_xlsx(values), "docx": lambda: form_docx(values),
             "eml": lambda: mail(values)}[kind]()
@@ -281,7 +281,9 @@ def test_parse_prints_the_form_alone(workdir, kind):
     assert done.returncode == 0, done.err
     assert "\\u" not in done.out
     form = json.loads(done.out)
-    assert list(form) == FORM_KEYS
+    assert list(form) == FORM_KEYS + ["sources"]  # the form's keys, then where each value came from
+    via = {"xlsx": "xlsx", "docx": "docx", "eml": "xlsx"}[kind]
+    assert form["sources"]["credit_code"] == {"via": via}
     assert form["enterprise_name"] == "乌海市金沙湾新材料科技有限公司"
     assert form["credit_code"] == "91150302MA0N1RX23K"
     assert form["contact_name"] == "李晓明"

@@ -56,7 +56,8 @@ def triage_cmd(opts: Options, path: Path, as_json: bool) -> None:
 
 
 def parse_cmd(opts: Options, path: Path) -> None:
-    emit_json(parse_file(opts, path).to_json())
+    form = parse_file(opts, path)
+    emit_json({**form.to_json(), "sources": form.sources_json()})  # where each value was read
 
 
 def register_cmd(opts: Options, path: Path, channel: str) -> None:

@@ -18,7 +18,8 @@ from typing import Callable
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
-from ..errors import InputError
+from ..errors import FormUnreadable, InputError
+from ..forms.safezip import checked_workbook
 from .ledger_export import BASELINE_SHEET, LISTS_SHEET, OUTCOMES, cell_digest
 from .rows import LEDGER_COLUMNS, LedgerEdit, LedgerImportResult, clean_text
 
@@ -54,8 +55,15 @@ def import_ledger(path: Path, *, unit_by_name: Callable[[str], str | None],
 
 
 def _open(path: Path):
+    from io import BytesIO
+
+
     try:
-        return load_workbook(path, read_only=True, data_only=True)
+        # inflated under the same budget and ratio checks as a form: a ledger is a file from outside
+        checked = checked_workbook(Path(path).read_bytes())
+        return load_workbook(BytesIO(checked), read_only=True, data_only=True)
+    except FormUnreadable as exc:
+        raise InputError(f"无法读取台账文件 {Path(path).name}：{exc.detail}") from exc
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
         raise InputError(f"无法读取台账文件 {Path(path).name}：请上传由台账导出的 .xlsx 文件（{exc}）") from exc
 

@@ -8,8 +8,10 @@ from pathlib import Path
 from sqlmodel import Session
 
 from bot.context import Runtime
+from bot.errors import FormUnreadable
 from bot.followup.incoming import Followup
 from bot.followup.ledger_io import import_file
+from bot.forms.safezip import checked_workbook
 from bot.forms.sniff import sniff
 from bot.message.model import InboundMessage
 from bot.outbox.compose import Draft
@@ -24,13 +26,25 @@ def _ledger_attachment(msg: InboundMessage):
     return None
 
 
+def _checked(data: bytes) -> bytes | None:
+    """The workbook after the form readers' zip checks (budget, ratio, DTD), or None."""
+
+    try:
+        return checked_workbook(data)
+    except FormUnreadable:
+        return None
+
+
 def _looks_like_ledger(data: bytes) -> bool:
     import io
 
     import openpyxl
 
+    checked = _checked(data)
+    if checked is None:
+        return False
     try:
-        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
+        wb = openpyxl.load_workbook(io.BytesIO(checked), read_only=True)
     except Exception:  # noqa: BLE001 - not a workbook we can open: not a ledger
         return False
     try:
@@ -53,7 +67,7 @@ def import_by_mail(db: Session, rt: Runtime, msg: InboundMessage) -> Followup:
     att = _ledger_attachment(msg)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "ledger.xlsx"
-        path.write_bytes(att.data)
+        path.write_bytes(_checked(att.data) or b"")  # the checked copy, never the sender's bytes
         ok, summary = import_file(rt, path)
     subject = "台账导入结果：" + ("已完成" if ok else "未执行，请更正")
     queue(db, Draft(purpose="admin", to=[msg.from_addr], subject=subject,

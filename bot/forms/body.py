@@ -12,11 +12,14 @@ from collections.abc import Iterable
 
 from bot.forms.labels import (
     BLOCK_KEYS,
+    MAX_BLOCK,
     find_values,
+    is_section_heading,
     match_label,
     normalize_label,
     split_label,
 )
+from bot.forms.textguard import tidy_lines
 
 MIN_LABELS = 3  # fewer labels than this is an ordinary mail that mentions a word or two
 _SPACED = re.compile(r"^(\S{3,}?)\s+(\S.*)$")
@@ -32,7 +35,7 @@ def read_body_values(text: str) -> dict[str, str] | None:
 def scan_lines(lines: Iterable[str]) -> dict[str, str]:
     """Raw values of every label line found (an empty string for a label left blank)."""
     scanner = _Scanner()
-    for raw in lines:
+    for raw in tidy_lines(lines):
         line = raw.strip()
         if line.startswith(">"):
             continue  # quoted text of an earlier mail
@@ -41,7 +44,9 @@ def scan_lines(lines: Iterable[str]) -> dict[str, str]:
         pairs = _label_pairs(line)
         for key, rest in pairs:
             scanner.label(key, rest)
-        if not pairs:
+        if not pairs and is_section_heading(line):
+            scanner.flush()  # 三、诉求信息: the block above ends here
+        elif not pairs:
             scanner.text(line)
     scanner.flush()
     return scanner.values
@@ -52,6 +57,7 @@ class _Scanner:
         self.values: dict[str, str] = {}
         self.key: str | None = None
         self.lines: list[str] = []
+        self.size = 0
 
     def label(self, key: str, rest: str) -> None:
         self.flush()
@@ -63,13 +69,14 @@ class _Scanner:
         if self.key is None or (not line and not self.lines):
             return
         self.lines.append(line)
-        if self.key not in BLOCK_KEYS:
+        self.size += len(line)
+        if self.key not in BLOCK_KEYS or self.size > MAX_BLOCK:
             self.flush()
 
     def flush(self) -> None:
         if self.key is not None:
             _store(self.values, self.key, self.lines)
-        self.key, self.lines = None, []
+        self.key, self.lines, self.size = None, [], 0
 
 
 def _store(values: dict[str, str], key: str | None, lines: list[str]) -> None:

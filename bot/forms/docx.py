@@ -15,8 +15,10 @@ from defusedxml import ElementTree
 
 from bot.errors import FormUnreadable
 from bot.forms.body import scan_lines
+from bot.forms.budget import FormBudget, budget_for, over_limit
 from bot.forms.labels import Grid, find_values
 from bot.forms.safezip import CORRUPT_DETAIL
+from bot.forms.textguard import MAX_CELL
 
 W14 = "{http://schemas.microsoft.com/office/word/2010/wordml}"
 MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
@@ -31,16 +33,22 @@ SYMBOL_FONTS = {
 }
 
 
-def read_docx(archive, *, max_rows: int = 20000) -> dict[str, str]:
+def read_docx(archive, *, max_rows: int = 20000, budget: FormBudget | None = None) -> dict[str, str]:
     """Raw label values from the document's tables and `label：value` paragraphs.
 
     `archive` is a safezip.SafeZip (or a dict of member bytes): only the parts read are inflated.
     """
-    body = _body(archive)
-    walker = _Walker(_namespace(body), max_rows)
+    budget = budget_for(budget)
+    body = _body(archive, budget.limits.max_xml_elements)
+    walker = _Walker(_namespace(body), max_rows, budget)
     walker.block(body)
-    values = find_values(walker.grid)
-    for key, text in scan_lines(walker.lines).items():
+    return values_from_layout(walker.grid, walker.lines)
+
+
+def values_from_layout(grid: Grid, lines: list[str]) -> dict[str, str]:
+    """Values of a word-processor document: its table rows, then its `label：value` paragraphs."""
+    values = find_values(grid)
+    for key, text in scan_lines(lines).items():
         if text and (not values.get(key) or text.startswith(values[key])):
             values[key] = text  # a paragraph value running over several lines
     return values
@@ -60,10 +68,14 @@ def _member(archive, name: str) -> bytes | None:
     return archive.get(name) if isinstance(archive, dict) else archive.read(name)
 
 
-def _body(archive):
+def _body(archive, max_elements: int):
     content = _member(archive, main_part_name(archive))
     if content is None:
         raise FormUnreadable("corrupt", CORRUPT_DETAIL)
+    # Count before building a tree: 99 MB of <w:p/> would become millions of elements in memory.
+    # Every element has a start tag, so "<" bounds the element count from above.
+    if content.count(b"<") > 2 * max_elements:
+        raise over_limit("文档结构元素过多")
     root = _parse(content)
     body = next((child for child in root if child.tag.endswith("}body")), None)
     if body is None:
@@ -88,9 +100,10 @@ def _namespace(element) -> str:
 class _Walker:
     """Collects table rows (grid) and paragraph lines from the document body, in order."""
 
-    def __init__(self, ns: str, max_rows: int):
+    def __init__(self, ns: str, max_rows: int, budget: FormBudget | None = None):
         self.w = ns
         self.max_rows = max_rows
+        self.budget = budget_for(budget)
         self.grid: Grid = []
         self.lines: list[str] = []
 
@@ -102,6 +115,7 @@ class _Walker:
             tag = child.tag
             if tag == self.w + "p":
                 text = self.paragraph(child)
+                self.budget.spend_text(len(text))
                 self.lines.append(text)
                 self.grid.append([text])
             elif tag == self.w + "tbl":
@@ -122,7 +136,10 @@ class _Walker:
         cells: list[str] = [""] * self._grid_before(tr)
         for tc in self._children(tr, "tc"):
             span, continued = self._merge(tc)
-            cells.append("" if continued else self.cell_text(tc, nested))
+            text = "" if continued else self.cell_text(tc, nested)[:MAX_CELL]
+            self.budget.spend_cells()
+            self.budget.spend_text(len(text))
+            cells.append(text)
             cells.extend([""] * (span - 1))
         return cells
 

@@ -11,6 +11,7 @@ import unicodedata
 from functools import lru_cache
 
 from bot.forms.model import CANONICAL_LABELS
+from bot.forms.textguard import MAX_CELL, tidy
 
 # Accepted aliases per JSON key (forms.md). Matched as whole labels only: short ones such as 日期,
 # 领域 or 理由 would otherwise fire inside ordinary values.
@@ -57,7 +58,17 @@ _NUMBERING = re.compile(r"^(?:\d{1,2}|[一二三四五六七八九十]{1,3})[.�
 _PARENS = re.compile(r"\([^()]*\)")
 _TRIM_CHARS = "*:.、?!#※★☆-_ "
 _TRAILING_ANSWER = re.compile(r"^(.*?\S)\s+(是|否|无|没有|有)$")
-_GLYPH_START = re.compile(rf"(?:是|否)?\s*[{CHECK_GLYPHS}]")
+_GLYPH_START = re.compile(rf"(?:是|否)?\s?[{CHECK_GLYPHS}]")
+# Section headings of a form laid out as paragraphs: 三、诉求信息 / （一）企业信息 / 第二部分 诉求内容.
+# A heading is short, has no sentence punctuation, and (after a number) names a part of the form,
+# so that a numbered item of a request (一、加快审批进度；) is still read as part of the value.
+_HEADING_NUMBER = re.compile(r"^(?:[一二三四五六七八九十]{1,3}[、.．]|[(（][一二三四五六七八九十\d]{1,3}[)）]"
+                             r"|\d{1,2}[、．])\s?")
+_HEADING_PART = re.compile(r"^第[一二三四五六七八九十\d]{1,3}(?:部分|章|节|篇)")
+_HEADING_NOUNS = ("信息", "情况", "事项", "内容", "声明", "说明", "承诺", "概况", "资料", "材料", "部分",
+                  "诉求", "基本信息", "联系方式", "备注")
+_SENTENCE_MARKS = re.compile(r"[。，,；;：:！!？?]")
+MAX_BLOCK = 4 * MAX_CELL  # characters of a value collected from the rows under a block label
 
 
 @lru_cache(maxsize=1)
@@ -144,11 +155,27 @@ def is_label(text: str) -> bool:
     return match_label(text) is not None
 
 
+def is_section_heading(text: str) -> bool:
+    """A heading between blocks of the form (三、诉求信息), which ends the value above it."""
+    text = text.strip()
+    if not text or len(text) > 24 or _SENTENCE_MARKS.search(text):
+        return False
+    if _HEADING_PART.match(text):
+        return True
+    number = _HEADING_NUMBER.match(text)
+    if not number:
+        return False
+    rest = text[number.end():].strip()
+    return 0 < len(rest) <= 14 and rest.endswith(_HEADING_NOUNS)
+
+
 def split_label(text: str) -> tuple[str, str] | None:
     """(key, rest) when the cell is a label, or a label with its value in the same cell; else None.
 
     `rest` is the value written after the label (`企业名称：某某公司`), or "" when the cell is a label only.
+    The text is tidied first (invisible characters out, whitespace runs collapsed, length capped).
     """
+    text = tidy(text)
     if not text or not text.strip():
         return None
     colon = _COLON.search(text)
@@ -191,7 +218,7 @@ def label_hits(grid: Grid) -> Hits:
     hits: Hits = {}
     for r, row in enumerate(grid):
         for c, text in enumerate(row):
-            hit = split_label(text) if text else None
+            hit = split_label(text) if text and not text.isspace() else None
             if hit:
                 hits[r, c] = hit
     return hits
@@ -202,17 +229,28 @@ def count_labels(grid: Grid) -> int:
     return len(label_hits(grid))
 
 
-def find_values(grid: Grid, hits: Hits | None = None) -> dict[str, str]:
-    """The raw value text of every label found in the grid (first filled occurrence wins)."""
+Cells = list[tuple[int, int]]
+
+
+def find_values(grid: Grid, hits: Hits | None = None,
+                origins: dict[str, Cells] | None = None) -> dict[str, str]:
+    """The raw value text of every label found in the grid (first filled occurrence wins).
+
+    With `origins`, also records the cells each value was taken from (OCR confidence follows them).
+    """
     hits = label_hits(grid) if hits is None else hits
     values: dict[str, str] = {}
     for (r, c), (key, value) in hits.items():
+        cells: Cells = [(r, c)]
         if not value:
-            value = _value_right(grid[r], c)
+            value, col = _value_right_cell(grid[r], c)
+            cells = [(r, col)] if col is not None else []
         if value is None and key in BLOCK_KEYS:
-            value = _value_below(grid, r, c)
+            value, cells = _value_below(grid, r, c)
         if value and not values.get(key):
             values[key] = value
+            if origins is not None:
+                origins[key] = cells
         else:
             values.setdefault(key, "")
     return values
@@ -220,35 +258,49 @@ def find_values(grid: Grid, hits: Hits | None = None) -> dict[str, str]:
 
 def _value_right(row: list[str], col: int) -> str | None:
     """Next non-empty cell to the right; "" when a label comes first, None when the row ends."""
-    for text in row[col + 1:]:
+    return _value_right_cell(row, col)[0]
+
+
+def _value_right_cell(row: list[str], col: int) -> tuple[str | None, int | None]:
+    for index in range(col + 1, len(row)):
+        text = row[index]
         if not text or not text.strip():
             continue
-        return "" if is_label(text) else text
-    return None
+        text = tidy(text)
+        if is_label(text) or is_section_heading(text):
+            return "", None
+        return text, index
+    return None, None
 
 
-def _value_below(grid: Grid, row: int, col: int) -> str:
+def _value_below(grid: Grid, row: int, col: int) -> tuple[str, Cells]:
     """The block of text under a heading label, up to the next label or a blank row after text."""
     lines: list[str] = []
-    blanks = 0
-    for below in grid[row + 1:]:
-        text = _first_text(below, col)
-        if not text:
+    cells: Cells = []
+    blanks = size = 0
+    for r in range(row + 1, len(grid)):
+        c, text = _first_text(grid[r], col)
+        text = tidy(text)
+        if not text.strip():
             blanks += 1
             if lines or blanks > 2:
                 break
             continue
-        if split_label(text):
+        if split_label(text) or is_section_heading(text):
             break
         lines.append(text)
-    return "\n".join(lines)
+        cells.append((r, c))
+        size += len(text)
+        if size > MAX_BLOCK:
+            break
+    return "\n".join(lines), cells
 
 
-def _first_text(row: list[str], col: int) -> str:
+def _first_text(row: list[str], col: int) -> tuple[int, str]:
     """The text in a row below a block label: its own column first, else the row's first cell."""
     if col < len(row) and row[col].strip():
-        return row[col]
-    for text in row:
+        return col, row[col]
+    for index, text in enumerate(row):
         if text.strip():
-            return text
-    return ""
+            return index, text
+    return -1, ""

@@ -20,6 +20,21 @@ class Declarations:
     proposal: bool | None = None
 
 
+@dataclass(frozen=True)
+class FieldSource:
+    """Where a value was read: `via` is xlsx, docx, xls, doc, pdf-text, ocr or body; OCR adds its
+    confidence (0..1, the lowest of the recognised pieces the value is made of)."""
+
+    via: str
+    confidence: float | None = None
+
+    def to_json(self) -> dict:
+        out: dict = {"via": self.via}
+        if self.confidence is not None:
+            out["confidence"] = round(self.confidence, 3)
+        return out
+
+
 @dataclass
 class Form:
     enterprise_name: str | None = None
@@ -42,21 +57,29 @@ class Form:
     meeting_format: str | None = None
     declarations: Declarations = dataclasses.field(default_factory=Declarations)
     signed_date: str | None = None
+    # JSON key -> where its value came from; not part of the form object of the contract
+    sources: dict[str, FieldSource] = dataclasses.field(default_factory=dict, compare=False, repr=False)
 
     def to_json(self) -> dict:
         """The `form` object of `parse --json` / `triage --json` (key order fixed by the spec)."""
-        return asdict(self)
+        data = asdict(self)
+        data.pop("sources")
+        return data
+
+    def sources_json(self) -> dict:
+        """`"sources": {"credit_code": {"via": "ocr", "confidence": 0.97}}` for `parse --json`."""
+        return {key: source.to_json() for key, source in self.sources.items()}
 
     @classmethod
     def from_json(cls, data: dict) -> "Form":
         data = dict(data)
         decl = Declarations(**(data.pop("declarations", None) or {}))
-        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__ and k != "sources"}
         return cls(declarations=decl, **known)
 
     def is_blank(self) -> bool:
         """True when nothing at all was filled in (an empty template sent back)."""
-        values = [v for k, v in asdict(self).items() if k != "declarations"]
+        values = [v for k, v in asdict(self).items() if k not in ("declarations", "sources")]
         decl = asdict(self.declarations).values()
         return not any(values) and all(d is None for d in decl)
 

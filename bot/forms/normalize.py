@@ -17,7 +17,7 @@ UNCHECKED = "□☐"
 _GLYPH = re.compile(f"([{CHECKED}{UNCHECKED}])")
 _EMPTY_PARENS = re.compile(r"[(（]\s*[)）]")
 _MARKED_PARENS = re.compile(rf"[(（]\s*([{CHECKED}])\s*[)）]")
-_PLACEHOLDER = re.compile(r"^[\s_＿—\-/／.。…]*$")
+_PLACEHOLDER = re.compile(r"^[\s_＿—\-/／.。…:：]*$")
 
 
 # ---------------------------------------------------------------- text

@@ -1,69 +1,88 @@
 """The one entry point for reading a registration form: attachment bytes, mail body text or a path.
 
-The format is judged by content (`sniff`), never by the file name; zips are opened by `safezip`
-under `FormLimits`; the readers return raw label values that `build_form` normalises into a `Form`.
+The format is judged by content (`formats`, `sniff`), never by the file name; everything one mail
+makes the readers inflate, decode or produce is charged to one `FormBudget`; the readers return raw
+label values that `build_form` normalises into a `Form`, with where each value came from.
 Anything that cannot be read raises `FormUnreadable` with a Chinese `detail` for the reply.
 """
 
 from __future__ import annotations
 
-import io
-import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 
 from bot.errors import FormUnreadable
 from bot.forms import normalize as norm
 from bot.forms.body import MIN_LABELS, read_body_values
-from bot.forms.docx import read_docx
-from bot.forms.model import DECLARATION_KEYS, Declarations, Form
-from bot.forms.safezip import CORRUPT_DETAIL, SafeZip, stored_zip
-from bot.forms.sniff import ole_kind, sniff
-from bot.forms.xlsx import read_xlsx
+from bot.forms.budget import FormBudget, FormLimits, budget_for
+from bot.forms.confidence import check_ocr_form
+from bot.forms.formats import read_values
+from bot.forms.model import DECLARATION_KEYS, Declarations, FieldSource, Form
+from bot.forms.raw import RawValues
+from bot.forms.refusals import DETAILS as _DETAILS  # noqa: F401 - kept importable for callers
+from bot.forms.refusals import name_prefix, unreadable
 
-
-@dataclass(frozen=True)
-class FormLimits:
-    max_uncompressed: int = 100 * 2**20  # bytes inflated from one .xlsx/.docx, all members together
-    max_ratio: int = 100  # inflated / compressed, per member
-    max_rows: int = 20000  # rows read per sheet (or table rows + paragraphs of a document)
-
-
-DEFAULT_LIMITS = FormLimits()
-
-_ASK_FOR_FORM = "请将填写好的《来访企业预约登记表》以 .xlsx 或 .docx 格式作为附件发送（空白登记表见本邮件附件）。"
-_DETAILS = {
-    "empty": "附件是空文件（0 字节）。",
-    "encrypted": "附件设置了打开密码，系统无法读取。请取消密码后重新发送。",
-    "old-format": "附件是旧版 Word/Excel/WPS 格式（.doc、.xls、.wps、.et），系统无法自动读取。"
-                  "请在 Word、Excel 或 WPS 中“另存为” .docx 或 .xlsx 后重新发送。",
-    "pdf": "附件是 PDF 文件，系统无法自动读取其中的内容。",
-    "image": "附件是图片（照片或扫描件），系统无法自动识别其中的内容。",
-    "zip": "附件是压缩包，系统不解压读取。",
-    "unknown": "无法识别附件的文件格式。",
-    "no-form": "附件中没有找到《来访企业预约登记表》的内容（如“企业名称”“联系人”“联系电话”等栏目）。",
-}
+IDENTITY_KEYS = ("enterprise_name", "credit_code")
 
 
 def read_attachment(data: bytes, filename: str | None = None, *, districts=(), city: str = "",
-                    limits: FormLimits = DEFAULT_LIMITS) -> Form:
-    """The form in an attachment; raises FormUnreadable (reason tag + Chinese detail)."""
-    values = _raw_values(data, filename, limits)
-    if len(values) < MIN_LABELS:
-        raise _unreadable("no-form", filename)
-    return build_form(values, districts=districts, city=city)
+                    limits: FormLimits | None = None, budget: FormBudget | None = None) -> Form:
+    """The form in an attachment; raises FormUnreadable (reason tag + Chinese detail).
+
+    `budget` is the mail's (shared by all its attachments); without one the file gets its own.
+    """
+    budget = budget_for(budget, limits)
+    try:
+        raw = read_values(data, budget)
+    except FormUnreadable as exc:
+        raise _named(exc, filename) from None
+    if raw.labels() < MIN_LABELS:
+        raise unreadable("no-form", filename)
+    if not any(key in raw.values for key in IDENTITY_KEYS):
+        # a document with some labels but no 企业名称/信用代码 label at all is not a form that was
+        # read (zero-width characters once hid those labels): asking again beats calling it anonymous
+        raise unreadable("no-identity", filename)
+    form = build_form(raw.values, districts=districts, city=city)
+    form.sources = sources_of(form, raw)
+    if raw.via == "ocr":
+        check_ocr_form(form, filename)
+    return form
 
 
 def read_body(text: str, *, districts=(), city: str = "") -> Form | None:
     """The form typed into a mail body as `label：value` lines, or None when there is none."""
     values = read_body_values(text or "")
-    return None if values is None else build_form(values, districts=districts, city=city)
+    if values is None or not any(key in values for key in IDENTITY_KEYS):
+        return None
+    form = build_form(values, districts=districts, city=city)
+    form.sources = sources_of(form, RawValues(values, "body"))
+    return form
 
 
-def read_path(path, *, districts=(), city: str = "", limits: FormLimits = DEFAULT_LIMITS) -> Form:
-    """The form in a .xlsx, .docx or .txt file (for `parse FILE --json`)."""
+def read_path(path, *, districts=(), city: str = "", limits: FormLimits | None = None) -> Form:
+    """The form in any file a form may come in (for `parse FILE --json`)."""
     data = Path(path).read_bytes()
     return read_attachment(data, Path(path).name, districts=districts, city=city, limits=limits)
+
+
+def sources_of(form: Form, raw: RawValues) -> dict[str, FieldSource]:
+    """Where each filled value came from, by JSON key (declarations as `declarations.x`)."""
+    filled = form.to_json()
+    sources = {}
+    for key in raw.values:
+        head, _, sub = key.partition(".")
+        value = filled[head][sub] if sub else filled.get(head)
+        if value in (None, [], ""):
+            continue
+        sources[key] = FieldSource(raw.via, raw.confidence.get(key))
+    return sources
+
+
+def _named(exc: FormUnreadable, filename: str | None) -> FormUnreadable:
+
+    prefix = name_prefix(filename)
+    if not prefix or exc.detail.startswith(prefix):
+        return exc
+    return FormUnreadable(exc.reason, prefix + exc.detail)
 
 
 def build_form(values: dict[str, str], *, districts=(), city: str = "") -> Form:
@@ -95,58 +114,3 @@ def build_form(values: dict[str, str], *, districts=(), city: str = "") -> Form:
     )
 
 
-def _raw_values(data: bytes, filename: str | None, limits: FormLimits) -> dict[str, str]:
-    if not data:
-        raise _unreadable("empty")
-    kind = sniff(data)
-    try:
-        if kind in ("xlsx", "xlsm"):
-            # openpyxl opens the zip itself: give it the checked members, stored uncompressed
-            return read_xlsx(stored_zip(_archive(data, limits).read_all()), max_rows=limits.max_rows)
-        if kind in ("docx", "docm"):
-            return read_docx(_archive(data, limits), max_rows=limits.max_rows)
-    except RecursionError:  # absurdly nested XML
-        raise FormUnreadable("corrupt", CORRUPT_DETAIL) from None
-    if kind == "text":
-        return read_body_values(_decode(data)) or {}
-    raise _unreadable(_refusal_reason(kind, data), filename)
-
-
-def _archive(data: bytes, limits: FormLimits) -> SafeZip:
-    return SafeZip(data, max_uncompressed=limits.max_uncompressed, max_ratio=limits.max_ratio)
-
-
-def _refusal_reason(kind: str, data: bytes) -> str:
-    if kind == "ole":
-        return "encrypted" if ole_kind(data) == "encrypted" else "old-format"
-    if kind == "zip":
-        return "zip" if _zip_opens(data) else "corrupt"
-    return kind if kind in _DETAILS else "unknown"
-
-
-def _zip_opens(data: bytes) -> bool:
-    try:
-        zipfile.ZipFile(io.BytesIO(data)).close()
-        return True
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
-        return False
-
-
-def _unreadable(reason: str, filename: str | None = None) -> FormUnreadable:
-    detail = CORRUPT_DETAIL if reason == "corrupt" else _DETAILS[reason] + _ASK_FOR_FORM
-    return FormUnreadable(reason, _name_prefix(filename) + detail)
-
-
-def _name_prefix(filename: str | None) -> str:
-    """Name the attachment in the reply (display only: file names are never used as paths)."""
-    name = "".join(ch for ch in (filename or "") if ch.isprintable()).strip()[:80]
-    return f"“{name}”：" if name else ""
-
-
-def _decode(data: bytes) -> str:
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return data.decode("utf-8", errors="replace")

@@ -16,16 +16,21 @@ import zipfile
 import zlib
 
 from bot.errors import FormUnreadable
+from bot.forms.budget import FormBudget, FormLimits
 
 MAX_MEMBERS = 10_000
-RATIO_FLOOR = 1 << 20  # members inflating to less than 1 MiB cannot hurt; tiny XML often exceeds 100:1
+# Tiny XML parts often exceed 100:1, so a member inflating to less than RATIO_FLOOR may pass the
+# ratio; but many small members add up, so all the members over the ratio together may inflate to
+# at most RATIO_ALLOWANCE (a real .xlsx/.docx has none or a few such parts, a few KB each).
+RATIO_FLOOR = 1 << 20
+RATIO_ALLOWANCE = 2 << 20
 _CHUNK = 1 << 16
 _LOCAL_HEADER = 30
 _XML_SUFFIXES = (".xml", ".rels", ".vml")
 
 BOMB_DETAIL = ("附件解压后的体积超出安全限制，系统未予读取。"
-               "请用 Excel、WPS 或 Word 正常保存登记表（.xlsx 或 .docx）后重新发送。")
-CORRUPT_DETAIL = "附件已损坏，无法打开。请重新保存登记表（.xlsx 或 .docx）后再发送。"
+               "请用 Excel、WPS 或 Word 正常保存登记表后重新发送。")
+CORRUPT_DETAIL = "附件已损坏，无法打开。请重新保存登记表（.docx、.xlsx、.doc 或 .xls）后再发送。"
 ENCRYPTED_DETAIL = "附件设置了打开密码，系统无法读取。请取消密码后重新发送登记表。"
 DTD_DETAIL = ("附件中含有不安全的 XML 声明，系统未予读取。"
               "请用 Excel、WPS 或 Word 重新保存登记表后发送。")
@@ -42,12 +47,18 @@ def _corrupt() -> FormUnreadable:
 class SafeZip:
     """A zip whose directory passed the checks; members are inflated on demand under one budget."""
 
-    def __init__(self, data: bytes, *, max_uncompressed: int, max_ratio: int):
+    def __init__(self, data: bytes, *, max_uncompressed: int | None = None, max_ratio: int | None = None,
+                 budget: FormBudget | None = None):
+        if budget is None:  # a zip read on its own: a budget of its own
+            defaults = FormLimits()
+            budget = FormBudget(FormLimits(max_uncompressed=max_uncompressed or defaults.max_uncompressed,
+                                           max_ratio=max_ratio or defaults.max_ratio))
         self._data = data
+        self._budget = budget
+        self._max_ratio = budget.limits.max_ratio
         self._infos = {info.filename: info
-                       for info in _checked_directory(_open(data), max_uncompressed, max_ratio)}
-        self._budget = max_uncompressed
-        self._max_ratio = max_ratio
+                       for info in _checked_directory(_open(data), budget.inflate_left, self._max_ratio)}
+        self._allowance = RATIO_ALLOWANCE  # what over-ratio members may still inflate to
 
     def names(self) -> list[str]:
         return list(self._infos)
@@ -57,18 +68,30 @@ class SafeZip:
         info = self._infos.get(name)
         if info is None:
             return None
-        content = _inflate(_raw_member(self._data, info), info, self._budget, self._max_ratio)
-        self._budget -= len(content)
+        raw = _raw_member(self._data, info)
+        content = _inflate(raw, info, self._budget.inflate_left, self._max_ratio, self._allowance)
+        if len(content) > self._max_ratio * max(len(raw), 1):
+            self._allowance -= len(content)
+        self._budget.spend_inflated(len(content))
         refuse_dtd({name: content})
         return content
+
+    def info(self, name: str) -> zipfile.ZipInfo | None:
+        return self._infos.get(name)
 
     def read_all(self) -> dict[str, bytes]:
         return {name: self.read(name) for name in self._infos}
 
 
-def read_members(data: bytes, *, max_uncompressed: int, max_ratio: int) -> dict[str, bytes]:
+def read_members(data: bytes, *, max_uncompressed: int | None = None, max_ratio: int | None = None,
+                 budget: FormBudget | None = None) -> dict[str, bytes]:
     """Every file of the zip, inflated under the limits; raises FormUnreadable."""
-    return SafeZip(data, max_uncompressed=max_uncompressed, max_ratio=max_ratio).read_all()
+    return SafeZip(data, max_uncompressed=max_uncompressed, max_ratio=max_ratio, budget=budget).read_all()
+
+
+def checked_workbook(data: bytes, budget: FormBudget | None = None) -> bytes:
+    """An .xlsx as a stored zip of checked members, for openpyxl (the ledger import uses it too)."""
+    return stored_zip(read_members(data, budget=budget))
 
 
 def stored_zip(members: dict[str, bytes]) -> bytes:
@@ -108,14 +131,11 @@ def _checked_directory(archive: zipfile.ZipFile, max_uncompressed: int, max_rati
         raise _corrupt()  # duplicate names: which one a reader takes is unspecified
     if sum(info.file_size for info in infos) > max_uncompressed:
         raise _bomb("解压后总大小超限")
-    for info in infos:
-        if _over_ratio(info.file_size, info.compress_size, max_ratio):
-            raise _bomb("压缩比异常")
+    over = [info.file_size for info in infos
+            if info.file_size > max_ratio * max(info.compress_size, 1)]
+    if any(size > RATIO_FLOOR for size in over) or sum(over) > RATIO_ALLOWANCE:
+        raise _bomb("压缩比异常")
     return infos
-
-
-def _over_ratio(size: int, compressed: int, max_ratio: int) -> bool:
-    return size > RATIO_FLOOR and size > max_ratio * max(compressed, 1)
 
 
 def _raw_member(data: bytes, info: zipfile.ZipInfo) -> memoryview:
@@ -132,10 +152,11 @@ def _raw_member(data: bytes, info: zipfile.ZipInfo) -> memoryview:
     return memoryview(data)[start:end]
 
 
-def _inflate(raw: memoryview, info: zipfile.ZipInfo, budget: int, max_ratio: int) -> bytes:
+def _inflate(raw: memoryview, info: zipfile.ZipInfo, budget: int, max_ratio: int,
+             allowance: int = RATIO_FLOOR) -> bytes:
     if info.flag_bits & 0x1:
         raise FormUnreadable("encrypted", ENCRYPTED_DETAIL)
-    ratio_cap = max(RATIO_FLOOR, max_ratio * max(len(raw), 1))
+    ratio_cap = max(min(RATIO_FLOOR, allowance), max_ratio * max(len(raw), 1))
     cap = min(info.file_size, budget, ratio_cap)
     if info.compress_type == zipfile.ZIP_STORED:
         content = bytes(raw[:cap + 1])

@@ -9,6 +9,9 @@ OLE_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
 _IMAGE_MAGICS = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a",
                  b"II*\x00", b"MM\x00*")
 _CONTENT_TYPES_CAP = 1 << 20  # [Content_Types].xml is a few KB; never inflate a bomb here
+SEVEN_ZIP_MAGIC = b"7z\xbc\xaf\x27\x1c"
+RAR_MAGIC = b"Rar!\x1a\x07"
+ARCHIVE_KINDS = ("zip", "7z", "rar")
 
 # main-part content types of [Content_Types].xml, most specific first
 _OOXML_TYPES = (
@@ -24,8 +27,14 @@ _OOXML_TYPES = (
 
 
 def sniff(data: bytes) -> str:
-    """One of xlsx, docx, xlsm, docm, zip, ole, pdf, image, text, unknown."""
+    """One of xlsx, docx, xlsm, docm, zip, 7z, rar, ole, rtf, pdf, image, text, unknown."""
     head = data[:16]
+    if head.startswith(SEVEN_ZIP_MAGIC):
+        return "7z"
+    if head.startswith(RAR_MAGIC):
+        return "rar"
+    if head.startswith(b"{\\rtf"):
+        return "rtf"
     if head.startswith(OLE_MAGIC):
         return "ole"  # .doc/.xls/.wps/.et, and encrypted OOXML (an OLE container)
     if head.startswith(b"PK"):

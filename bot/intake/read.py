@@ -7,6 +7,7 @@ from datetime import date
 from typing import Callable
 
 from bot.errors import FormUnreadable
+from bot.forms.budget import FormBudget
 from bot.forms.model import Form
 from bot.forms.reader import read_attachment, read_body
 from bot.message.loop import loop_reason
@@ -61,6 +62,7 @@ def fresh_form(msg: InboundMessage, rules: Ruleset) -> bool:
 def form_from_attachments(msg: InboundMessage, rules: Ruleset):
     """The first attachment that reads as a form; notes for those that could not be read."""
     unreadable: list[str] = []
+    budget = FormBudget()  # one budget for the whole mail: every attachment and archive draws on it
     for att in msg.attachments:
         name = att.filename or "（未命名附件）"
         if att.skipped:
@@ -68,10 +70,10 @@ def form_from_attachments(msg: InboundMessage, rules: Ruleset):
             continue
         try:
             form = read_attachment(att.data, att.filename, districts=rules.programme.districts,
-                                   city=rules.programme.city)
+                                   city=rules.programme.city, budget=budget)
         except FormUnreadable as exc:
             unreadable.append(exc.detail or f"附件“{name}”无法读取（{exc.reason}），"
-                              "请使用本邮件所附的 .xlsx 或 .docx 登记表填写后重新发送。")
+                              "请使用本邮件所附的登记表填写后重新发送。")
             continue
         if not form.is_blank():
             return form, att, []
@@ -86,7 +88,7 @@ def _at_most(notes: list[str], limit: int) -> list[str]:
     """A mail with hundreds of unreadable parts gets a reply of readable length."""
     if len(notes) <= limit:
         return notes
-    return notes[:limit] + [f"另有{len(notes) - limit}个附件无法读取，请只附上填写好的登记表（.xlsx 或 .docx）重新发送。"]
+    return notes[:limit] + [f"另有{len(notes) - limit}个附件无法读取，请只附上填写好的登记表重新发送。"]
 
 
 def triage(msg: InboundMessage, rules: Ruleset, today: date, *,

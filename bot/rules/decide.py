@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Callable
 
+from bot.forms.confidence import doubtful_keys, ocr_flags, ocr_reasons
 from bot.forms.model import DECLARATION_KEYS, LABEL_OF_KEY, Form
 from bot.forms.validate import validate
 from bot.rules import texts
@@ -40,7 +41,7 @@ def decide(intake: Intake, rules: Ruleset, today: date,
     if form is None or form.is_blank():
         return _no_form(intake)
     complete_from_roster(form, rules)
-    flags = keyword_flags(form, rules)
+    flags = keyword_flags(form, rules) + ocr_flags(form)
     rejected = exclusion_reasons(form, rules)
     if rejected:
         return Verdict(Decision.REJECTED, rejected, flags, form)
@@ -78,8 +79,10 @@ def exclusion_reasons(form: Form, rules: Ruleset) -> list[Reason]:
     reasons = []
     if not form.enterprise_name and not form.credit_code:
         reasons.append(_exclusion_reason(Rule.EX_ANONYMOUS, None, rules))
+    doubtful = set(doubtful_keys(form))  # a declaration OCR was unsure of is asked, never rejects
     for ex in rules.exclusions:
-        if ex.declaration in DECLARATION_KEYS and getattr(form.declarations, ex.declaration):
+        if ex.declaration in DECLARATION_KEYS and getattr(form.declarations, ex.declaration) \
+                and f"declarations.{ex.declaration}" not in doubtful:
             # field stays null as in the contract's example: the reason is the matter, not a form error
             reasons.append(_exclusion_reason(ex.id, None, rules))
     return reasons
@@ -97,7 +100,8 @@ def correction_reasons(form: Form, rules: Ruleset, field_known: bool) -> list[Re
     reasons += [Reason(Rule.FORM_INCOMPLETE, f"declarations.{k}",
                        texts.incomplete(f"declarations.{k}"))
                 for k in DECLARATION_KEYS if getattr(form.declarations, k) is None]
-    reasons += validate(form, rules.programme.districts)
+    invalid = validate(form, rules.programme.districts)
+    reasons += invalid + ocr_reasons(form, {reason.field for reason in invalid})
     if len(form.attendees) > rules.programme.max_attendees:
         reasons.append(Reason(Rule.FORM_INVALID, "attendees",
                               texts.too_many_attendees(len(form.attendees),
