@@ -29,8 +29,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import bench_ingest as common  # noqa: E402
-from bench_ingest import REPO, metric, print_table, result_json, verdict  # noqa: E402
+import benchlib as common  # noqa: E402
+from benchlib import REPO, metric, print_table, result_json, verdict  # noqa: E402
 
 TODAY = date(2027, 9, 15)
 SPAN_DAYS = 90

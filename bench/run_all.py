@@ -25,7 +25,7 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-from bench_ingest import OUT, machine_line, print_table  # noqa: E402
+from benchlib import OUT, machine_line, print_table  # noqa: E402
 
 # name -> (script, default args, --quick args, --full args)
 STEPS = {

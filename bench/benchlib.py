@@ -1,0 +1,396 @@
+"""Shared helpers of the bench scripts: the machine line and tables, the mail mix, the rig, the bot.
+
+Every bench script imports this module (`import benchlib as common`). It holds what two or more of them
+need, so that the limits, the bot's run and the peer's run of one comparison are measured by the same
+code: the mail mix, the bare fetch+parse loop (the limit), `run --once` timed until its replies are in
+the senders' mailboxes.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import io
+import json
+import os
+import platform
+import random
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+BENCH = REPO / "bench"
+OUT = BENCH / "out"
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+INTAKE = "intake@rb.test"
+TODAY = "2026-12-01"
+HIGH_RATE = "rate_limit_per_recipient = 100000000"
+
+
+def machine() -> dict:
+    model = "?"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    try:
+        nproc = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        nproc = os.cpu_count() or 0
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return {"nproc": nproc, "cpu": model, "python": platform.python_version(),
+            "loadavg": load, "date": datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")}
+
+
+def machine_line() -> str:
+    m = machine()
+    return (f"machine: nproc={m['nproc']} cpu={m['cpu']!r} python={m['python']} "
+            f"loadavg={m['loadavg']} date={m['date']}")
+
+
+def print_table(title: str, headers: list[str], rows: list[list]) -> None:
+    cells = [[str(h) for h in headers]] + [[str(c) for c in r] for r in rows]
+    widths = [max(_width(row[i]) for row in cells) for i in range(len(headers))]
+    line = "+-" + "-+-".join("-" * w for w in widths) + "-+"
+    print(title)
+    print(machine_line())
+    print(line)
+    for k, row in enumerate(cells):
+        print("| " + " | ".join(_pad(c, w) for c, w in zip(row, widths)) + " |")
+        if k == 0:
+            print(line)
+    print(line, flush=True)
+
+
+def _width(text: str) -> int:
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - _width(text))
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def result_json(name: str, metrics: list[dict]) -> None:
+    """One machine-readable line for run_all.py: metric, value, unit, target, pass."""
+    print("BENCH-RESULT " + json.dumps({"bench": name, "metrics": metrics}, ensure_ascii=False),
+          flush=True)
+
+
+def metric(name: str, value, unit: str, target: str, ok: bool | None) -> dict:
+    return {"metric": name, "value": value, "unit": unit, "target": target,
+            "pass": None if ok is None else bool(ok)}
+
+
+# --- the mail mix ---------------------------------------------------------------------------------
+
+ROSTER = [line.split(",")[:2] for line in
+          (REPO / "rules" / "roster.csv").read_text(encoding="utf-8").splitlines()[1:] if line.strip()]
+DISTRICT_OF = {"150302": "海勃湾区", "150303": "海南区", "150304": "乌达区", "150300": "海勃湾区"}
+FIELDS = ["工业和信息化", "能源", "自然资源与规划", "住建与城市管理", "商务与招商引资", "金融服务",
+          "科技创新与人才", "交通物流", "生态环境", "政务服务与营商环境"]
+TITLES = ["新材料技改项目用电负荷审批进度慢", "园区供热管网接入费用过高", "项目用地规划调整审批慢",
+          "企业贷款续贷手续繁琐", "高新技术企业认定政策咨询", "危险品运输通行证办理周期长",
+          "环评批复前置条件不明确", "厂房产权证办理受阻", "新建光伏项目并网排队时间长",
+          "招聘高层次人才落户政策落实"]
+
+
+def sender_addresses(count: int = 30) -> list[str]:
+    return [f"ent{i}@corp.test" for i in range(1, count + 1)]
+
+
+def ensure_users(rig, addresses) -> None:
+    known = set(rig.users)
+    for a in addresses:
+        if a not in known:
+            rig.add_user(a)
+
+
+def _uscc(seq: int) -> str:
+    from bot.forms.validate import uscc_check_char
+
+    body = f"91150302MA{seq:07d}"[:17]
+    return body + uscc_check_char(body)
+
+
+def enterprise(index: int) -> tuple[str, str, str]:
+    """(credit code, name, district) of sender `index` (0-based): the roster first, then unknown
+    enterprises (referred to their district)."""
+    if index < len(ROSTER):
+        code, name = ROSTER[index]
+    else:
+        code, name = _uscc(1000 + index), f"乌海市测试{index}号商贸有限公司"
+    return code, name, DISTRICT_OF.get(code[2:8], "海勃湾区")
+
+
+def form_values(index: int, variant: int, rng: random.Random):
+    from bot.samples import FormValues
+
+    code, name, district = enterprise(index)
+    title = TITLES[(index + variant) % len(TITLES)]
+    vague = rng.random() < 0.05  # a few come back as needs_correction
+    return FormValues(
+        enterprise_name=name, credit_code=code, district=district,
+        contact_phone=f"1390473{index:02d}{variant:02d}",
+        field=FIELDS[(index * 3 + variant) % len(FIELDS)], title=title,
+        facts="略" if vague else f"（第{variant + 1}份）{title}。" + FormValues().facts,
+        requests=FormValues().requests)
+
+
+class MailMix:
+    """Registration mails: distinct forms (a pool, built once) sent with distinct Message-IDs.
+
+    2/3 of the forms are .xlsx, 1/3 .docx; sender k always writes for the same enterprise."""
+
+    def __init__(self, senders: list[str], pool: int = 120, seed: int = 20261201):
+        from bot.samples import form_docx, form_xlsx
+
+        self.senders = senders
+        rng = random.Random(seed)
+        self.forms: list[tuple[int, str, bytes]] = []  # (sender index, file name, bytes)
+        t0 = time.monotonic()
+        for k in range(pool):
+            index = k % len(senders)
+            values = form_values(index, k // len(senders), rng)
+            if k % 3 == 2:
+                self.forms.append((index, "来访企业预约登记表.docx", form_docx(values)))
+            else:
+                self.forms.append((index, "来访企业预约登记表.xlsx", form_xlsx(values)))
+        self.build_seconds = time.monotonic() - t0
+
+    def mail(self, k: int, message_id: str, date: datetime | None = None) -> tuple[str, bytes]:
+        """(sender, raw mail) carrying form k of the pool."""
+        from bot.samples import registration_mail
+
+        index, name, data = self.forms[k % len(self.forms)]
+        sender = self.senders[index]
+        return sender, registration_mail(sender=sender, to=INTAKE, attachments=[(name, data)],
+                                         date=date or datetime.now(timezone.utc), message_id=message_id)
+
+    def mails(self, n: int, tag: str) -> list[tuple[str, bytes]]:
+        now = datetime.now(timezone.utc)
+        return [self.mail(i, f"bench-{tag}-{i}@corp.test", now) for i in range(n)]
+
+
+def multiappend(rig, address: str, raws: list[bytes], folder: str = "INBOX", chunk: int = 100) -> float:
+    t0 = time.monotonic()
+    with rig.imap(address, timeout=120) as c:
+        for i in range(0, len(raws), chunk):
+            c.multiappend(folder, raws[i:i + chunk])
+    return time.monotonic() - t0
+
+
+def clear(rig, addresses) -> None:
+    for a in addresses:
+        rig.clear(a)
+
+
+class Counter:
+    """Open IMAP connections to several mailboxes; total() sums their INBOX message counts."""
+
+    def __init__(self, rig, addresses):
+        self._stack = contextlib.ExitStack()
+        self.conns = [self._stack.enter_context(rig.imap(a)) for a in addresses]
+
+    def total(self) -> int:
+        return sum(c.folder_status("INBOX", [b"MESSAGES"])[b"MESSAGES"] for c in self.conns)
+
+    def wait(self, expected: int, timeout: float, interval: float = 0.05) -> float | None:
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.total() >= expected:
+                return time.monotonic()
+            if time.monotonic() > deadline:
+                return None
+            time.sleep(interval)
+
+    def close(self) -> None:
+        self._stack.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def bot_env(rig, root: Path, database_url: str | None = None, extra: str = ""):
+    from tests.support.botenv import make_env
+
+    url = database_url or f"sqlite:///{root / 'bot.db'}"
+    return make_env(root, rig, url, extra=HIGH_RATE + "\n" + extra)
+
+
+def bot_cmd(env, *args: str, today: str = TODAY) -> list[str]:
+    return [sys.executable, "-m", "bot", "--config", str(env.config), "--today", today, *args]
+
+
+def run_bot_once(env, timeout: float = 1800, wrap: list[str] | None = None) -> tuple[float, str]:
+    """`run --once` as a subprocess; returns (seconds, the 'processed ...' line)."""
+    cmd = bot_cmd(env, "run", "--once")
+    if wrap:
+        cmd = wrap + cmd
+    log = env.root / "run.log"
+    t0 = time.monotonic()
+    with open(log, "ab") as fh:
+        done = subprocess.run(cmd, cwd=env.root, env=env.env(), stdout=fh, stderr=fh,
+                              stdin=subprocess.DEVNULL, timeout=timeout)
+    secs = time.monotonic() - t0
+    text = log.read_text(errors="replace")
+    if done.returncode != 0:
+        raise RuntimeError(f"run --once exited {done.returncode}:\n{text[-3000:]}")
+    summary = next((ln for ln in reversed(text.splitlines()) if ln.startswith("processed ")), "?")
+    return secs, summary
+
+
+def outbox_stats(db_path: Path, recipients: set[str]) -> dict:
+    """Replies sent to `recipients`, other mail sent, mail not sent (pending/failed)."""
+    con = sqlite3.connect(db_path)
+    try:
+        rows = con.execute("select status, recipients from outbox").fetchall()
+    finally:
+        con.close()
+    stats = {"to_senders": 0, "to_senders_sent": 0, "other_sent": 0, "unsent": 0}
+    for status, rcpts in rows:
+        mine = all(r in recipients for r in rcpts.split(","))
+        stats["to_senders"] += mine
+        if status != "sent":
+            stats["unsent"] += 1
+        elif mine:
+            stats["to_senders_sent"] += 1
+        else:
+            stats["other_sent"] += 1
+    return stats
+
+
+def start_rig():
+    from tests.rig.fixtures import MailRig
+
+    return MailRig()
+
+
+# =====================================================================================================
+# (a) the limit: fetch + mail-parser + openpyxl read-only / python-docx, nothing else
+# =====================================================================================================
+
+
+def read_xlsx(data: bytes) -> int:
+    import openpyxl
+
+    wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    try:
+        cells = 0
+        for ws in wb.worksheets:
+            for row in ws.iter_rows(values_only=True):
+                cells += sum(1 for v in row if v is not None)
+        return cells
+    finally:
+        wb.close()
+
+
+def read_docx(data: bytes) -> int:
+    import docx
+
+    document = docx.Document(io.BytesIO(data))
+    cells = sum(1 for p in document.paragraphs if p.text)
+    for table in document.tables:
+        for row in table.rows:
+            cells += sum(1 for c in row.cells if c.text)
+    return cells
+
+
+def limit_pass(rig, address: str, folder: str = "INBOX", batch: int = 100) -> tuple[float, int, int]:
+    """Seconds to fetch and parse every message of the folder; (seconds, messages, forms read)."""
+    import mailparser
+    from imapclient import IMAPClient
+
+    t0 = time.monotonic()
+    c = IMAPClient(rig.host, rig.imap_port, ssl=False, timeout=60)
+    try:
+        c.login(address, rig.password)
+        c.select_folder(folder, readonly=True)
+        uids = sorted(c.search("ALL"))
+        messages = forms = 0
+        for i in range(0, len(uids), batch):
+            chunk = uids[i:i + batch]
+            data = c.fetch(chunk, ["BODY.PEEK[]"])
+            for uid in chunk:
+                mail = mailparser.parse_from_bytes(data[uid][b"BODY[]"])
+                messages += 1
+                for att in mail.attachments:
+                    payload = att["payload"]
+                    raw = base64.b64decode(payload) if att.get("binary") else payload.encode()
+                    name = (att.get("filename") or "").lower()
+                    if name.endswith(".xlsx"):
+                        forms += read_xlsx(raw) > 0
+                    elif name.endswith(".docx"):
+                        forms += read_docx(raw) > 0
+        secs = time.monotonic() - t0
+    finally:
+        with contextlib.suppress(Exception):
+            c.logout()
+    return secs, messages, forms
+
+
+# =====================================================================================================
+# reception-bot end to end
+# =====================================================================================================
+
+
+def bot_pass(rig, env, senders: list[str], n: int, profile: Path | None = None) -> dict:
+    """Run `run --once` on the backlog in the intake INBOX; seconds until all replies are delivered.
+
+    When one run leaves replies unsent (the outbox drain is capped per run), `run --once` is run again,
+    as cron would, until none is pending (at most 10 runs); the runs needed are reported."""
+    wrap = None
+    if profile is not None:
+        wrap = [str(Path(sys.executable).parent / "py-spy"), "record", "--idle", "--rate", "200",
+                "--format", "raw", "-o", str(profile), "--"]
+    runs, first_unsent, process_s = 0, 0, 0.0
+    with Counter(rig, senders) as counter:
+        before = counter.total()
+        t0 = time.monotonic()
+        while True:
+            secs, summary = run_bot_once(env, wrap=wrap if runs == 0 else None)
+            if runs == 0:
+                first_summary = summary
+            runs += 1
+            process_s += secs
+            stats = outbox_stats(env.root / "bot.db", set(senders))
+            if runs == 1:
+                first_unsent = stats["unsent"]
+            if not stats["unsent"] or runs >= 10:
+                break
+        expected = before + stats["to_senders"]
+        # Everything `run --once` sent is delivered when it exits (the rig relays synchronously).
+        t_end = counter.wait(expected, timeout=120 if not stats["unsent"] else 5)
+        delivered = counter.total() - before
+    total = (t_end - t0) if t_end else float("nan")
+    return {"seconds": total, "process_seconds": process_s, "summary": first_summary,
+            "delivered": delivered, "replies": stats["to_senders"], "other_sent": stats["other_sent"],
+            "unsent": stats["unsent"], "first_unsent": first_unsent, "runs": runs,
+            "rate": n / total if t_end else 0.0}
+
+
+
+def startup_seconds(env) -> float:
+    """`run --once` on an empty inbox: interpreter start, imports, migrations, login, logout."""
+    secs, _ = run_bot_once(env)
+    return secs
+
+
+def prepare(rig, senders):
+    ensure_users(rig, senders)
+    clear(rig, [INTAKE, *senders, *rig.users])
