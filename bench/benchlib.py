@@ -149,35 +149,76 @@ def form_values(index: int, variant: int, rng: random.Random):
         requests=FormValues().requests)
 
 
+# The usual mix of registration mails (issue 12, quality.md): how the forms arrive, in percent.
+USUAL_MIX = (("xlsx", 56), ("docx", 37), ("body", 7))
+FORM_NAME = {"xlsx": "来访企业预约登记表.xlsx", "docx": "来访企业预约登记表.docx"}
+
+
+def spread(weights: tuple[tuple[str, int], ...], count: int) -> list[str]:
+    """`count` kinds in the proportions of `weights`, interleaved (each slot goes to the kind furthest
+    behind its share), so that any stretch of the pool, not only the whole, has about the mix."""
+    total = sum(w for _k, w in weights)
+    done = {k: 0 for k, _w in weights}
+    out = []
+    for slot in range(1, count + 1):
+        kind = max(weights, key=lambda kw: kw[1] * slot / total - done[kw[0]])[0]
+        done[kind] += 1
+        out.append(kind)
+    return out
+
+
+def body_form(values) -> str:
+    """The form typed into the mail body as `label：value` lines, as some senders do."""
+    lines = [f"{label}：{value}" for label, value in values.pairs()]
+    return "您好：\n我公司预约登记表内容如下，请查收。\n\n" + "\n".join(lines) + "\n"
+
+
 class MailMix:
     """Registration mails: distinct forms (a pool, built once) sent with distinct Message-IDs.
 
-    2/3 of the forms are .xlsx, 1/3 .docx; sender k always writes for the same enterprise."""
+    The pool has the usual mix (USUAL_MIX: 56 % .xlsx, 37 % .docx, 7 % typed into the body; exact for a
+    pool and a backlog that are multiples of 100); sender k always writes for the same enterprise."""
 
-    def __init__(self, senders: list[str], pool: int = 120, seed: int = 20261201):
+    def __init__(self, senders: list[str], pool: int = 100, seed: int = 20261201,
+                 mix: tuple[tuple[str, int], ...] = USUAL_MIX):
         from bot.samples import form_docx, form_xlsx
 
         self.senders = senders
         rng = random.Random(seed)
-        self.forms: list[tuple[int, str, bytes]] = []  # (sender index, file name, bytes)
+        self.forms: list[tuple[int, str, object]] = []  # (sender index, kind, bytes or body text)
         t0 = time.monotonic()
-        for k in range(pool):
+        for k, kind in enumerate(spread(mix, pool)):
             index = k % len(senders)
             values = form_values(index, k // len(senders), rng)
-            if k % 3 == 2:
-                self.forms.append((index, "来访企业预约登记表.docx", form_docx(values)))
-            else:
-                self.forms.append((index, "来访企业预约登记表.xlsx", form_xlsx(values)))
+            made = {"xlsx": form_xlsx, "docx": form_docx, "body": body_form}[kind](values)
+            self.forms.append((index, kind, made))
         self.build_seconds = time.monotonic() - t0
+
+    def kinds(self, n: int) -> dict[str, int]:
+        """How many of the first n mails carry each kind of form."""
+        counts: dict[str, int] = {}
+        for i in range(n):
+            kind = self.forms[i % len(self.forms)][1]
+            counts[kind] = counts.get(kind, 0) + 1
+        return counts
+
+    def describe(self, n: int) -> str:
+        counts = self.kinds(n)
+        return ", ".join(f"{100 * counts.get(k, 0) / n:.0f} % {k}" for k, _w in USUAL_MIX if n)
 
     def mail(self, k: int, message_id: str, date: datetime | None = None) -> tuple[str, bytes]:
         """(sender, raw mail) carrying form k of the pool."""
         from bot.samples import registration_mail
 
-        index, name, data = self.forms[k % len(self.forms)]
+        index, kind, form = self.forms[k % len(self.forms)]
         sender = self.senders[index]
-        return sender, registration_mail(sender=sender, to=INTAKE, attachments=[(name, data)],
-                                         date=date or datetime.now(timezone.utc), message_id=message_id)
+        date = date or datetime.now(timezone.utc)
+        if kind == "body":
+            raw = registration_mail(sender=sender, to=INTAKE, body=form, date=date, message_id=message_id)
+        else:
+            raw = registration_mail(sender=sender, to=INTAKE, attachments=[(FORM_NAME[kind], form)],
+                                    date=date, message_id=message_id)
+        return sender, raw
 
     def mails(self, n: int, tag: str) -> list[tuple[str, bytes]]:
         now = datetime.now(timezone.utc)
@@ -311,37 +352,67 @@ def read_docx(data: bytes) -> int:
     return cells
 
 
-def limit_pass(rig, address: str, folder: str = "INBOX", batch: int = 100) -> tuple[float, int, int]:
-    """Seconds to fetch and parse every message of the folder; (seconds, messages, forms read)."""
+def read_body(mail) -> int:
+    """Label lines of a form typed into the body. The text part is decoded here, not by mail-parser:
+    it takes a GB2312 label literally and garbles the GBK characters (☑) that Chinese clients send
+    under it, which GB18030, their superset, reads."""
+    for part in mail.message.walk():
+        if part.get_content_type() != "text/plain":
+            continue
+        charset = (part.get_content_charset() or "utf-8").lower()
+        if charset in ("gb2312", "gbk", "gb_2312-80"):
+            charset = "gb18030"
+        text = (part.get_payload(decode=True) or b"").decode(charset, errors="replace")
+        return sum(1 for line in text.splitlines() if "：" in line)
+    return 0
+
+
+def read_forms(mail) -> int:
+    """Forms read from one mail parsed by mail-parser: its .xlsx/.docx attachments, else its body."""
+    forms = 0
+    for att in mail.attachments:
+        payload = att["payload"]
+        raw = base64.b64decode(payload) if att.get("binary") else payload.encode()
+        name = (att.get("filename") or "").lower()
+        if name.endswith(".xlsx"):
+            forms += read_xlsx(raw) > 0
+        elif name.endswith(".docx"):
+            forms += read_docx(raw) > 0
+    if not mail.attachments:
+        forms += read_body(mail) >= 3
+    return forms
+
+
+def fetch_and_parse(rig, address: str, folder: str = "INBOX", batch: int = 100):
+    """The bare loop: every message of the folder fetched (FETCH BODY.PEEK[], batches of 100, so the
+    mailbox is left as it was) and parsed with mail-parser, its form read. Yields (mail, forms read)."""
     import mailparser
     from imapclient import IMAPClient
 
-    t0 = time.monotonic()
     c = IMAPClient(rig.host, rig.imap_port, ssl=False, timeout=60)
     try:
         c.login(address, rig.password)
         c.select_folder(folder, readonly=True)
         uids = sorted(c.search("ALL"))
-        messages = forms = 0
         for i in range(0, len(uids), batch):
             chunk = uids[i:i + batch]
             data = c.fetch(chunk, ["BODY.PEEK[]"])
             for uid in chunk:
                 mail = mailparser.parse_from_bytes(data[uid][b"BODY[]"])
-                messages += 1
-                for att in mail.attachments:
-                    payload = att["payload"]
-                    raw = base64.b64decode(payload) if att.get("binary") else payload.encode()
-                    name = (att.get("filename") or "").lower()
-                    if name.endswith(".xlsx"):
-                        forms += read_xlsx(raw) > 0
-                    elif name.endswith(".docx"):
-                        forms += read_docx(raw) > 0
-        secs = time.monotonic() - t0
+                yield mail, read_forms(mail)
     finally:
         with contextlib.suppress(Exception):
             c.logout()
-    return secs, messages, forms
+
+
+def limit_pass(rig, address: str, folder: str = "INBOX", batch: int = 100) -> tuple[float, int, int]:
+    """Seconds to fetch and parse every message of the folder; (seconds, messages, forms read)."""
+    t0 = time.monotonic()
+    messages = forms = 0
+    for _mail, read in fetch_and_parse(rig, address, folder, batch):
+        messages += 1
+        forms += read
+    return time.monotonic() - t0, messages, forms
 
 
 # =====================================================================================================
