@@ -15,7 +15,6 @@ import json
 import os
 import platform
 import random
-import sqlite3
 import subprocess
 import sys
 import time
@@ -268,10 +267,21 @@ class Counter:
 
 
 def bot_env(rig, root: Path, database_url: str | None = None, extra: str = ""):
+    """The bot configured against the rig (tests/support/botenv.py) with the rate limit raised, so
+    that a backlog of a few senders is answered; `env.database_url` is where its outbox is counted."""
     from tests.support.botenv import make_env
 
     url = database_url or f"sqlite:///{root / 'bot.db'}"
-    return make_env(root, rig, url, extra=HIGH_RATE + "\n" + extra)
+    env = make_env(root, rig, url, extra=HIGH_RATE + "\n" + extra)
+    env.database_url = url
+    return env
+
+
+def create_schema(env) -> float:
+    """`run --once` on an empty inbox: the database migrated and the folders made before a timed run,
+    as the peer's `migrate` is; returns its seconds (start-up, migrations, login, logout)."""
+    secs, _ = run_bot_once(env)
+    return secs
 
 
 def bot_cmd(env, *args: str, today: str = TODAY) -> list[str]:
@@ -296,13 +306,16 @@ def run_bot_once(env, timeout: float = 1800, wrap: list[str] | None = None) -> t
     return secs, summary
 
 
-def outbox_stats(db_path: Path, recipients: set[str]) -> dict:
+def outbox_stats(database_url: str, recipients: set[str]) -> dict:
     """Replies sent to `recipients`, other mail sent, mail not sent (pending/failed)."""
-    con = sqlite3.connect(db_path)
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database_url)
     try:
-        rows = con.execute("select status, recipients from outbox").fetchall()
+        with engine.connect() as con:
+            rows = con.execute(text("select status, recipients from outbox")).all()
     finally:
-        con.close()
+        engine.dispose()
     stats = {"to_senders": 0, "to_senders_sent": 0, "other_sent": 0, "unsent": 0}
     for status, rcpts in rows:
         mine = all(r in recipients for r in rcpts.split(","))
@@ -314,6 +327,26 @@ def outbox_stats(db_path: Path, recipients: set[str]) -> dict:
         else:
             stats["other_sent"] += 1
     return stats
+
+
+def postgres():
+    """(server, None), or (None, why there is none): an existing trust server on 127.0.0.1:5432, else
+    a throwaway cluster (tests/rig/postgres.py). Each run then gets a database of its own."""
+    from tests.rig.dovecot import RigUnavailable, session_root
+    from tests.rig.postgres import PgServer
+
+    server = PgServer(session_root() / "pg")  # traversable by the postgres user (a mkdtemp is not)
+    try:
+        server.start()
+    except (RigUnavailable, Exception) as exc:  # noqa: BLE001 - say why and skip
+        with contextlib.suppress(Exception):
+            server.stop()
+        return None, f"{type(exc).__name__}: {exc}"
+    return server, None
+
+
+def postgres_label(server) -> str:
+    return "PostgreSQL " + ("(existing :5432)" if server.external else "(throwaway cluster, fsync off)")
 
 
 def start_rig():
@@ -486,15 +519,13 @@ def reply_limit_pass(rig, address: str, senders: list[str], folder: str = "INBOX
 # =====================================================================================================
 
 
-def bot_pass(rig, env, senders: list[str], n: int, profile: Path | None = None) -> dict:
+def bot_pass(rig, env, senders: list[str], n: int, wrap: list[str] | None = None) -> dict:
     """Run `run --once` on the backlog in the intake INBOX; seconds until all replies are delivered.
+    `run --once` itself exits only when the sent copies are back in our mailbox (or their grace ran
+    out), so the copies are inside the time too. `wrap` runs the first run under a profiler.
 
     When one run leaves replies unsent (the outbox drain is capped per run), `run --once` is run again,
     as cron would, until none is pending (at most 10 runs); the runs needed are reported."""
-    wrap = None
-    if profile is not None:
-        wrap = [str(Path(sys.executable).parent / "py-spy"), "record", "--idle", "--rate", "200",
-                "--format", "raw", "-o", str(profile), "--"]
     runs, first_unsent, process_s = 0, 0, 0.0
     with Counter(rig, senders) as counter:
         before = counter.total()
@@ -505,7 +536,7 @@ def bot_pass(rig, env, senders: list[str], n: int, profile: Path | None = None) 
                 first_summary = summary
             runs += 1
             process_s += secs
-            stats = outbox_stats(env.root / "bot.db", set(senders))
+            stats = outbox_stats(env.database_url, set(senders))
             if runs == 1:
                 first_unsent = stats["unsent"]
             if not stats["unsent"] or runs >= 10:
@@ -519,7 +550,6 @@ def bot_pass(rig, env, senders: list[str], n: int, profile: Path | None = None) 
             "delivered": delivered, "replies": stats["to_senders"], "other_sent": stats["other_sent"],
             "unsent": stats["unsent"], "first_unsent": first_unsent, "runs": runs,
             "rate": n / total if t_end else 0.0}
-
 
 
 def startup_seconds(env) -> float:
