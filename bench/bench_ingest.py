@@ -28,50 +28,20 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import pyspy_profile as pyspy  # noqa: E402
 from benchlib import (INTAKE, OUT, TODAY, MailMix, bot_env, bot_pass, clear, limit_pass, metric,  # noqa: E402
                       multiappend, prepare, print_table, result_json, sender_addresses, start_rig,
                       startup_seconds, verdict)
 
 
-# Where the bot's wall time goes, from py-spy's collapsed stacks (--idle: waiting counts too). The first
-# category whose marker appears in a sample's stack takes the sample.
-STAGES = [
-    ("IMAP MOVE to Processed, one command per message", "ImapSource.mark_done"),
-    ("IMAP FETCH", "ImapSource.fetch_new"),
-    ("outbox drain: SMTP send (incl. NOOP per mail)", "SmtpTransport.send"),
-    ("outbox drain: database", "drain (bot/outbox/queue.py"),
-    ("archive_raw: write + fsync file + fsync dir", "archive_raw ("),
-    ("parse_message (bot/message/parse.py)", "parse_message ("),
-    ("_claim: ledger row, own commit", "_claim ("),
-    ("read the form (openpyxl / python-docx)", "read_attachment ("),
-    ("decide (incl. seat-count queries)", "decide (bot/rules/decide.py"),
-    ("rate-limit query (_over_rate)", "_over_rate ("),
-    ("follow-up check (_followup)", "_followup ("),
-    ("record the case (bot/cases.py)", "record (bot/cases.py"),
-    ("compose + queue replies (build_mime, suppression lookups)", "queue (bot/outbox/queue.py"),
-    ("drafts_for (templates)", "drafts_for ("),
-    ("other work in _handle (commit, session, logging)", "_handle (bot/pipeline.py"),
-    ("scheduled jobs (reminders)", "Jobs.run_due"),
-    ("rules check / re-evaluation", "_check_rules ("),
-    ("start-up: open_runtime (config, rules, migrations)", "open_runtime ("),
-    ("start-up: imports and the rest", ""),
-]
+def profile(rig, mix: MailMix, senders: list[str], n: int, work: Path, unprofiled: float) -> None:
+    """The bot three more times under py-spy, each on a fresh database and backlog (pyspy_profile)."""
+    def run(mode: str, wrap: list[str]) -> dict:
+        clear(rig, [INTAKE, *senders, *rig.users])
+        multiappend(rig, INTAKE, [raw for _s, raw in mix.mails(n, f"profile-{mode}")])
+        return bot_pass(rig, bot_env(rig, work / f"profile-{mode}"), senders, n, wrap=wrap)
 
-
-def profile_breakdown(path: Path) -> list[tuple[str, float]]:
-    counts = {name: 0 for name, _ in STAGES}
-    total = 0
-    for line in path.read_text(errors="replace").splitlines():
-        stack, _, n = line.rpartition(" ")
-        if not n.isdigit():
-            continue
-        total += int(n)
-        for name, marker in STAGES:
-            if marker in stack:
-                counts[name] += int(n)
-                break
-    return [(name, counts[name] / total if total else 0.0) for name, _ in STAGES]
-
+    pyspy.profile_run(run, n, "ingest", OUT, unprofiled, print_table)
 
 
 def main(argv=None) -> int:
@@ -80,12 +50,14 @@ def main(argv=None) -> int:
     ap.add_argument("--senders", type=int, default=30)
     ap.add_argument("--rounds", type=int, default=1, help="repeat (limit, bot, limit) and take medians")
     ap.add_argument("--profile", action="store_true",
-                    help="also record the bot with py-spy (bench/out/ingest-pyspy.txt); slows it")
+                    help="then record the bot under py-spy (bench/out/pyspy-ingest-*.txt) and say where its "
+                         "time goes")
     args = ap.parse_args(argv)
 
-    if args.profile and not (Path(sys.executable).parent / "py-spy").exists():
-        print("--profile needs py-spy in this venv: .venv/bin/pip install py-spy")
-        return 0
+    why = pyspy.ensure_pyspy() if args.profile else None
+    if why:
+        print(f"--profile: {why}; profiling skipped")
+        args.profile = False
     senders = sender_addresses(args.senders)
     mix = MailMix(senders)
     work = Path(tempfile.mkdtemp(prefix="rb-bench-ingest-"))
@@ -99,10 +71,7 @@ def main(argv=None) -> int:
             del mails
             la, n_a, forms_a = limit_pass(rig, INTAKE)
             env = bot_env(rig, work / f"bot{r}")
-            profile = OUT / "ingest-pyspy.txt" if args.profile else None
-            if profile:
-                OUT.mkdir(parents=True, exist_ok=True)
-            b = bot_pass(rig, env, senders, args.n, profile)
+            b = bot_pass(rig, env, senders, args.n)
             lb, n_b, forms_b = limit_pass(rig, INTAKE, folder="Processed")
             b["startup"] = startup_seconds(env)  # the inbox is empty now; same database
             if n_a != args.n or n_b != args.n or forms_a != args.n:
@@ -111,6 +80,10 @@ def main(argv=None) -> int:
             bots.append(b["rate"])
             details.append((r, append_s, size, la, lb, b))
             clear(rig, [INTAKE, *senders, *rig.users])
+        if args.profile:
+            OUT.mkdir(parents=True, exist_ok=True)
+            profile(rig, mix, senders, args.n, work,
+                    statistics.median(b["process_seconds"] for *_x, b in details))
 
     no_start = [args.n / (b["seconds"] - b["runs"] * b["startup"]) for *_x, b in details]
     limit = statistics.median(limits)
@@ -142,11 +115,6 @@ def main(argv=None) -> int:
     ]
     print_table(f"bench_ingest: {args.n} registration mails ({mix.describe(args.n)}; {len(senders)} senders), "
                 f"SQLite, --today {TODAY}", ["step", "time", "rate", "target"], rows)
-    if args.profile:
-        prof = OUT / "ingest-pyspy.txt"
-        print_table(f"where the first `run --once` spent its wall time (py-spy --idle, {prof})",
-                    ["stage", "share"],
-                    [[name, f"{share * 100:.1f}%"] for name, share in profile_breakdown(prof)])
     result_json("ingest", [
         metric(f"ingest limit (fetch+parse), {args.n} msgs", round(limit, 1), "msg/s", "", None),
         metric(f"ingest reception-bot end to end, {args.n} msgs", round(rate, 1), "msg/s", "", None),
