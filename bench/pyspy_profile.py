@@ -20,6 +20,8 @@ Used by bench_compare.py and bench_ingest.py (`--profile`).
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import subprocess
 import sys
@@ -364,3 +366,44 @@ def profile_run(run, n: int, name: str, out_dir: Path, unprofiled: float | None,
           + (f"; unprofiled {unprofiled:.1f} s (median of the rounds)" if unprofiled else "") + ".")
     for title, headers, rows in tables(profiles["wall"], profiles["gil"], profiles["native"]):
         print_table(f"{name}: {title}", headers, rows)
+    count_sql(run, n, name, out_dir, print_table)
+
+
+# -- counting the bot's SQL ----------------------------------------------------------------------
+
+SQLCOUNT = Path(__file__).resolve().parent / "sqlcount"  # holds the sitecustomize that counts
+SQL_COLUMNS = ["SELECT", "INSERT", "UPDATE", "DELETE", "other", "COMMIT", "checkout"]
+
+
+def sql_wrap(output: Path) -> list[str]:
+    """A command prefix (env(1)) that loads bench/sqlcount/sitecustomize.py into the bot."""
+    path = os.pathsep.join(p for p in (str(SQLCOUNT), os.environ.get("PYTHONPATH", "")) if p)
+    return ["env", f"PYTHONPATH={path}", f"RB_BENCH_SQLCOUNT={output}"]
+
+
+def read_sql_counts(output: Path) -> dict[str, Counter]:
+    """{thread kind: Counter(verb)} summed over the files the bot's processes wrote."""
+    counts: dict[str, Counter] = defaultdict(Counter)
+    for path in output.parent.glob(output.name + ".*"):
+        for key, n in json.loads(path.read_text()).items():
+            thread, verb = key.split("\t")
+            kind = "main" if thread == "MainThread" else "sender" if thread.startswith("outbox-sender") else thread
+            counts[kind][verb if verb in SQL_COLUMNS else "other"] += n
+    return counts
+
+
+def sql_rows(counts: dict[str, Counter], n: int) -> list[list]:
+    return [[kind, *(f"{c[col] / n:.1f}" for col in SQL_COLUMNS)] for kind, c in sorted(counts.items())]
+
+
+def count_sql(run, n: int, name: str, out_dir: Path, print_table) -> None:
+    """`run(mode, wrap)` as for profile_run; prints the statements, commits and sessions per mail."""
+    output = out_dir / f"sqlcount-{name}"
+    for old in out_dir.glob(output.name + ".*"):
+        old.unlink()
+    print(f"profile: {name} counting its SQL ...", flush=True)
+    if run("sql", sql_wrap(output)) is None:
+        return
+    print_table(f"{name}: SQL per mail by thread (statements by verb, commits, connection checkouts = "
+                f"sessions), one more run with bench/sqlcount on PYTHONPATH", ["thread", *SQL_COLUMNS],
+                sql_rows(read_sql_counts(output), n))
