@@ -36,10 +36,12 @@ Exit status 0 whenever the measurement itself worked (the verdicts are in the ta
 from __future__ import annotations
 
 import argparse
+import resource
 import shutil
 import statistics
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -92,15 +94,27 @@ class Bench:
 # -- one measurement each -------------------------------------------------------------------------
 
 
+def children_cpu() -> float:
+    """CPU seconds of this process's finished children, their own reaped children included (the
+    bot's worker processes): the client side of a run that was a subprocess."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def measure_limits(b: Bench) -> dict:
-    """(the limit's seconds, the replying limit's pass) on the backlog, left as it was (PEEK)."""
+    """Seconds and CPU seconds of the limit and of the replying limit on the backlog, which they leave
+    as it was (PEEK). Both loops run in this thread: thread_time() is their CPU, not the servers'."""
     b.backlog()
+    cpu = time.thread_time()
     secs, messages, forms = common.limit_pass(b.rig, INTAKE)
+    limit_cpu, cpu = time.thread_time() - cpu, time.thread_time()
     replying = common.reply_limit_pass(b.rig, INTAKE, b.senders)
+    replying_cpu = time.thread_time() - cpu
     if messages != b.n or forms != b.n or replying["delivered"] != b.n:
         print(f"WARNING: limit read {messages} mails and {forms} forms, the replying limit delivered "
               f"{replying['delivered']} replies; expected {b.n} each", flush=True)
-    return {"limit_s": secs, "replying_s": replying["seconds"]}
+    return {"limit_s": secs, "replying_s": replying["seconds"], "limit_cpu": limit_cpu,
+            "replying_cpu": replying_cpu}
 
 
 def bot_database(b: Bench, system: str, root: Path) -> str | None:
@@ -123,7 +137,9 @@ def run_bot(b: Bench, system: str, tag: str, wrap: list[str] | None = None) -> d
     b.fresh_mailboxes()
     common.create_schema(env)
     common.multiappend(b.rig, INTAKE, b.mails)
+    cpu = children_cpu()
     result = common.bot_pass(b.rig, env, b.senders, b.n, wrap=wrap)
+    result["cpu"] = children_cpu() - cpu
     result["startup"] = common.startup_seconds(env)  # the inbox is empty now; same database
     if result["delivered"] != b.n or result["unsent"]:
         print(f"WARNING: {system} delivered {result['delivered']} of {b.n} replies, "
@@ -136,7 +152,9 @@ def run_helpdesk(b: Bench, tag: str) -> dict | None:
         return None
     penv = peer.prepare_peer(b.rig, b.work / f"{tag}-helpdesk")
     b.backlog()
+    cpu = children_cpu()
     result = peer.peer_pass(b.rig, penv, b.senders, b.n)
+    result["cpu"] = children_cpu() - cpu
     if result["tickets"] != b.n or result["acks"] != b.n:
         print(f"WARNING: helpdesk made {result['tickets']} tickets and delivered {result['acks']} acks; "
               f"expected {b.n}", flush=True)
@@ -154,8 +172,10 @@ def one_round(b: Bench, r: int, systems: list[str]) -> dict:
     rates = {"limit": b.n / ((before["limit_s"] + after["limit_s"]) / 2),
              "replying": b.n / ((before["replying_s"] + after["replying_s"]) / 2)}
     rates.update({s: run["rate"] for s, run in runs.items() if run})
+    cpu = {key: (before[f"{key}_cpu"] + after[f"{key}_cpu"]) / 2 for key in ("limit", "replying")}
+    cpu.update({s: run["cpu"] for s, run in runs.items() if run})
     print(f"round {r}: " + ", ".join(f"{k} {v:.1f} msg/s" for k, v in rates.items()), flush=True)
-    return {"rates": rates, "runs": runs, "limits": (before, after)}
+    return {"rates": rates, "cpu": cpu, "runs": runs, "limits": (before, after)}
 
 
 # -- the table ------------------------------------------------------------------------------------
@@ -175,13 +195,15 @@ def fmt(value: float | None, digits: int = 2, suffix: str = "") -> str:
     return "-" if value is None else f"{value:.{digits}f}{suffix}"
 
 
-def main_table(rounds: list[dict], rows_wanted: list[str]) -> list[list]:
+def main_table(rounds: list[dict], rows_wanted: list[str], n: int) -> list[list]:
     rows = []
     for key in rows_wanted:
         rate = median_rate(rounds, key)
         vs_peer = median_ratio(rounds, key, "helpdesk") if key.startswith("bot") else None
+        cpu = [r["cpu"][key] for r in rounds if r["cpu"].get(key) is not None]
         rows.append([LABELS[key], fmt(rate, 1), fmt(median_ratio(rounds, key, "limit")),
-                     fmt(median_ratio(rounds, key, "replying")), fmt(vs_peer, 2, "x")])
+                     fmt(median_ratio(rounds, key, "replying")), fmt(vs_peer, 2, "x"),
+                     fmt(statistics.median(cpu) * 1000 / n if cpu else None, 1)])
     return rows
 
 
@@ -309,8 +331,10 @@ def report(b: Bench, args, rounds: list[dict]) -> None:
     title = (f"bench_compare: {b.n} registration mails ({b.mix_text}; {len(b.senders)} senders), "
              f"median of {len(rounds)} round(s)")
     print()
-    print_table(title, ["tool", "msg/s", "vs limit", "vs replying limit", "bot vs helpdesk"],
-                main_table(rounds, keys))
+    print_table(title, ["tool", "msg/s", "vs limit", "vs replying limit", "bot vs helpdesk",
+                        "client CPU ms/mail"], main_table(rounds, keys, b.n))
+    print("client CPU: the loop's own thread for the limits; the whole process tree (workers included) "
+          "for helpdesk and the bot; the servers' CPU (Dovecot, the rig's SMTP, PostgreSQL) is not in it.")
     bots = [s for s in ("bot-sqlite", "bot-postgres") if s in args.systems]
     targets, metrics = target_rows(rounds, bots)
     print_table("targets of issue 12 (medians of the per-round ratios)",
