@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """All benchmarks in sequence (`make bench`), then one summary table: metric, value, target, pass/fail.
 
-Sizes are chosen so that the whole run stays under ~15 minutes on a 2-core machine while each number
+Sizes are chosen so that the whole run takes ~15-20 minutes on a 2-core machine while each number
 still means something (see bench/README.md); --quick shrinks them further for a smoke run, --full uses
 the sizes of quality.md everywhere. Each script runs as its own process with its own private mail rig;
 its output is shown as it runs, and the summary is also written to bench/out/summary.txt.
