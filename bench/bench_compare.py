@@ -221,7 +221,7 @@ def target_rows(rounds: list[dict], bots: list[str]) -> tuple[list[list], list[d
     return rows, metrics
 
 
-def round_rows(b: Bench, rounds: list[dict], keys: list[str]) -> list[list]:
+def round_rows(rounds: list[dict], keys: list[str]) -> list[list]:
     rows = []
     for key in keys:
         cells = [fmt(r["rates"].get(key), 1) for r in rounds]
@@ -341,7 +341,7 @@ def report(b: Bench, args, rounds: list[dict]) -> None:
                 ["target", *("SQLite" if s == "bot-sqlite" else "PostgreSQL" for s in bots)], targets)
     print_table("each round, msg/s (systems in rotated order; limits: mean of before and after)",
                 ["row", *(f"round {i}" for i in range(len(rounds))), "last round's run"],
-                round_rows(b, rounds, keys))
+                round_rows(rounds, keys))
     notes = [f"PostgreSQL: {b.pg_note}"] if "bot-postgres" in args.systems else []
     if b.peer_note:
         notes.append(f"{peer.PEER} skipped: {b.peer_note}")

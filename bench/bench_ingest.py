@@ -6,9 +6,9 @@ senders who are rig users) is MULTIAPPENDed to intake@rb.test on a private Dovec
 
   (a) the LIMIT: the same messages fetched with imapclient (FETCH BODY.PEEK[] in batches of 100) and
       parsed (mail-parser; openpyxl read-only / python-docx, or the body's label lines) in one bare
-      loop: no database, no rules, no reply. Measured before and after (b) on the same messages (PEEK leaves them unchanged; after
-      (b) they are read from the Processed folder) and averaged, so a change in the machine's load
-      during the run does not land on one side only;
+      loop: no database, no rules, no reply. Measured before and after (b) on the same messages
+      (PEEK leaves them unchanged; after (b) they are read from the Processed folder) and averaged,
+      so a change in the machine's load during the run does not land on one side only;
   (b) reception-bot: `python -m bot run --once` (subprocess, SQLite, --today 2026-12-01) from the start
       of the process until every reply it sent is in the senders' mailboxes (counted over IMAP).
 
