@@ -26,8 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import bench_ingest as common  # noqa: E402
-from bench_ingest import INTAKE, TODAY, metric, print_table, result_json, verdict  # noqa: E402
+import benchlib as common  # noqa: E402
+from benchlib import INTAKE, TODAY, metric, print_table, result_json, verdict  # noqa: E402
 
 POLL = 0.05
 _DECIDED = re.compile(r"^(\S+ \S+) INFO bot\.pipeline \w+ <(bench-lat-\d+@corp\.test)>")

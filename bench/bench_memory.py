@@ -31,8 +31,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import bench_ingest as common  # noqa: E402
-from bench_ingest import INTAKE, metric, print_table, result_json, verdict  # noqa: E402
+import benchlib as common  # noqa: E402
+from benchlib import INTAKE, metric, print_table, result_json, verdict  # noqa: E402
 
 LIMIT_MB = 200
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Peer comparison: django-helpdesk 2.6.1 `get_email` and reception-bot on the same mailbox (quality.md).
 
-The same backlog of registration mails (bench_ingest's mix) is put into intake@rb.test twice: once for
+The same backlog of registration mails (benchlib's mix) is put into intake@rb.test twice: once for
 reception-bot (`run --once`, SQLite) and once for django-helpdesk's `get_email` (a ticket per mail, the
 attachment saved, an acknowledgement mailed to the submitter through the rig's plain SMTP port). Each
 side is timed from the start of its process until all of its mails to the senders are in their
@@ -29,8 +29,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import bench_ingest as common  # noqa: E402
-from bench_ingest import INTAKE, OUT, metric, print_table, result_json, verdict  # noqa: E402
+import benchlib as common  # noqa: E402
+from benchlib import INTAKE, OUT, metric, print_table, result_json, verdict  # noqa: E402
 
 PEER = "django-helpdesk"
 PEER_VERSION = "2.6.1"

@@ -29,8 +29,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import bench_ingest as common  # noqa: E402
-from bench_ingest import REPO, metric, print_table, result_json, verdict  # noqa: E402
+import benchlib as common  # noqa: E402
+from benchlib import REPO, metric, print_table, result_json, verdict  # noqa: E402
 
 TODAY = date(2027, 9, 15)
 SPAN_DAYS = 90
@@ -216,18 +216,13 @@ def bench_backend(name: str, url: str, work: Path, n_assign: int, n_ledger: int)
 
 def postgres(work: Path):
     """(server, url) or (None, reason)."""
-    from tests.rig.dovecot import RigUnavailable, session_root
-    from tests.rig.postgres import PgServer
-
-    server = PgServer(session_root() / "pg")  # traversable by the postgres user (a mkdtemp is not)
+    server, why = common.postgres()
+    if server is None:
+        return None, why
     try:
-        server.start()
         name = server.create_database("bench_")
-    except (RigUnavailable, Exception) as exc:  # noqa: BLE001 - say why and skip
-        try:
-            server.stop()
-        except Exception:  # noqa: BLE001
-            pass
+    except Exception as exc:  # noqa: BLE001 - say why and skip
+        server.stop()
         return None, f"{type(exc).__name__}: {exc}"
     server.bench_db = name
     return server, server.url(name)

@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
 """All benchmarks in sequence (`make bench`), then one summary table: metric, value, target, pass/fail.
 
-Sizes are chosen so that the whole run stays under ~15 minutes on a 2-core machine while each number
+Sizes are chosen so that the whole run takes ~15-20 minutes on a 2-core machine while each number
 still means something (see bench/README.md); --quick shrinks them further for a smoke run, --full uses
 the sizes of quality.md everywhere. Each script runs as its own process with its own private mail rig;
 its output is shown as it runs, and the summary is also written to bench/out/summary.txt.
 
 Exit status: 0 when every benchmark ran (whatever its verdict), 1 when one crashed or timed out.
 
-Run: .venv/bin/python bench/run_all.py [--quick | --full] [--only ingest,peer,...]
+bench_ingest and bench_peer run only when named with --only: bench_compare measures both of their
+ratios side by side in one run.
+
+Run: .venv/bin/python bench/run_all.py [--quick | --full] [--only compare,latency,...]
 """
 
 from __future__ import annotations
@@ -25,10 +28,12 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-from bench_ingest import OUT, machine_line, print_table  # noqa: E402
+from benchlib import OUT, machine_line, print_table  # noqa: E402
 
 # name -> (script, default args, --quick args, --full args)
 STEPS = {
+    "compare": ("bench_compare.py", ["--n", "500", "--repeat", "3"], ["--n", "100", "--repeat", "1"],
+                ["--n", "500", "--repeat", "3"]),
     "ingest": ("bench_ingest.py", ["--n", "1000"], ["--n", "200"], ["--n", "1000"]),
     "peer": ("bench_peer.py", ["--n", "500"], ["--n", "100"], ["--n", "1000"]),
     "latency": ("bench_latency.py", ["--count", "30"], ["--count", "10"], ["--count", "30"]),
@@ -37,6 +42,9 @@ STEPS = {
     "reminders": ("bench_reminders.py", [], ["10000"], []),
     "ledger": ("bench_ledger.py", [], ["2000"], []),
 }
+# bench_compare measures what these two did (the bot against the limit, against django-helpdesk), in
+# one run and with the replying limit besides: they run only when named with --only.
+ONLY_WHEN_NAMED = {"ingest", "peer"}
 TIMEOUT = 30 * 60  # per step
 
 
@@ -101,7 +109,8 @@ def main(argv=None) -> int:
     ap.add_argument("--only", default="", help="comma-separated subset of: " + ",".join(STEPS))
     args = ap.parse_args(argv)
 
-    chosen = [s.strip() for s in args.only.split(",") if s.strip()] or list(STEPS)
+    chosen = ([s.strip() for s in args.only.split(",") if s.strip()]
+              or [s for s in STEPS if s not in ONLY_WHEN_NAMED])
     unknown = [s for s in chosen if s not in STEPS]
     if unknown:
         ap.error(f"unknown benchmark(s): {', '.join(unknown)}")
