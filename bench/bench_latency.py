@@ -30,8 +30,10 @@ import benchlib as common  # noqa: E402
 from benchlib import INTAKE, TODAY, metric, print_table, result_json, verdict  # noqa: E402
 
 POLL = 0.05
-_DECIDED = re.compile(r"^(\S+ \S+) INFO bot\.pipeline \w+ <(bench-lat-\d+@corp\.test)>")
-_SENT = re.compile(r"^(\S+ \S+) INFO bot\.outbox SENT \S+ purpose=reply\S* .* to=(\S+)$")
+# The log names mails and cases, never addresses: a decision line ties the Message-ID to its case,
+# the SENT line of the reply names the same case.
+_DECIDED = re.compile(r"^(\S+ \S+) INFO bot\.intake\.pipeline \w+ <(bench-lat-\d+@corp\.test)> case=(\S+)")
+_SENT = re.compile(r"^(\S+ \S+) INFO bot\.outbox\.queue SENT \S+ purpose=reply\S* case=(\S+)")
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -47,11 +49,12 @@ def _stamp(text: str) -> float:
     return datetime.strptime(text, "%Y-%m-%d %H:%M:%S,%f").timestamp()
 
 
-def log_times(log: Path) -> tuple[dict[str, float], list[tuple[float, str]]]:
+def log_times(log: Path) -> tuple[dict[str, tuple[float, str]], list[tuple[float, str]]]:
+    """Message-ID -> (time decided, case); [(time sent, case)] of the replies."""
     decided, sent = {}, []
     for line in log.read_text(errors="replace").splitlines():
         if m := _DECIDED.match(line):
-            decided[m.group(2)] = _stamp(m.group(1))
+            decided[m.group(2)] = (_stamp(m.group(1)), m.group(3))
         elif m := _SENT.match(line):
             sent.append((_stamp(m.group(1)), m.group(2)))
     return decided, sent
@@ -125,11 +128,11 @@ def main(argv=None) -> int:
     missing = len(samples) - len(got)
     to_decide, to_sent = [], []
     for s in samples:
-        d = decided.get(f"bench-lat-{s['i']}@corp.test")
-        if d is None:
+        if f"bench-lat-{s['i']}@corp.test" not in decided:
             continue
+        d, case = decided[f"bench-lat-{s['i']}@corp.test"]
         to_decide.append(d - s["wall0"])
-        after = [t for t, rcpt in sent if rcpt == s["sender"] and t >= d]
+        after = [t for t, sent_case in sent if sent_case == case and t >= d]
         if after:
             to_sent.append(min(after) - d)
     p50, p95 = percentile(got, 50), percentile(got, 95)

@@ -1,3 +1,4 @@
 from bot.cli import main
 
-main()
+if __name__ == "__main__":  # spawned workers import the main module again
+    main()

@@ -6,14 +6,15 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, update
+from sqlalchemy import func, or_, update
 from sqlmodel import Session, select
 
 from bot.errors import CaseError
+from bot.rules import texts
 from bot.rules.model import Ruleset
 from bot.store.models import Case, CaseEvent, Counter, Outbox
 from bot.store.states import CaseStatus
-from bot.verdict import Decision, Verdict
+from bot.verdict import Decision, Reason, Rule, Verdict
 
 COUNTED = (Decision.ACCEPTED,)  # decisions that take a seat in a session
 OPEN_INTAKE = (CaseStatus.NEEDS_CORRECTION, CaseStatus.ACCEPTED, CaseStatus.DEFERRED)
@@ -25,24 +26,34 @@ CHANNELS = {"mail": "邮件", "phone": "电话", "onsite": "现场"}
 class Recorded:
     case: Case | None
     updated: bool  # an existing case was updated (second form, or a correction)
+    duplicate_of: str = ""  # the case of another address that has this credit code
 
 
 def seats_used(db: Session, session_id: str, exclude_case: int | None = None) -> int:
+    """Seats taken in a session. A case flagged DUPLICATE-CODE takes none until the office has
+    looked at it: otherwise anyone who knows enterprises' (public) credit codes could fill a session."""
     stmt = select(func.count()).select_from(Case).where(
-        Case.session_id == session_id, Case.decision.in_(COUNTED))
+        Case.session_id == session_id, Case.decision.in_(COUNTED),
+        Case.flags.not_like(f"%{Rule.DUPLICATE_CODE}%"))
     if exclude_case is not None:
         stmt = stmt.where(Case.id != exclude_case)
     return db.exec(stmt).one()
 
 
-def seats_for(db: Session, session_id: str, credit_code: str | None) -> int:
+def seats_for(db: Session, session_id: str, credit_code: str | None, sender: str = "") -> int:
     """Seats taken, not counting the sender's own earlier form for the same session."""
     mine = None
-    if credit_code:
+    if credit_code and sender:
         mine = db.exec(select(Case.id).where(Case.credit_code == credit_code,
                                               Case.session_id == session_id,
-                                              Case.decision == Decision.ACCEPTED)).first()
+                                              Case.decision == Decision.ACCEPTED,
+                                              _party_clause(sender))).first()
     return seats_used(db, session_id, exclude_case=mine)
+
+
+def _party_clause(sender: str):
+    address = sender.lower()
+    return or_(func.lower(Case.sender) == address, func.lower(Case.contact_email) == address)
 
 
 def next_case_number(db: Session, rules: Ruleset, today: date) -> str:
@@ -74,21 +85,33 @@ def case_of_thread(db: Session, refs: list[str]) -> Case | None:
 
 
 def existing_case(db: Session, verdict: Verdict, sender: str, refs: list[str]) -> Case | None:
-    """A correction in reply to our notice, or a second form for the same session, updates a case."""
+    """A correction in reply to our notice, or a second form for the same session, updates a case:
+    only one of the sender's own (a case belongs to its enterprise's address, not to whoever
+    knows its credit code)."""
     threaded = case_of_thread(db, refs)
     form = verdict.form
-    if threaded and threaded.status in OPEN_INTAKE and _same_party(threaded, sender, form):
+    if threaded and threaded.status in OPEN_INTAKE and _same_party(threaded, sender):
         return threaded
-    if form and form.credit_code and verdict.decision in TAKES_A_CASE:
+    if form and form.credit_code and verdict.decision in TAKES_A_CASE and sender:
         stmt = select(Case).where(Case.credit_code == form.credit_code,
                                   Case.session_id == verdict.session,
                                   Case.field_id == verdict.field,
-                                  Case.status.in_(OPEN_INTAKE))
+                                  Case.status.in_(OPEN_INTAKE), _party_clause(sender))
         return db.exec(stmt.order_by(Case.id)).first()
     return None
 
 
-def _same_party(case: Case, sender: str, form) -> bool:
+def duplicate_of(db: Session, case: Case) -> Case | None:
+    """Another address's case with the same credit code."""
+    if not case.credit_code:
+        return None
+    stmt = select(Case).where(Case.credit_code == case.credit_code, Case.id != case.id,
+                              Case.decision.in_(TAKES_A_CASE + (Decision.NEEDS_CORRECTION,)))
+    return next((other for other in db.exec(stmt.order_by(Case.id))
+                 if not _same_party(other, case.sender)), None)
+
+
+def _same_party(case: Case, sender: str) -> bool:
     """Only the case's sender or its registered contact may correct it."""
     allowed = {case.sender.lower(), case.contact_email.lower()} - {""}
     return sender.lower() in allowed
@@ -110,7 +133,13 @@ def record(db: Session, verdict: Verdict, rules: Ruleset, *, sender: str, refs: 
     db.add(case)
     db.flush()
     add_event(db, case, now, "updated" if updated else verdict.decision, ",".join(verdict.rule_ids))
-    return Recorded(case, updated)
+    other = None if updated else duplicate_of(db, case)
+    if other is not None:
+        case.flags = Rule.DUPLICATE_CODE
+        verdict.flags.append(Reason(Rule.DUPLICATE_CODE, "credit_code", texts.duplicate_code(other.number)))
+        add_event(db, case, now, "flagged", f"{Rule.DUPLICATE_CODE} {other.number}")
+        db.add(case)
+    return Recorded(case, updated, other.number if other else "")
 
 
 def clip(value: str | None, limit: int) -> str:

@@ -73,8 +73,8 @@ class Config:
     rate_window_hours: int = 24
     bounce_suppress_days: int = 7
     parse_workers: int = field(default_factory=lambda: _default_workers())  # processes reading forms
-    mail_seconds: float = 20.0  # wall time one mail may take to be parsed and read
-    mail_memory_mb: int = 512  # resident memory a worker may use for one mail
+    mail_seconds: float = 60.0  # wall time one mail may take to be parsed and read (OCR included)
+    mail_memory_mb: int = 1024  # resident memory of a worker and its children for one mail
     batch_bytes: int = 64 * 2**20  # raw bytes fetched per batch (at least one mail)
     trust: TrustConfig = field(default_factory=TrustConfig)
     source_path: Path | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -106,7 +106,9 @@ class Runtime:
     def sender(self) -> Sender:
         p = self.ruleset.programme
         return Sender(address=p.mailbox, name=self.config.from_name,
-                      domain=self.config.message_id_domain)
+                      domain=self.config.message_id_domain,
+                      cap=self.config.rate_limit_per_recipient,
+                      window=timedelta(hours=self.config.rate_window_hours))
 
     @property
     def admin_emails(self) -> list[str]:

@@ -693,9 +693,10 @@ def _put(cell_or_paragraph, value) -> None:
 
 
 def _boxes(paragraph, boxes: Boxes) -> None:
-    from bot.forms.blank import checkbox_sdt
     from docx.oxml import parse_xml
     from docx.oxml.ns import nsdecls
+
+    from bot.forms.blank import checkbox_sdt
 
     for index, option in enumerate(boxes.options):
         on = option in boxes.checked

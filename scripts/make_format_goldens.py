@@ -17,7 +17,6 @@ import io
 import json
 import math
 import random
-import shutil
 import subprocess
 import sys
 import tempfile

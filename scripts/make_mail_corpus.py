@@ -29,6 +29,7 @@ from typing import Callable
 from urllib.parse import quote_from_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the bomb builders are shared with the tests (tests.support.bombs)
 OUR = "qyjd@example.gov.cn"
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -972,9 +973,59 @@ def _hostile_limits() -> list[Hostile]:
     ]
 
 
+def _hostile_attacks() -> list[Hostile]:
+    """One small mail each that once held the daemon for minutes, or talked it into something."""
+    from tests.support.bombs import empty_paragraphs_docx, shared_string_bomb
+
+    spaces = "企业名称：" + " " * 200_000 + "乌海镕喆科技有限公司\n联系人：王堃\n联系电话：13904731234\n"
+    return [
+        Hostile("attack_spaces_line", "a 200 KB line of spaces between a label and its value",
+                lambda: simple("Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: base64\n",
+                               b64_lines(spaces.encode())), {"subject": "hostile"}),
+        Hostile("attack_newlines_after_tag", "60,000 empty lines after a case tag (quote stripping)",
+                lambda: simple("Content-Type: text/plain; charset=utf-8\n",
+                               ("落实情况" + "\n" * 60_000 + "已办结").encode(),
+                               subject="[WHJD-2026-0001] " + bword("落实情况", "utf-8", "utf-8"),
+                               extra="In-Reply-To: <x@y>\n"),
+                {"subject": "[WHJD-2026-0001] 落实情况"}),
+        Hostile("attack_html_unclosed_a", "300 KB of `<a` in an HTML body",
+                lambda: html_only("<p>企业名称：镕喆</p>" + "<a" * 150_000), {"body_contains": ["企业名称：镕喆"]}),
+        Hostile("attack_xlsx_shared_string", "a 0.35 MB .xlsx whose cells all point at one 32 K shared string",
+                lambda: mixed([text_part(), att_part("登记表.xlsx", shared_string_bomb(), XLSX_MIME)],
+                              subject="sst"), {"attachment_names": ["登记表.xlsx"]}),
+        Hostile("attack_docx_empty_paragraphs", "99 MB of <w:p/> in a small .docx",
+                lambda: mixed([text_part(), att_part("登记表.docx", empty_paragraphs_docx(16_500_000), DOCX_MIME)],
+                              subject="wp"), {"attachment_names": ["登记表.docx"]}),
+        Hostile("attack_display_name_admin", "From: admin@… <attacker@evil.test>: the admin's name, a stranger",
+                lambda: eml("From: admin@rb.test <attacker@evil.test>\nTo: " + OUR + "\n"
+                            "Date: Mon, 3 Jun 2024 10:00:00 +0800\nSubject: ledger\n"
+                            "Message-ID: <hostile@example.cn>\nContent-Type: text/plain\n\nledger attached"),
+                {"subject": "ledger"}),
+        Hostile("attack_line_separator_name", "U+2028 inside an encoded subject and the body's company name",
+                lambda: simple("Content-Type: text/plain; charset=utf-8\n",
+                               "企业名称：乌海镕喆\u2028科技有限公司\n".encode(),
+                               subject=bword("登记\u2028表", "utf-8", "utf-8")),
+                {"subject": "登记 表"}),
+        Hostile("attack_forged_dsn", "a delivery report naming a unit's address for mail we never sent",
+                lambda: eml("From: MAILER-DAEMON@mx.evil.test\nTo: " + OUR + "\nSubject: Undelivered\n"
+                            "Message-ID: <hostile@example.cn>\nMIME-Version: 1.0\n"
+                            "Content-Type: multipart/report; report-type=delivery-status; boundary=R\n\n"
+                            "--R\nContent-Type: text/plain\n\nfailed\n--R\n"
+                            "Content-Type: message/delivery-status\n\nReporting-MTA: dns; mx.evil.test\n\n"
+                            "Final-Recipient: rfc822; fgw@units.test\nAction: failed\nStatus: 5.1.1\n\n"
+                            "--R\nContent-Type: text/rfc822-headers\n\nMessage-ID: <never@bot.test>\n\n--R--\n"),
+                {"subject": "Undelivered"}),
+        Hostile("attack_auto_prefix", "an auto-responder without RFC 3834 headers: subject `Auto: …`",
+                lambda: simple("Content-Type: text/plain; charset=utf-8\n", "您好，来信已收到。".encode(),
+                               subject="Auto: Re: [WHJD-2026-0001] receipt"),
+                {"subject": "Auto: Re: [WHJD-2026-0001] receipt"}),
+    ]
+
+
 def _hostile() -> list[Hostile]:
     return (_hostile_charsets() + _hostile_transfer() + _hostile_headers() + _hostile_structure()
-            + _hostile_raw() + _hostile_names() + _hostile_files() + _hostile_limits())
+            + _hostile_raw() + _hostile_names() + _hostile_files() + _hostile_limits()
+            + _hostile_attacks())
 
 
 def write_hostile(out: Path) -> int:

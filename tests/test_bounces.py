@@ -71,9 +71,13 @@ def test_a_bounce_suppresses_the_address_and_tells_the_admin(bot):
     assert len(to_admin) == 1 and "gone@corp.test" in to_admin[0].subject
     assert not any("mx.corp.test" in str(m["To"]) for m in bot.sent())  # the bounce is not answered
 
-    # the next automatic mail to that address is held back while it is suppressed
+    # the next automatic mail to that address is held back while it is suppressed: kept, not sent
+    sent_before = len(bot.sent())
     bot.deliver(registration_mail(sender="gone@corp.test", to=INTAKE, message_id="b2@corp.test",
                                   attachments=[("表.xlsx", form_xlsx(FormValues(title="再次报送")))]))
     rt = bot.run("2026-12-02")
     with Session(rt.engine) as db:
-        assert len(db.exec(select(Outbox).where(Outbox.recipients == "gone@corp.test")).all()) == 1
+        rows = db.exec(select(Outbox).where(Outbox.recipients == "gone@corp.test")
+                       .order_by(Outbox.id)).all()
+        assert [r.status for r in rows] == ["failed", "suppressed"]
+    assert not any("gone@corp.test" in str(m["To"]) for m in bot.sent()[sent_before:])

@@ -140,7 +140,8 @@ def test_referral_reaches_the_district_and_replies_carry_details(bot):
     assert "海勃湾区人民政府" in referred["Subject"] and "转送该单位" in body_text(referred)
     forwarded = parse(rig.wait_for_messages("hbw@units.test", 1)[0])
     assert "乌海市镕达商贸有限公司" in body_text(forwarded)
-    assert [a.get_filename() for a in forwarded.iter_attachments()] == ["登记表.docx"]
+    # our own document rebuilt from the values read, never the sender's file
+    assert [a.get_filename() for a in forwarded.iter_attachments()] == ["企业诉求转办表-WHJD-2026-0001.docx"]
 
     deferred = body_text(parse(rig.wait_for_messages("ent4@corp.test", 1)[0]))
     assert "2027年3月23日（星期二）" in deferred and "分管自然资源和城乡建设的副市长" in deferred

@@ -15,6 +15,7 @@ from bot.errors import FormUnreadable
 from bot.forms.budget import FormBudget, FormLimits
 from bot.forms.reader import read_attachment, read_body
 from bot.forms.safezip import RATIO_ALLOWANCE, read_members
+from tests.support.bombs import empty_paragraphs_docx, shared_string_bomb
 
 FORMS = Path(__file__).parent / "data" / "forms"
 
@@ -50,43 +51,8 @@ def test_spaces_between_a_label_and_checkboxes_stay_linear():
     assert used.seconds < 1
 
 
-def _shared_string_bomb(rows: int = 2500, cols: int = 60) -> bytes:
-    """An .xlsx whose every cell points at one 32 K shared string (compresses to almost nothing)."""
-    big = "企" * 32_000
-    cells = "".join(f'<c r="{_col(c)}{{r}}" t="s"><v>0</v></c>' for c in range(cols))
-    sheet_rows = "".join(f'<row r="{r}">' + cells.replace("{r}", str(r)) + "</row>" for r in range(1, rows + 1))
-    files = {
-        "[Content_Types].xml": '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-        '<Default Extension="xml" ContentType="application/xml"/>'
-        '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-        '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
-        '<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>',
-        "_rels/.rels": '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>',
-        "xl/workbook.xml": '<?xml version="1.0"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
-        'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="S" sheetId="1" r:id="rId1"/></sheets></workbook>',
-        "xl/_rels/workbook.xml.rels": '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>'
-        '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>',
-        "xl/sharedStrings.xml": '<?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" uniqueCount="1">'
-        f"<si><t>{big}</t></si></sst>",
-        "xl/worksheets/sheet1.xml": '<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-        f"<sheetData>{sheet_rows}</sheetData></worksheet>",
-    }
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
-        for name, text in files.items():
-            archive.writestr(name, text)
-    return buffer.getvalue()
-
-
-def _col(index: int) -> str:
-    return chr(65 + index) if index < 26 else chr(64 + index // 26) + chr(65 + index % 26)
-
-
 def test_cells_pointing_at_one_long_shared_string_are_capped():
-    data = _shared_string_bomb()
+    data = shared_string_bomb()
     assert len(data) < 500_000
     with Measured() as used:
         with pytest.raises(FormUnreadable) as error:
@@ -97,15 +63,7 @@ def test_cells_pointing_at_one_long_shared_string_are_capped():
 
 
 def test_a_docx_of_millions_of_empty_paragraphs_is_refused_before_parsing():
-    document = (b'<?xml version="1.0"?><w:document xmlns:w="http://schemas.openxmlformats.org/'
-                b'wordprocessingml/2006/main"><w:body>' + b"<w:p/>" * 16_000_000 + b"</w:body></w:document>")
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
-        archive.writestr("[Content_Types].xml", '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-                         '<Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-'
-                         'officedocument.wordprocessingml.document.main+xml"/></Types>')
-        archive.writestr("word/document.xml", document)
-    data = buffer.getvalue()
+    data = empty_paragraphs_docx(16_000_000)
     assert len(data) < 1_000_000
     with Measured() as used:
         with pytest.raises(FormUnreadable) as error:

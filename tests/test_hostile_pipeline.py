@@ -56,7 +56,8 @@ def test_every_hostile_message_has_one_outcome(processed):
     root, result, rows, _outbox, elapsed = processed
     assert result.processed == len(FILES)
     assert set(result.outcomes) <= {"ignored", "needs_correction", "accepted", "deferred",
-                                    "referred", "rejected", "duplicate"}
+                                    "referred", "rejected", "duplicate",
+                                    "refused", "enterprise-note"}  # impersonation; a note on a case
     assert all(r.status in ("done", "quarantined") for r in rows)
     quarantined = [(r.message_id, r.last_error) for r in rows if r.status == "quarantined"]
     assert quarantined == []
@@ -81,10 +82,14 @@ def test_each_sender_gets_an_answer_or_a_reason(processed):
     for row in rows:
         if row.decision == "ignored":
             assert row.rules in ("LOOP-AUTO", "MAIL-EMPTY")
+        elif row.decision == "refused":  # a From that impersonates the admin: told in the digest
+            assert "display name" in row.rules
+        elif row.decision == "enterprise-note":  # about an existing case: the admin reads it
+            assert row.case_number
         elif row.sender:
             assert row.sender in replied, (row.message_id, row.decision, row.rules)
         assert row.decision in ("ignored", "needs_correction", "accepted", "deferred", "referred",
-                                "rejected"), row.decision
+                                "rejected", "refused", "enterprise-note"), row.decision
 
 
 @pytest.mark.parametrize("name", ["zip_bomb_xlsx.eml", "billion_laughs_docx.eml"])
@@ -95,3 +100,27 @@ def test_bombs_are_answered_as_unreadable(processed, name):
     mid = parse_message(delivered(name)).message_id
     row = next(r for r in rows if r.message_id == mid)
     assert (row.decision, row.rules) == ("needs_correction", "FORM-UNREADABLE")
+
+
+def test_every_hostile_mail_is_read_within_the_per_mail_limit():
+    """Each mail of the corpus, read by a real worker under the default limits: the time and the
+    worker's peak memory are measured by the parent, and no mail comes near the limit (the
+    attacks that once took minutes and gigabytes are among them)."""
+    from bot.config import embedded_default
+    from bot.intake.prefetch import Sandbox, WorkerLimits
+    from bot.rules.loader import load_rules
+
+    limits = WorkerLimits(embedded_default(REPO).mail_seconds, embedded_default(REPO).mail_memory_mb)
+    sandbox = Sandbox(2, limits)
+    try:
+        jobs = sandbox.submit_all([delivered(name) for name in FILES], load_rules(REPO / "rules"),
+                                  ("bot.example.test",))
+        measured = {name: job.result() for name, job in zip(FILES, jobs)}
+    finally:
+        sandbox.close()
+    overran = {name: a.overrun for name, a in measured.items() if a.overrun}
+    assert overran == {}
+    slowest = max(measured.items(), key=lambda item: item[1].seconds)
+    greediest = max(measured.items(), key=lambda item: item[1].peak_rss)
+    assert slowest[1].seconds < 10, slowest[0]  # seconds, on a loaded 2-core machine
+    assert greediest[1].peak_rss < 400 * 2**20, greediest[0]

@@ -48,7 +48,7 @@ def triage_cmd(opts: Options, path: Path, as_json: bool) -> None:
         raise analysis.intake_error
     intake, _source = analysis.intake
     code = intake.form.credit_code if intake.form else None
-    verdict = decide(intake, rules, clock_for(opts, rules).today(), used_seats_reader(cfg, code))
+    verdict = decide(intake, rules, clock_for(opts, rules).today(), used_seats_reader(cfg, code, analysis.msg.from_addr))
     if as_json:
         emit_json(verdict.to_json())
     else:
@@ -97,7 +97,7 @@ def _looks_like_mail(raw: bytes) -> bool:
                          b"received", b"return-path", b"mime-version"})
 
 
-def used_seats_reader(cfg: Config, credit_code: str | None):
+def used_seats_reader(cfg: Config, credit_code: str | None, sender: str = ""):
     """Capacity from the configured database when one exists, read-only (triage never writes)."""
     url = cfg.database_url
     if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
@@ -112,7 +112,7 @@ def used_seats_reader(cfg: Config, credit_code: str | None):
 
     def used(session_id: str) -> int:
         with Session(engine) as db:
-            return seats_for(db, session_id, credit_code)
+            return seats_for(db, session_id, credit_code, sender)
 
     return used
 

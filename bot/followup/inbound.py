@@ -14,7 +14,13 @@ from bot.followup import ledger_mail, reports, satisfaction
 from bot.followup.held import KIND_CN, hold
 from bot.followup.incoming import Followup, tagged_case, unit_of_address
 from bot.followup.notify import notify_admin
-from bot.followup.trust import case_parties, is_admin, record_event, standing
+from bot.followup.trust import (
+    case_parties,
+    is_admin,
+    protected_addresses,
+    record_event,
+    standing,
+)
 from bot.message.model import InboundMessage
 from bot.message.quote import fresh_text
 from bot.store.models import Assignment, Case, Outbox
@@ -37,6 +43,11 @@ def handle(db: Session, rt: Runtime, msg: InboundMessage, ctx: Context) -> Follo
     """None: an ordinary registration mail, for the intake path."""
     sender = msg.from_addr.lower()
     trust = standing(msg, rt, ctx.confirmed)
+    impersonated = _impersonated(msg, rt)
+    if impersonated:
+        record_event(db, rt, "refused", msg.from_addr, "",
+                     f"冒充{impersonated}的来信：{trust.why_cn}，未予办理", "impersonation")
+        return Followup("refused", "", f"From names {impersonated} in its display name")
     if ctx.ledger and is_admin(rt, sender):
         if not trust.authenticated:
             return _hold_or_refuse(db, rt, msg, ctx, "ledger-import", None, trust)
@@ -44,6 +55,8 @@ def handle(db: Session, rt: Runtime, msg: InboundMessage, ctx: Context) -> Follo
     case = tagged_case(db, msg)
     if case is None:
         return None
+    if msg.sender_problem:  # whoever it claims to be, a deceptive From changes no case
+        return refuse(db, rt, msg, case, trust.why_cn, trust.why)
     unit_id = unit_of_address(rt, sender)
     if unit_id is None and sender in case_parties(case):
         if trust.forged:
@@ -69,6 +82,14 @@ def handle(db: Session, rt: Runtime, msg: InboundMessage, ctx: Context) -> Follo
             return _hold_or_refuse(db, rt, msg, ctx, "unit-report", case, trust)
         return reports.record_report(db, rt, msg, case, assignment)
     return None  # someone else writing about a case: handled as a new registration mail
+
+
+def _impersonated(msg: InboundMessage, rt: Runtime) -> str:
+    """The office's own correspondent (the admin, a unit) that a deceptive From pretends to be."""
+    if not msg.sender_problem:
+        return ""
+    shown = msg.from_name.lower()
+    return next((a for a in sorted(protected_addresses(rt)) if a and a in shown), "")
 
 
 def _hold_or_refuse(db: Session, rt: Runtime, msg: InboundMessage, ctx: Context, kind: str,

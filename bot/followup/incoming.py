@@ -4,17 +4,15 @@ answers, notes and the admin's ledger."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
 from bot.cases import case_of_thread
+from bot.casetag import tagged_number
 from bot.context import Runtime
 from bot.message.model import InboundMessage
 from bot.store.models import Case
-
-TAG = re.compile(r"\[([A-Za-z][A-Za-z0-9]*-\d{4}-\d{2,})\]")
 
 
 @dataclass
@@ -25,9 +23,9 @@ class Followup:
 
 
 def tagged_case(db: Session, msg: InboundMessage) -> Case | None:
-    match = TAG.search(msg.subject or "")
-    if match:
-        case = db.exec(select(Case).where(Case.number == match.group(1).upper())).first()
+    number = tagged_number(msg.subject)
+    if number:
+        case = db.exec(select(Case).where(Case.number == number)).first()
         if case is not None:
             return case
     return case_of_thread(db, [r for r in [msg.in_reply_to, *msg.references] if r])

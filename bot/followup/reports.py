@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from sqlmodel import Session, select
 
 from bot.cases import add_event
@@ -14,8 +16,10 @@ from bot.message.model import InboundMessage
 from bot.message.quote import fresh_text
 from bot.outbox.compose import Draft
 from bot.outbox.queue import queue
-from bot.store.models import Assignment, Case, UnitReport
+from bot.store.models import Assignment, Case, ReminderLog, UnitReport
 from bot.store.states import CaseStatus, ReportKind, Role
+
+log = logging.getLogger(__name__)
 
 _KIND_WORDS = (
     (ReportKind.EXTENSION, ("延期申请", "申请延期", "延期")),
@@ -78,6 +82,13 @@ def _result_received(db: Session, rt: Runtime, case: Case, assignment: Assignmen
 
 
 def _acknowledge(db: Session, rt: Runtime, msg: InboundMessage, case: Case, unit, kind: str) -> None:
+    """At most one acknowledgement per case, unit, kind and day: a unit's auto-responder that
+    answers our acknowledgement cannot start an exchange of mails (recorded like a reminder)."""
+    key = f"ack:{case.number}:{unit.id if unit else msg.from_addr}:{kind}:{rt.today().isoformat()}"
+    if db.exec(select(ReminderLog.id).where(ReminderLog.key == key)).first() is not None:
+        log.info("ACK-SKIP case=%s kind=%s: already acknowledged today", case.number, kind)
+        return
+    db.add(ReminderLog(key=key, sent_on=rt.today()))
     subject, body = rt.templates.render("unit_ack", programme=rt.ruleset.programme, case=case,
                                         unit=unit, kind=kind, kind_cn=KIND_CN[kind])
     queue(db, Draft(purpose="ack", to=[msg.from_addr], subject=subject, body=body,

@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 
 from bot.context import Runtime
 from bot.followup.notify import notify_admin
+from bot.followup.trust import protected_addresses, record_event
 from bot.message.model import InboundMessage
 from bot.outbox.queue import suppress
 from bot.store.models import Outbox
@@ -60,34 +61,50 @@ def _fields(text: str) -> dict[str, str]:
 
 
 def record_bounce(db: Session, rt: Runtime, msg: InboundMessage) -> bool:
-    """Suppress the failed addresses; mark our bounced mail failed. True when it was a DSN."""
+    """Act on a delivery report only for what it can prove: the recipients of a Message-ID we sent
+    them. Anyone can write a DSN, so a report naming mail we never sent, or an address that was
+    not among its recipients, changes nothing. True when the mail was a DSN."""
     bounce = read_bounce(msg)
     if bounce is None or not bounce.failed:
         return False
-    until = rt.now() + timedelta(days=rt.config.bounce_suppress_days)
-    for address in bounce.failed:
-        suppress(db, address, until, f"bounce {msg.message_id}: {bounce.diagnostic}")
     row = None
     if bounce.original_id:
         row = db.exec(select(Outbox).where(Outbox.message_id == bounce.original_id)).first()
-    if row is not None and row.purpose != "admin":
-        row.status, row.last_error = OutboxStatus.FAILED, f"bounced: {bounce.diagnostic}"[:2000]
-        db.add(row)
-        notify_admin(db, rt, "admin_delivery_failed", row=row, addresses=bounce.failed,
-                     error=bounce.diagnostic or "delivery status report: failed")
-    log.warning("BOUNCE <%s> failed=%s original=%s", msg.message_id, ",".join(bounce.failed),
-                bounce.original_id or "-")
+    recipients = set(row.recipients.split(",")) if row is not None else set()
+    failed = [a for a in bounce.failed if a in recipients]
+    ignored = [a for a in bounce.failed if a not in recipients]
+    if ignored:
+        record_event(db, rt, "bounce-ignored", msg.from_addr, row.case_number if row else "",
+                     f"退信报告所称的{len(ignored)}个地址并非本系统所发邮件的收件人，未予采信",
+                     f"DSN for {len(ignored)} address(es) we did not send that mail to")
+    if failed:
+        _failed(db, rt, row, failed, f"bounced: {bounce.diagnostic}"[:2000],
+                 bounce.diagnostic or "delivery status report: failed")
+    log.warning("BOUNCE <%s> failed=%d ignored=%d original=%s", msg.message_id, len(failed),
+                len(ignored), bounce.original_id or "-")
     return True
 
 
 def on_refused(rt: Runtime, row: Outbox, exc: Exception, addresses: list[str]) -> None:
-    """A permanent refusal at SMTP time: suppress the addresses for a while and tell the admin
-    (not for the admin's own mail, which would loop)."""
+    """A permanent refusal at SMTP time (our own server said so: no proof needed)."""
     with Session(rt.engine) as db:
-        until = rt.now() + timedelta(days=rt.config.bounce_suppress_days)
-        for address in addresses:
-            suppress(db, address, until, str(exc))
-        if row.purpose != "admin":
-            notify_admin(db, rt, "admin_delivery_failed", row=row, addresses=addresses,
-                         error=str(exc))
+        _failed(db, rt, row, addresses, None, str(exc))
         db.commit()
+
+
+def _failed(db: Session, rt: Runtime, row: Outbox, addresses: list[str], mark: str | None,
+            error: str) -> None:
+    """Suppress the addresses for a while, except the office's own correspondents (units, the
+    admin, ourselves): their mail must keep trying, so the admin is told instead. `mark` marks our
+    bounced mail failed (a DSN comes after the mail left the outbox)."""
+    protected = protected_addresses(rt)
+    until = rt.now() + timedelta(days=rt.config.bounce_suppress_days)
+    for address in addresses:
+        if address.lower() not in protected:
+            suppress(db, address, until, f"{error}"[:500])
+    if mark is not None and row.purpose != "admin":
+        row.status, row.last_error = OutboxStatus.FAILED, mark
+        db.add(row)
+    if row.purpose != "admin":  # the admin's own mail failing would only loop
+        notify_admin(db, rt, "admin_delivery_failed", row=row, addresses=addresses, error=error,
+                     kept=[a for a in addresses if a.lower() in protected])

@@ -31,7 +31,8 @@ def register(rt: Runtime, path: Path, channel: str) -> str:
     digest_hex, _ = archive_raw(rt.config.archive_dir, data)
     with Session(rt.engine) as db:
         verdict = triage_form(form, rules, rt.today(), sender=form.contact_email or "",
-                              used=lambda sid: seats_for(db, sid, form.credit_code))
+                              used=lambda sid: seats_for(db, sid, form.credit_code,
+                                                             form.contact_email or ""))
         rec = record(db, verdict, rules, sender=(form.contact_email or "").lower(), refs=[],
                      message_id=f"{digest_hex}@{channel}.register", today=rt.today(),
                      now=rt.now(), channel=channel)

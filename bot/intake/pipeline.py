@@ -195,9 +195,10 @@ def _unreadable(rt: Runtime, row_id: int, analysis: Analysis) -> str:
             raise ValueError("the message could not be parsed at all")
         row.status, row.decision, row.rules = MailStatus.DONE, Decision.IGNORED, Rule.MAIL_EMPTY
         row.processed_at = rt.now()
+        message_id = row.message_id
         db.add(row)
         db.commit()
-    log.info("IGNORED <%s> case=- rules=MAIL-EMPTY", row.message_id)
+    log.info("IGNORED <%s> case=- rules=MAIL-EMPTY", message_id)
     return "ignored"
 
 
@@ -231,7 +232,8 @@ def _verdict(rt: Runtime, db: Session, msg: InboundMessage, analysis: Analysis):
         raise analysis.intake_error
     intake, source = analysis.intake
     code = intake.form.credit_code if intake.form else None
-    verdict = decide(intake, rt.ruleset, rt.today(), lambda sid: seats_for(db, sid, code))
+    verdict = decide(intake, rt.ruleset, rt.today(),
+                     lambda sid: seats_for(db, sid, code, msg.from_addr))
     return verdict, source
 
 

@@ -44,8 +44,8 @@ _POLL = 0.05  # seconds between checks of a busy worker's clock and memory
 class WorkerLimits:
     """Per mail: wall time and resident memory of the worker (its children included)."""
 
-    seconds: float = 20.0
-    memory_mb: int = 512
+    seconds: float = 60.0
+    memory_mb: int = 1024
 
     @property
     def address_space(self) -> int:

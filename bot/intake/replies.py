@@ -6,7 +6,9 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.documents.referral import referral_docx
 from bot.forms.blank import write_blank_docx, write_blank_xlsx
+from bot.forms.model import LABEL_OF_KEY
 from bot.message.model import Attachment
 from bot.outbox.compose import Draft, OutgoingAttachment, Templates
 from bot.rules import texts
@@ -80,12 +82,37 @@ def _template_values(verdict: Verdict, ctx: ReplyContext, rules: Ruleset) -> dic
 
 
 def _referral(values: dict, ctx: ReplyContext, templates: Templates) -> Draft:
+    """The referral to a unit: a summary and a document rebuilt from the values read, never the
+    sender's own file (bot.documents.referral says why)."""
     subject, body = templates.render("referral_forward", **values)
     unit = values["refer_unit"]
     draft = Draft(purpose="referral", to=list(unit.emails), subject=subject, body=body,
                   case_number=ctx.case_number, auto_submitted="auto-generated")
-    att = ctx.form_attachment
-    if att is not None and att.data:
-        draft.attachments = [OutgoingAttachment(att.filename or "登记表", att.data,
-                                                att.content_type or "application/octet-stream")]
+    form, office = values["form"], values["programme"].office
+    intro = (f"编号：{ctx.case_number}。以下内容由{office}根据企业通过预约登记邮箱报送的登记表整理，"
+             "原件存档备查。")
+    data = referral_docx("企业诉求转办表", intro, form_rows(form), office)
+    name = f"企业诉求转办表-{ctx.case_number}.docx" if ctx.case_number else "企业诉求转办表.docx"
+    draft.attachments = [OutgoingAttachment(name, data, DOCX)]
     return draft
+
+
+def form_rows(form) -> list[tuple[str, str]]:
+    """(printed label, value as read) for every field of the registration form."""
+    data = form.to_json()
+    rows = []
+    for key, label in LABEL_OF_KEY.items():
+        value = data.get(key) if not key.startswith("declarations.") else \
+            data["declarations"].get(key.split(".", 1)[1])
+        rows.append((label, _shown(value)))
+    return rows
+
+
+def _shown(value) -> str:
+    if value is None:
+        return "（未填写）"
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, list):
+        return "、".join(str(v) for v in value) or "（未填写）"
+    return str(value)

@@ -59,6 +59,19 @@ def _base(name: str) -> str:
     return name.partition(":")[0]
 
 
+def _escape(base: str) -> str:
+    """A file name as one ASCII word of the uid list. Names of any encoding occur (a delivery
+    agent keeps a sender's 8-bit name; Python reads undecodable bytes as surrogates): anything
+    but plain printable ASCII is written as `x:HEX` (':' never occurs in a Maildir base name)."""
+    if base.isascii() and base.isprintable() and " " not in base:
+        return base
+    return "x:" + base.encode("utf-8", "surrogateescape").hex()
+
+
+def _unescape(word: str) -> str:
+    return bytes.fromhex(word[2:]).decode("utf-8", "surrogateescape") if word.startswith("x:") else word
+
+
 class MaildirSource:
     """Reads `root` as an inbox; see bot.mailbox.base.Source for the contract."""
 
@@ -185,12 +198,14 @@ class MaildirSource:
         if not lines or not lines[0].startswith(UIDLIST_HEADER + " "):
             raise MailboxError(f"FETCH failed: {self.root / UIDLIST} is not a uid list")
         uidvalidity, next_uid = (int(word) for word in lines[0].split()[-2:])
-        known = {base: int(uid) for uid, base in (line.split(" ", 1) for line in lines[1:] if line)}
+        known = {_unescape(base): int(uid)
+                 for uid, base in (line.split(" ", 1) for line in lines[1:] if line)}
         return uidvalidity, next_uid, known
 
     def _save_uidlist(self, next_uid: int, uids: dict[str, int]) -> None:
         ordered = sorted(uids.items(), key=lambda bu: bu[1])
-        lines = [f"{UIDLIST_HEADER} {self.uidvalidity} {next_uid}"] + [f"{uid} {base}" for base, uid in ordered]
+        lines = [f"{UIDLIST_HEADER} {self.uidvalidity} {next_uid}"] + [
+            f"{uid} {_escape(base)}" for base, uid in ordered]
         _write_atomically(self.root / UIDLIST, ("\n".join(lines) + "\n").encode("ascii"))
 
     def _read(self, uid: int, path: Path) -> Fetched | None:

@@ -268,12 +268,21 @@ def _header_pairs(msg: Message, limits: MailLimits, notes: list[str]) -> list[tu
             text, cut = text[: limits.max_header_line], cut + 1
         if "\x00" in text or "\x00" in name:
             text, name, nul = text.replace("\x00", ""), name.replace("\x00", ""), True
-        pairs.append((raw_header_text(name).strip(), text, decode_words(text).strip()))
+        pairs.append((raw_header_text(name).strip(), text, _one_line(decode_words(text))))
     if cut:
         notes.append(f"{cut} unfolded header(s) over {limits.max_header_line} characters truncated")
     if nul:
         notes.append("NUL bytes removed from headers")
     return pairs
+
+
+_LINE_BREAKS = re.compile("[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]+")
+
+
+def _one_line(text: str) -> str:
+    """A decoded header value on one line: an encoded word may hide CR, LF, U+2028 and the like,
+    which would break every header we build from it (a reply's subject)."""
+    return _LINE_BREAKS.sub(" ", text).strip()
 
 
 def _build(raw: bytes, msg: Message, limits: MailLimits, notes: list[str], text_body: str,
@@ -292,7 +301,7 @@ def _build(raw: bytes, msg: Message, limits: MailLimits, notes: list[str], text_
         sender_problem=sender.problem,
         to=[a for _, a in _addresses([t for n, t, _ in pairs if n.lower() == "to"])],
         cc=[a for _, a in _addresses([t for n, t, _ in pairs if n.lower() == "cc"])],
-        subject=decode_words(first.get("subject", "")).strip(),
+        subject=_one_line(decode_words(first.get("subject", ""))),
         date=_date(first.get("date", "")),
         in_reply_to=_msg_id(first.get("in-reply-to", "")),
         references=_all_ids(first.get("references", "")),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import jinja2
 
+from bot.casetag import case_tag
 from bot.errors import ConfigError
 from bot.message.encode import add_attachment
 
@@ -58,27 +60,36 @@ class Templates:
         return first[len("Subject:"):].strip(), body.lstrip("\n")
 
 
-def case_tag(case_number: str) -> str:
-    """The ASCII tag that ties a reply to its case, kept by every mail client in the subject."""
-    return f"[{case_number}]" if case_number else ""
-
-
 def new_message_id(domain: str) -> str:
     return f"{uuid.uuid4().hex}@{domain}"
+
+
+# Line separators the email package treats as line ends (U+2028, U+2029, U+0085 and the C0/C1
+# controls): in a header they would make the mail impossible to build, so they become spaces.
+_HEADER_BREAKS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def header_text(value: str) -> str:
+    """A value from a sender (an enterprise's name in a subject, a Message-ID we answer) made safe
+    to put in a header: one line, no control characters."""
+    return _HEADER_BREAKS.sub(" ", value or "").strip()
 
 
 def build_mime(draft: Draft, *, message_id: str, mail_from: str, from_name: str,
                now: datetime) -> bytes:
     msg = EmailMessage()
-    msg["From"] = formataddr((from_name, mail_from))
-    msg["To"] = ", ".join(draft.to)
+    msg["From"] = formataddr((header_text(from_name), mail_from))
+    msg["To"] = ", ".join(header_text(a) for a in draft.to)
     tag = case_tag(draft.case_number)
-    msg["Subject"] = f"{draft.subject} {tag}".strip() if tag and tag not in draft.subject else draft.subject
+    subject = header_text(draft.subject)[:900]
+    msg["Subject"] = f"{subject} {tag}".strip() if tag and tag not in subject else subject
     msg["Date"] = format_datetime(now)
     msg["Message-ID"] = f"<{message_id}>"
-    if draft.in_reply_to:
-        msg["In-Reply-To"] = f"<{draft.in_reply_to}>"
-    refs = [r for r in draft.references if r] + ([draft.in_reply_to] if draft.in_reply_to else [])
+    in_reply_to = _message_id(draft.in_reply_to)
+    if in_reply_to:
+        msg["In-Reply-To"] = f"<{in_reply_to}>"
+    refs = [_message_id(r) for r in draft.references] + [in_reply_to]
+    refs = [r for r in refs if r][-20:]  # a hostile References list does not grow our headers
     if refs:
         msg["References"] = " ".join(f"<{r}>" for r in dict.fromkeys(refs))
     msg["Auto-Submitted"] = draft.auto_submitted
@@ -88,6 +99,12 @@ def build_mime(draft: Draft, *, message_id: str, mail_from: str, from_name: str,
     for att in draft.attachments:
         _attach(msg, att)
     return msg.as_bytes()
+
+
+def _message_id(value: str) -> str:
+    """A Message-ID as it may stand between <>: no spaces, brackets or controls, sensible length."""
+    cleaned = re.sub(r"[\s<>]+", "", header_text(value))
+    return cleaned if 0 < len(cleaned) <= 500 else ""
 
 
 def _attach(msg: EmailMessage, att: OutgoingAttachment) -> None:

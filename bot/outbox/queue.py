@@ -14,10 +14,10 @@ a dead sender's `finalizing` row counts as sent and a broken connection sends ag
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import func, or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -37,30 +37,78 @@ CLAIM = timedelta(minutes=10)  # a live sender finishes far sooner (SMTP timeout
 
 @dataclass(frozen=True)
 class Sender:
-    """Who we are on outgoing mail."""
+    """Who we are on outgoing mail, and how much automatic mail one recipient may get."""
 
     address: str
     name: str
     domain: str
+    cap: int = 0  # automatic mails per recipient in `window`; 0: no cap
+    window: timedelta = timedelta(hours=24)
+
+
+# What a stranger's mail can make us send (the replies, a unit's acknowledgement, a confirmation
+# request, a referral, a forwarded result) is capped per recipient. Mail the office's own actions
+# cause (slips, notices), the reminders (one per item and stage, they cannot loop) and the
+# admin's own mail are not: a department with fifty cases gets all of its reminders.
+ANSWERS = ("reply-", "ack", "confirm", "referral", "result-forward")
+BOUNCED, CAPPED = "bounced", "capped"  # why a row is held back (the start of its last_error)
 
 
 def queue(db: Session, draft: Draft, sender: Sender, now: datetime) -> Outbox | None:
-    """Add a mail to the outbox in the caller's transaction; None when every recipient is suppressed."""
-    to = [a for a in dict.fromkeys(a.strip().lower() for a in draft.to if a and a.strip())
-          if not _suppressed(db, a, now)]
-    if not to:
-        log.warning("OUTBOX-SKIP purpose=%s case=%s: no deliverable recipient", draft.purpose,
-                    draft.case_number)
-        return None
-    draft.to = to
+    """Add a mail to the outbox in the caller's transaction. A recipient whose address bounced, or
+    who has had `cap` automatic mails in the window, gets a copy held back (`suppressed`): kept and
+    visible, sent when the suppression ends, never lost silently. None only without recipients."""
+    to = list(dict.fromkeys(a.strip().lower() for a in draft.to if a and a.strip()))
+    held = {a: why for a in to if (why := _held_back(db, a, draft.purpose, sender, now))}
+    rows = [_add(db, draft, part, sender, now, status, reason)
+            for part, status, reason in (
+                ([a for a in to if a not in held], OutboxStatus.PENDING, ""),
+                (list(held), OutboxStatus.SUPPRESSED, "; ".join(sorted(set(held.values())))))
+            if part]
+    if held:
+        log.warning("OUTBOX-HELD purpose=%s case=%s: %d recipient(s) held back", draft.purpose,
+                    draft.case_number, len(held))
+    return rows[0] if rows else None
+
+
+def _add(db: Session, draft: Draft, to: list[str], sender: Sender, now: datetime, status: str,
+         reason: str) -> Outbox:
     message_id = new_message_id(sender.domain)
-    raw = build_mime(draft, message_id=message_id, mail_from=sender.address,
+    raw = build_mime(replace(draft, to=to), message_id=message_id, mail_from=sender.address,
                      from_name=sender.name, now=now)
     row = Outbox(message_id=message_id, purpose=draft.purpose, case_number=draft.case_number,
                  mail_from=sender.address, recipients=",".join(to), subject=draft.subject,
-                 raw=raw, next_attempt_at=now, created_at=now)
+                 raw=raw, next_attempt_at=now, created_at=now, status=status, last_error=reason)
     db.add(row)
     return row
+
+
+def _held_back(db: Session, address: str, purpose: str, sender: Sender, now: datetime) -> str:
+    """Why mail to `address` must wait ("" when it need not)."""
+    if _suppressed(db, address, now):
+        return f"{BOUNCED}: the address bounced"
+    if sender.cap and purpose.startswith(ANSWERS):
+        since = now - sender.window
+        sent = db.exec(select(func.count()).select_from(Outbox).where(
+            Outbox.recipients == address, Outbox.created_at >= since,
+            or_(*(Outbox.purpose.startswith(p) for p in ANSWERS)),
+            Outbox.status != OutboxStatus.SUPPRESSED)).one()
+        if sent >= sender.cap:
+            return f"{CAPPED}: {sent} automatic mails in the window"
+    return ""
+
+
+def release_suppressed(db: Session, now: datetime) -> int:
+    """Held-back mail whose recipients no longer bounce goes out (mail held by the cap stays:
+    it was part of a storm, and the admin sees it in the digest)."""
+    released = 0
+    for row in db.exec(select(Outbox).where(Outbox.status == OutboxStatus.SUPPRESSED)):
+        if row.last_error.startswith(BOUNCED) and not any(
+                _suppressed(db, a, now) for a in row.recipients.split(",")):
+            row.status, row.next_attempt_at, row.last_error = OutboxStatus.PENDING, now, ""
+            db.add(row)
+            released += 1
+    return released
 
 
 def _suppressed(db: Session, address: str, now: datetime) -> bool:
@@ -185,8 +233,9 @@ def _send_one(engine: Engine, transport, row_id: int, now_fn, on_permanent, hold
         row.status, row.sent_at = OutboxStatus.SENT, now_fn()
         db.add(row)
         db.commit()
-        log.info("SENT %s purpose=%s case=%s to=%s", row.message_id, row.purpose,
-                 row.case_number, row.recipients)
+        # Addresses stay out of the log (the case number names the enterprise well enough).
+        log.info("SENT %s purpose=%s case=%s recipients=%d", row.message_id, row.purpose,
+                 row.case_number or "-", row.recipients.count(",") + 1)
         return "sent"
 
 
@@ -213,8 +262,8 @@ def _partly_sent(db: Session, row: Outbox, exc, now: datetime, on_permanent) -> 
         row.status, row.sent_at = OutboxStatus.SENT, now
     db.add(row)
     db.commit()
-    log.warning("PARTIAL %s delivered=%s retry=%s failed=%s", row.message_id,
-                ",".join(exc.accepted), ",".join(later), ",".join(failed))
+    log.warning("PARTIAL %s case=%s delivered=%d retry=%d failed=%d", row.message_id,
+                row.case_number or "-", len(exc.accepted), len(later), len(failed))
     if failed and on_permanent is not None:
         on_permanent(row, exc, failed)
     return "retried" if later else "sent"
@@ -233,7 +282,7 @@ def _record_failure(db: Session, row: Outbox, exc: DeliveryError, now: datetime,
     row.status = OutboxStatus.FAILED
     db.add(row)
     db.commit()
-    log.error("FAILED %s to=%s: %s", row.message_id, row.recipients, exc)
+    log.error("FAILED %s case=%s: %s", row.message_id, row.case_number or "-", exc)
     if on_permanent is not None:
         on_permanent(row, exc, row.recipients.split(","))
     return "failed"

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.casetag import findable
 from bot.rules.textpos import Report, RuleFile
 from bot.verdict import EXCLUSION_RULES, UNDECLARABLE
 
@@ -253,6 +254,11 @@ def check_programme_values(rf: RuleFile, entry: Entry, report: Report) -> None:
         if not _format_works(fmt):
             report.error(rf.name, rf.line(None, 0, "case_number_format"),
                          f"case_number_format '{fmt}' must use {{year}} and {{seq}} only, "
+                         "e.g. \"WHJD-{year}-{seq:04d}\"")
+        elif not findable(fmt):
+            report.error(rf.name, rf.line(None, 0, "case_number_format"),
+                         f"case_number_format '{fmt}' makes numbers a reply's subject cannot be "
+                         "matched to: use letters, then -{year}-, then {seq:02d} or longer, "
                          "e.g. \"WHJD-{year}-{seq:04d}\"")
     if entry.get("districts") == ():
         report.error(rf.name, rf.line(None, 0, "districts"), "districts is empty")

@@ -97,3 +97,8 @@ def match(rule_id: str, session: Session | None, field: FieldRule, rules: Rulese
         Rule.NO_SESSION: f"诉求领域“{field.name}”暂无安排接待的场次，",
     }[rule_id]
     return lead + later
+
+
+def duplicate_code(other_case: str) -> str:
+    return (f"该统一社会信用代码已有其他邮箱登记的诉求（{other_case}），本登记暂不占用接待名额，"
+            "请核实企业身份后再作安排。")

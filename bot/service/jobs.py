@@ -5,9 +5,12 @@ from __future__ import annotations
 import logging
 from datetime import date, time
 
+from sqlmodel import Session
+
 from bot.context import Runtime
 from bot.followup.notify import queue_digest, queue_trust_digest
 from bot.followup.reminders.queue import queue_reminders
+from bot.outbox.queue import release_suppressed
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +46,9 @@ class Jobs:
     def daily(self) -> None:
         count = queue_reminders(self.rt)
         log.info("REMINDERS queued=%d today=%s", count, self.rt.today())
+        with Session(self.rt.engine) as db:
+            if release_suppressed(db, self.rt.now()):
+                db.commit()
         told = queue_trust_digest(self.rt)
         if told:
             log.info("TRUST-DIGEST %d event(s) told to the admin", told)

@@ -9,8 +9,9 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import event, text
+from sqlalchemy import event, make_url, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import create_engine
 
 from bot.errors import ConfigError
@@ -39,7 +40,7 @@ def make_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql"):
         return create_engine(url, pool_pre_ping=True)
-    raise ConfigError(f"unsupported database_url {url!r}: use sqlite:///PATH or postgresql://…")
+    raise ConfigError(f"unsupported database_url {masked(url)!r}: use sqlite:///PATH or postgresql://…")
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -81,9 +82,29 @@ def _migration_lock(engine: Engine):
 
 
 def open_database(url: str) -> Engine:
-    engine = make_engine(url)
-    migrate(engine)
+    """The engine, migrated. A database that cannot be reached or read is one line for the
+    operator, with the password of the URL masked (the URL may come from the environment)."""
+    try:
+        engine = make_engine(url)
+        migrate(engine)
+    except (SQLAlchemyError, OSError) as exc:
+        raise ConfigError(f"database {masked(url)} cannot be opened: {_first_line(exc)}") from None
     return engine
+
+
+def masked(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    try:
+        return make_url(normalise_url(url)).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - an unparsable URL: show none of it
+        return "(unreadable database URL)"
+
+
+def _first_line(exc: BaseException) -> str:
+    """The driver's own reason without SQLAlchemy's statement and help-link lines."""
+    inner = getattr(exc, "orig", None) or exc
+    text = str(inner).strip().splitlines()
+    return (text[0] if text else type(inner).__name__)[:300]
 
 
 def private_umask() -> None:

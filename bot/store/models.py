@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Column, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -105,6 +105,8 @@ class CaseEvent(SQLModel, table=True):
 
 class Outbox(SQLModel, table=True):
     """Mail waiting to be sent. The Message-ID is fixed at creation so a resend is recognisable."""
+
+    __table_args__ = (Index("ix_outbox_recipients_created", "recipients", "created_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     message_id: str = Field(max_length=500, unique=True)

@@ -44,12 +44,17 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('trust_event', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_trust_event_told'), ['told'], unique=False)
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        # the per-recipient cap counts a recipient's recent mail on every answer queued
+        batch_op.create_index('ix_outbox_recipients_created', ['recipients', 'created_at'], unique=False)
     with op.batch_alter_table('case_record', schema=None) as batch_op:
         batch_op.add_column(sa.Column('flags', sqlmodel.sql.sqltypes.AutoString(length=300),
                                       nullable=False, server_default=''))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.drop_index('ix_outbox_recipients_created')
     with op.batch_alter_table('case_record', schema=None) as batch_op:
         batch_op.drop_column('flags')
     op.drop_table('trust_event')

@@ -1,0 +1,49 @@
+"""A mail that kills the process is quarantined when it is claimed after `max_attempts` tries,
+however the tries died (quality.md: "A crash counts"), and the mail behind it is answered.
+
+The daemon is a real `run --once` process on the real servers; on the poison mail its main
+process exits at once with no cleanup, as under kill -9 (tests/support/dying_daemon.py)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from bot.store.models import InboundMail
+from tests.support.botenv import INTAKE, body_text, make_env, parse
+from tests.support.reliability import form_mail, rows
+
+pytestmark = pytest.mark.rig
+
+POISON, NEXT = "ent1@corp.test", "ent2@corp.test"
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_a_mail_that_kills_the_process_is_quarantined_after_max_attempts_kills(tmp_path, clean_mail):
+    url = f"sqlite:///{tmp_path}/bot.db"
+    env = make_env(tmp_path / "bot", clean_mail, url, extra="max_attempts = 3")
+    clean_mail.append(INTAKE, form_mail(POISON, "poison@corp.test"))
+    clean_mail.append(INTAKE, form_mail(NEXT, "behind-the-poison@corp.test"))
+    environ = env.env() | {"RB_TEST_DIE_ON": POISON, "PYTHONPATH": REPO}
+    command = [sys.executable, os.path.join(REPO, "tests", "support", "dying_daemon.py"),
+               "--config", str(env.config), "--today", "2026-12-01", "run", "--once"]
+    exits = []
+    for _run in range(6):
+        done = subprocess.run(command, cwd=env.root, env=environ, capture_output=True, text=True,
+                              timeout=120)
+        exits.append(done.returncode)
+        if done.returncode == 0:
+            break
+    assert exits == [137, 137, 137, 0]  # three deaths, then set aside when claimed the fourth time
+    [poison] = [r for r in rows(url, InboundMail) if r.message_id == "poison@corp.test"]
+    assert (poison.status, poison.attempts) == ("quarantined", 3)
+    assert "did not finish" in poison.last_error
+    assert len(clean_mail.messages(INTAKE, "Quarantine")) == 1
+    reply = parse(clean_mail.wait_for_messages(NEXT, 1)[0])  # the loop went on
+    assert reply["In-Reply-To"] == "<behind-the-poison@corp.test>"
+    assert clean_mail.messages(POISON) == []
+    digest = [parse(m) for m in clean_mail.messages("admin@rb.test")]
+    assert any("已隔离" in body_text(m) for m in digest)  # the admin is told
