@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlmodel import Session
 
 from bot.calendar import WorkCalendar
+from bot.defaults import TemplatePath
 from bot.commands.output import note, say
 from bot.documents.notice import render_notice
 from bot.documents.publish import publish
@@ -16,7 +17,7 @@ from bot.documents.slip import blank_slip
 from bot.errors import InputError
 from bot.followup.exports import public_rows, report_data
 from bot.forms.blank import write_blank_docx, write_blank_xlsx
-from bot.service.runtime import Options, clock_for, load_ruleset, open_runtime
+from bot.service.runtime import Options, clock_for, load, load_ruleset, open_runtime
 
 
 def forms_cmd(opts: Options, outdir: Path) -> None:
@@ -29,7 +30,7 @@ def forms_cmd(opts: Options, outdir: Path) -> None:
              outdir / "企业诉求交办单.docx"]
     write_blank_xlsx(paths[0], **kwargs)
     write_blank_docx(paths[1], **kwargs)
-    blank_slip(paths[2])
+    blank_slip(paths[2], template=TemplatePath(load(opts).templates_dir).find("docs/slip.docx"))
     for path in paths:
         say(str(path))
 
@@ -41,7 +42,7 @@ def notice_cmd(opts: Options, session_id: str, out: Path) -> None:
         known = ", ".join(s.id for s in rules.sessions)
         raise InputError(f"no session {session_id!r} in sessions.toml (known: {known})")
     out.parent.mkdir(parents=True, exist_ok=True)
-    render_notice(rules, session_id, out)
+    render_notice(rules, session_id, out, template=TemplatePath(load(opts).templates_dir).find("docs/notice.docx"))
     note(f"wrote {out}")
     cal = WorkCalendar.from_rules(rules.holidays, rules.workdays)
     lead = rules.deadlines.notice_lead_working_days
@@ -57,7 +58,7 @@ def publish_cmd(opts: Options, outdir: Path) -> None:
     with Session(rt.engine) as db:
         rows = public_rows(db, rt)
     for path in publish(rows, outdir, title=f"{rt.ruleset.programme.name}办理情况公开",
-                        generated=rt.today()):
+                        generated=rt.today(), templates=rt.templates.path):
         say(str(path))
 
 

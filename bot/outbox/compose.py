@@ -11,6 +11,7 @@ from pathlib import Path
 
 import jinja2
 
+from bot.defaults import TemplatePath
 from bot.errors import ConfigError
 from bot.message.encode import add_attachment
 
@@ -38,13 +39,18 @@ class Draft:
 
 
 class Templates:
-    """Mail templates; an admin overrides one by placing a file of the same name in templates/mail/."""
+    """Mail templates, found per file through the search path: an admin overrides one by placing a
+    file of the same name in templates_dir/mail/; the others stay the shipped ones."""
 
-    def __init__(self, templates_dir: Path):
-        loaders = [jinja2.FileSystemLoader(str(templates_dir / "mail"))]
-        self.env = jinja2.Environment(loader=jinja2.ChoiceLoader(loaders),
+    def __init__(self, source: TemplatePath | Path):
+        self.path = source if isinstance(source, TemplatePath) else TemplatePath(Path(source))
+        self.env = jinja2.Environment(loader=self.path.loader("mail"),
                                       undefined=jinja2.StrictUndefined,
                                       keep_trailing_newline=True, autoescape=False)
+
+    def names(self) -> list[str]:
+        """Every mail template (without .txt.j2), the admin's additions included."""
+        return [n[:-len(".txt.j2")] for n in self.path.names("mail", ".txt.j2")]
 
     def render(self, name: str, **context) -> tuple[str, str]:
         """Returns (subject, body): the template's first line is `Subject: …`."""

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from bot.config import Config, load_config
 from bot.context import Clock, RulesHolder, Runtime
+from bot.defaults import TemplatePath
 from bot.errors import ConfigError
 from bot.intake.prefetch import Analyser
 from bot.mailbox.base import Source
@@ -69,7 +70,7 @@ def open_runtime(opts: Options, with_transport: bool = True, daemon: bool = Fals
     extra: list[Transport] = []
     if daemon and cfg.smtp is not None:  # a Maildir outbox gains nothing from a second writer
         extra = [open_transport(cfg) for _ in range(cfg.smtp.connections - 1)]
-    return Runtime(config=cfg, rules=holder, engine=engine, templates=Templates(cfg.templates_dir),
+    return Runtime(config=cfg, rules=holder, engine=engine, templates=Templates(TemplatePath(cfg.templates_dir)),
                    clock=clock_for(opts, holder.current), transport=transport,
                    extra_transports=extra,
                    analyser=Analyser(cfg.parse_workers) if daemon else None)
