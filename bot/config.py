@@ -371,3 +371,46 @@ def _setting(key: str, info: FieldInfo) -> Setting:
     return Setting(key=key, kind=describe(info), default=default,
                    shown_default=str(extra.get("shown_default", "" if default is None else default)),
                    help=info.description or "", example=example, required=info.is_required())
+
+
+# ---------------------------------------------------------------- a config to start from
+
+STARTER_HEAD = """\
+# reception-bot 配置文件，由 `reception-bot init` 依据内置的配置项说明生成。
+# 所有键都已注释：此时使用内置默认配置（本目录下 storage/ 中的 Maildir 收件箱和 SQLite 数据库，
+# rules/ 中的规则）。要修改某项，去掉行首的 # 再改值；改完运行 `reception-bot check` 检查。
+# 路径相对于本文件所在的目录。密码不写进本文件：用 password_env（环境变量）或 password_file。
+"""
+SECTION_HEADS = {
+    "imap": "[imap] 收信服务器。整段保持注释则读取本地 Maildir（maildir）。",
+    "smtp": "[smtp] 发信服务器。整段保持注释则把发出的邮件写入本地 Maildir（outbox_maildir）。",
+}
+
+
+def starter_config() -> str:
+    """config.toml with every setting commented out, its help above it: `init` writes this."""
+    lines = [STARTER_HEAD]
+    section = ""
+    for setting in settings():
+        prefix = setting.key.rpartition(".")[0]
+        if prefix != section:
+            section = prefix
+            lines += ["", f"# {SECTION_HEADS[prefix]}", f"# [{prefix}]"]
+        name = setting.key.rpartition(".")[2]
+        default = f"（默认：{setting.shown_default}）" if setting.shown_default else ""
+        lines.append(f"\n# {setting.help}{default}" if not section else f"# {setting.help}{default}")
+        value = setting.example if setting.example is not None else _machine_default(setting)
+        lines.append(f"# {name} = {_toml_value(value)}")
+    return "\n".join(lines) + "\n"
+
+
+def _machine_default(setting: Setting):
+    return _default_workers() if setting.key == "parse_workers" else ""
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'

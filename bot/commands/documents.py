@@ -10,6 +10,7 @@ from sqlmodel import Session
 from bot.calendar import WorkCalendar
 from bot.defaults import TemplatePath
 from bot.commands.output import note, say
+from bot.commands.progress import track, working
 from bot.documents.notice import render_notice
 from bot.documents.publish import publish
 from bot.documents.report import render_report
@@ -55,9 +56,9 @@ def notice_cmd(opts: Options, session_id: str, out: Path) -> None:
 
 def publish_cmd(opts: Options, outdir: Path) -> None:
     rt = open_runtime(opts, with_transport=False)
-    with Session(rt.engine) as db:
+    with Session(rt.engine) as db, working("读取办理情况"):
         rows = public_rows(db, rt)
-    for path in publish(rows, outdir, title=f"{rt.ruleset.programme.name}办理情况公开",
+    for path in publish(track(rows, "生成公开文件", len(rows)), outdir, title=f"{rt.ruleset.programme.name}办理情况公开",
                         generated=rt.today(), templates=rt.templates.path):
         say(str(path))
 
@@ -66,8 +67,9 @@ def report_cmd(opts: Options, start: date, end: date, out: Path) -> None:
     if end < start:
         raise InputError("--to is before --from")
     rt = open_runtime(opts, with_transport=False)
-    with Session(rt.engine) as db:
+    with Session(rt.engine) as db, working("统计办理情况"):
         data = report_data(db, rt, start, end)
     out.parent.mkdir(parents=True, exist_ok=True)
-    render_report(data, out)
+    with working("生成报告"):
+        render_report(data, out)
     say(str(out))

@@ -79,20 +79,31 @@ def open_runtime(opts: Options, with_transport: bool = True, daemon: bool = Fals
 def open_transport(cfg: Config) -> Transport:
     if cfg.smtp is None:
         return MaildirTransport(cfg.outbox_maildir)
+    return SmtpTransport(smtp_settings(cfg))
+
+
+def smtp_settings(cfg: Config) -> SmtpSettings:
     s = cfg.smtp
-    return SmtpTransport(SmtpSettings(host=s.host, port=s.port, security=s.security,
-                                      username=s.username, password=s.password, cafile=s.cafile,
-                                      sent_copy=s.sent_copy,
-                                      confirm_grace=float(s.sent_copy_grace_seconds)))
+    return SmtpSettings(host=s.host, port=s.port, security=s.security, username=s.username,
+                        password=s.password, cafile=s.cafile, sent_copy=s.sent_copy,
+                        confirm_grace=float(s.sent_copy_grace_seconds))
 
 
 def open_source(rt: Runtime) -> Source:
-    cfg = rt.config
+    return source_for(rt.config)
+
+
+def source_for(cfg: Config, imap: ImapSettings | None = None) -> Source:
+    """The inbox of the config: IMAP (with `imap` instead of the config's settings, e.g. fewer
+    retries for `check`) or the embedded Maildir."""
     if cfg.imap is None:
         return MaildirSource(cfg.maildir)
+    return ImapSource(imap or imap_settings(cfg))
+
+
+def imap_settings(cfg: Config) -> ImapSettings:
     i = cfg.imap
-    return ImapSource(ImapSettings(host=i.host, port=i.port, username=i.username,
-                                   password=i.password, security=i.security, cafile=i.cafile,
-                                   inbox=i.inbox, processed_folder=i.processed_folder,
-                                   quarantine_folder=i.quarantine_folder,
-                                   sent_folder=i.sent_folder))
+    return ImapSettings(host=i.host, port=i.port, username=i.username, password=i.password,
+                        security=i.security, cafile=i.cafile, inbox=i.inbox,
+                        processed_folder=i.processed_folder, quarantine_folder=i.quarantine_folder,
+                        sent_folder=i.sent_folder)

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlmodel import create_engine
@@ -78,6 +80,19 @@ def _migration_lock(engine: Engine):
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def head_revision() -> str:
+    """The newest schema revision this code knows."""
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return ScriptDirectory.from_config(cfg).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The database's schema revision; None for a database never migrated."""
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
 
 
 def open_database(url: str) -> Engine:
