@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -191,3 +192,18 @@ def test_sigterm_while_idle_stops_at_once_and_tells_systemd(tmp_path, notify_soc
         if proc.poll() is None:
             proc.kill()
     assert "STOPPED" in proc.stderr.read()
+
+
+def test_the_demo_runs_on_its_own_config_and_never_reads_config_toml(tmp_path):
+    """`make demo` in a deployed folder: its config.toml (a real mailbox) is not read."""
+    for name in ("scripts", "samples", "rules", "templates"):
+        shutil.copytree(REPO / name, tmp_path / name)
+    (tmp_path / "config.toml").write_text(
+        '[imap]\nhost = "imap.example.gov.cn"\npassword_env = "NOT_SET_ANYWHERE"\n', encoding="utf-8")
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("RECEPTION_BOT")}
+    done = subprocess.run([sys.executable, "scripts/demo.py"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=180, env={**environ, "PYTHONPATH": str(REPO)})
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (tmp_path / "storage" / "demo" / "bot.db").is_file()
+    assert not (tmp_path / "storage" / "bot.db").exists() and not (tmp_path / "storage" / "mail").exists()
+    assert "accepted" in done.stdout and "storage/demo/outbox" in done.stdout
