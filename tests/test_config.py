@@ -166,3 +166,16 @@ def test_parse_workers(passwords, tmp_path, value, ok):
     else:
         with pytest.raises(ConfigError, match="“parse_workers”应为 0 到 64 之间的整数"):
             load_config(path)
+
+
+def test_the_database_url_of_the_environment_wins(monkeypatch, tmp_path):
+    monkeypatch.setenv("RECEPTION_BOT_DATABASE_URL", "postgresql://reception@db.example.gov.cn/reception")
+    assert load_config(write(tmp_path, 'database_url = "sqlite:///x.db"\n')).database_url.startswith("postgresql://")
+    assert load_config(None, base_dir=tmp_path / "empty").database_url.startswith("postgresql://")
+
+
+def test_a_relative_sqlite_path_is_beside_the_config(monkeypatch, tmp_path):
+    monkeypatch.delenv("RECEPTION_BOT_DATABASE_URL", raising=False)
+    cfg = load_config(write(tmp_path, 'database_url = "sqlite:///data/bot.db"\nstorage_dir = "/srv/rb"\n'))
+    assert cfg.database_url == f"sqlite:///{tmp_path / 'data' / 'bot.db'}"
+    assert cfg.maildir == Path("/srv/rb/mail") and cfg.rules_dir == tmp_path / "rules"

@@ -136,3 +136,12 @@ def test_toml_lines_skip_strings_and_arrays():
     assert lines.line("t", 0, "fake") == 2  # inside a string: not a key, falls back to the header
     assert lines.line("t", 1) == 13
     assert lines.line("t", 1, "quoted key") == 14
+
+
+def test_every_rule_file_key_is_declared_with_help():
+    from bot.rules.model import ARRAY_FILES, FLAT_FILES
+
+    classes = [*FLAT_FILES.values(), *(c for tables in ARRAY_FILES.values() for c in tables.values())]
+    undocumented = [f"{c.__name__}.{name}" for c in classes for name, info in c.__pydantic_fields__.items()
+                    if not info.description]
+    assert undocumented == []
