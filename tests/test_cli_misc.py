@@ -62,4 +62,4 @@ def test_unknown_command_and_bad_config_are_usage_errors(tmp_path):
     bad = cli(tmp_path, "run", "--once")
     # One line: the first problem at its line, and how many more `check` lists.
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1, bad.stderr
-    assert "config.toml:1: “imap”应为[imap] 段，而不是整数（另有 1 处问题" in bad.stderr
+    assert "config.toml:1: “imap”应为 [imap] 段，而不是整数（另有 1 处问题" in bad.stderr

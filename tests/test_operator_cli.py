@@ -16,8 +16,11 @@ from pathlib import Path
 
 import pytest
 import typer
+from typer.testing import CliRunner
 
 from bot.cli import app
+from bot.commands.init import init_cmd
+from bot.errors import InputError
 from bot.mailbox.maildir import MaildirSink
 from bot.service.systemd import Notifier
 from bot.version import VERSION
@@ -66,19 +69,11 @@ def test_bare_command_prints_the_help_and_no_error(tmp_path):
     assert "错误" not in done.stderr and "error" not in done.stderr.lower()
 
 
-def test_version_and_completion(tmp_path):
-    assert cli(tmp_path, "--version").stdout.strip() == f"reception-bot {VERSION}"
-    script = cli(tmp_path, "--show-completion", "bash")
-    assert script.returncode == 0 and "complete" in script.stdout
-
-
-def test_log_format_json_writes_one_object_per_line(tmp_path):
-    (tmp_path / "config.toml").write_text(f'rules_dir = "{REPO / "rules"}"\n', encoding="utf-8")
-    done = cli(tmp_path, "--log-format", "json", "--log-level", "DEBUG", "--today", "2026-12-01", "run", "--once")
-    assert done.returncode == 0, done.stderr
-    records = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
-    assert records and {"time", "level", "logger", "message"} <= set(records[0])
-    assert any(r["level"] == "DEBUG" for r in records) or any(r["level"] == "INFO" for r in records)
+def test_version_and_completion():
+    runner = CliRunner()
+    assert runner.invoke(app, ["--version"]).stdout.strip() == f"reception-bot {VERSION}"
+    script = runner.invoke(app, ["--show-completion", "bash"])
+    assert script.exit_code == 0 and "complete" in script.stdout
 
 
 def test_a_wrong_log_level_is_a_usage_error(tmp_path):
@@ -89,21 +84,20 @@ def test_a_wrong_log_level_is_a_usage_error(tmp_path):
 # ---------------------------------------------------------------- init, check, status
 
 
-def test_init_then_check_passes_on_the_embedded_default(tmp_path):
-    target = tmp_path / "site"
-    done = cli(tmp_path, "init", str(target))
-    assert done.returncode == 0, done.stderr
-    assert (target / "config.toml").is_file() and (target / "rules" / "sessions.toml").is_file()
-    checked = cli(target, "check")
-    assert checked.returncode == 0, checked.stdout + checked.stderr
-    lines = checked.stdout.splitlines()
-    assert [line.split("：")[0] for line in lines] == ["✓ 配置", "✓ 规则", "✓ 模板", "✓ 收信", "✓ 发信", "✓ 数据库"]
-    again = cli(tmp_path, "init", str(target))
-    assert again.returncode == 1 and "已存在" in again.stderr  # nothing is overwritten
+def test_init_writes_a_config_and_rules_and_overwrites_nothing(tmp_path):
+    """(`init` then `check` in the folder run in test_wheel.py, from the installed wheel.)"""
+    init_cmd(tmp_path / "site")
+    config = (tmp_path / "site" / "config.toml").read_text(encoding="utf-8")
+    assert all(line.startswith("#") or not line.strip() for line in config.splitlines())  # all commented
+    assert "# [smtp]" in config and "# connections = 2" in config
+    assert sorted(p.name for p in (tmp_path / "site" / "rules").iterdir()) == sorted(
+        p.name for p in (REPO / "rules").iterdir())
+    with pytest.raises(InputError, match="已存在"):
+        init_cmd(tmp_path / "site")
 
 
 def test_check_names_each_failing_item_and_exits_1(tmp_path):
-    cli(tmp_path, "init", str(tmp_path))
+    shutil.copytree(REPO / "rules", tmp_path / "rules")
     sessions = tmp_path / "rules" / "sessions.toml"
     sessions.write_text(sessions.read_text(encoding="utf-8").replace("capacity = 8", "capacity = \"8\"", 1),
                         encoding="utf-8")
@@ -116,21 +110,25 @@ def test_check_names_each_failing_item_and_exits_1(tmp_path):
     assert "✗ 模板：配置或规则有误" in out  # templates need the rules
 
 
-def test_status_reads_the_state_and_says_it_in_chinese_or_json(tmp_path):
+def test_status_reads_the_state_and_logs_can_be_json(tmp_path):
     (tmp_path / "config.toml").write_text(f'rules_dir = "{REPO / "rules"}"\n', encoding="utf-8")
-    MaildirSink(tmp_path / "storage" / "mail").deliver((REPO / "samples" / "demo" / "01-accepted-foxmail-xlsx.eml")
-                                                       .read_bytes())
-    before = json.loads(cli(tmp_path, "status", "--json").stdout)
-    assert before["inbox"] == 1 and before["last_fetch"] is None and before["daemon"]["alive"] is False
-    assert cli(tmp_path, "--today", "2026-12-01", "run", "--once").returncode == 0
+    inbox = MaildirSink(tmp_path / "storage" / "mail")
+    inbox.deliver((REPO / "samples" / "demo" / "01-accepted-foxmail-xlsx.eml").read_bytes())
+    ran = cli(tmp_path, "--log-format", "json", "--today", "2026-12-01", "run", "--once")
+    assert ran.returncode == 0, ran.stderr
+    records = [json.loads(line) for line in ran.stderr.splitlines() if line.startswith("{")]
+    assert records and all({"time", "level", "logger", "message"} <= set(r) for r in records)
+    assert any(r["message"].startswith("ACCEPTED <") for r in records)
+
+    inbox.deliver((REPO / "samples" / "demo" / "02-deferred-docx.eml").read_bytes())  # not read yet
     after = json.loads(cli(tmp_path, "--today", "2026-12-01", "status", "--json").stdout)
     assert set(after) == {"daemon", "last_fetch", "inbox", "outbox", "quarantined", "held_actions", "reminders"}
-    assert after["inbox"] == 0 and after["last_fetch"]["fetched"] == 1
+    assert after["daemon"]["alive"] is False and after["inbox"] == 1 and after["last_fetch"]["fetched"] == 1
     assert after["outbox"] == {"pending": 0, "sending": 0, "failed": 0}
     assert after["quarantined"] == 0 and after["held_actions"] == 0
-    assert after["reminders"]["next_day"] == "2026-12-02"
+    assert after["reminders"]["next_day"] == "2026-12-02" and after["reminders"]["next"] == []
     human = cli(tmp_path, "--today", "2026-12-01", "status").stdout
-    assert "守护进程" in human and "未运行" in human and "上次收信" in human and "取回 1 封" in human
+    assert "守护进程" in human and "未运行" in human and "取回 1 封" in human and "1 封待处理" in human
 
 
 # ---------------------------------------------------------------- the daemon and systemd
