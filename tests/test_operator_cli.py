@@ -181,6 +181,8 @@ def test_sigterm_while_idle_stops_at_once_and_tells_systemd(tmp_path, notify_soc
     try:
         got = receive_until(sock, "READY=1", [])
         receive_until(sock, "WATCHDOG=1", got)  # pings while it waits for mail
+        shown = json.loads(cli(tmp_path, "--today", "2026-12-01", "status", "--json").stdout)
+        assert shown["daemon"]["alive"] is True and shown["daemon"]["holder"].endswith(f":{proc.pid}")
         started = time.monotonic()
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=20) == 0

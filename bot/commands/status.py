@@ -78,7 +78,7 @@ def _probe(opts: Options) -> Probe:
 
 def daemon_line(p: Probe) -> Line:
     held, _last = lease.current(p.engine, p.source_name) if p.migrated else (None, None)
-    now = datetime.now(p.runtime.clock.tz)
+    now = p.runtime.now()  # the daemon's clock: with --today the lease carries that date too
     if held is None:
         return Line("daemon", "守护进程", {"alive": False, "holder": None, "lease_until": None}, "未运行")
     until = p.runtime.clock.aware(held.expires_at)
@@ -167,7 +167,7 @@ def _on(rt: Runtime, day: date) -> Runtime:
 
 
 def _when(at: datetime, clock: Clock) -> str:
-    ago = datetime.now(clock.tz) - at
+    ago = clock.now() - at
     minutes = int(ago.total_seconds() // 60)
     since = "刚刚" if minutes < 1 else f"{minutes} 分钟前" if minutes < 120 else f"{minutes // 60} 小时前"
     return f"{at:%Y-%m-%d %H:%M:%S}（{since}）"

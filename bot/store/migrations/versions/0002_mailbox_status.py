@@ -19,7 +19,7 @@ def upgrade() -> None:
         "mailbox_status",
         sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
         sa.Column("holder", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-        sa.Column("last_fetch_at", sa.DateTime(), nullable=False),
+        sa.Column("last_fetch_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column("fetched", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("name"),
     )
