@@ -260,6 +260,8 @@ class Config(Section):
     @field_validator("database_url")
     @classmethod
     def _sqlite_beside_the_config(cls, value: str, info: ValidationInfo) -> str:
+        if not value.startswith(("sqlite:///", "postgresql://", "postgres://", "postgresql+psycopg://")):
+            raise problem("应为 sqlite:///路径 或 postgresql://用户@主机/库名")
         prefix = "sqlite:///"
         base = (info.context or {}).get("base")
         rest = value[len(prefix):]

@@ -179,3 +179,10 @@ def test_a_relative_sqlite_path_is_beside_the_config(monkeypatch, tmp_path):
     cfg = load_config(write(tmp_path, 'database_url = "sqlite:///data/bot.db"\nstorage_dir = "/srv/rb"\n'))
     assert cfg.database_url == f"sqlite:///{tmp_path / 'data' / 'bot.db'}"
     assert cfg.maildir == Path("/srv/rb/mail") and cfg.rules_dir == tmp_path / "rules"
+
+
+def test_an_unknown_database_is_named_at_its_line(monkeypatch, tmp_path):
+    monkeypatch.delenv("RECEPTION_BOT_DATABASE_URL", raising=False)
+    path = write(tmp_path, 'poll_seconds = 5\ndatabase_url = "mysql://db/reception"\n')
+    with pytest.raises(ConfigError, match=re.escape(f"{path}:2: “database_url”应为 sqlite:///路径 或 postgresql://")):
+        load_config(path)

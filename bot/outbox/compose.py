@@ -57,10 +57,10 @@ class Templates:
         try:
             text = self.env.get_template(f"{name}.txt.j2").render(**context)
         except jinja2.TemplateNotFound as exc:
-            raise ConfigError(f"mail template missing: {exc.name}") from exc
+            raise ConfigError(f"缺少邮件模板 mail/{exc.name}（templates_dir 和内置模板中都没有）") from exc
         first, _, body = text.partition("\n")
         if not first.startswith("Subject:"):
-            raise ConfigError(f"mail template {name}.txt.j2 must start with a 'Subject:' line")
+            raise ConfigError(f"邮件模板 mail/{name}.txt.j2 的第一行应为“Subject: 邮件主题”")
         return first[len("Subject:"):].strip(), body.lstrip("\n")
 
 

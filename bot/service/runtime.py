@@ -51,7 +51,7 @@ def rules_dir(opts: Options) -> Path:
 def load_ruleset(opts: Options) -> Ruleset:
     path = rules_dir(opts)
     if not path.is_dir():
-        raise ConfigError(f"rules directory not found: {path}")
+        raise ConfigError(f"找不到规则目录 {path}（配置项 rules_dir 或 --rules）")
     return load_rules(path)
 
 

@@ -41,7 +41,7 @@ def make_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql"):
         return create_engine(url, pool_pre_ping=True)
-    raise ConfigError(f"unsupported database_url {url!r}: use sqlite:///PATH or postgresql://…")
+    raise ConfigError(f"不支持的 database_url“{url}”：应为 sqlite:///路径 或 postgresql://…")
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
