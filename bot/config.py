@@ -235,9 +235,11 @@ class Config(Section):
         description="永久退信的地址在这么多天内不再发自动邮件 / days a hard-bounced address gets no "
                     "automatic mail")] = 7
     imap: Annotated[ImapConfig | None, Kind("[imap] 段"), Field(
-        description="IMAP 收件服务器；不配置则读取本地 Maildir / the IMAP server; none: the Maildir")] = None
+        description="[imap] 收信服务器。整段保持注释则读取本地 Maildir（maildir）/ the IMAP server; "
+                    "without it the Maildir")] = None
     smtp: Annotated[SmtpConfig | None, Kind("[smtp] 段"), Field(
-        description="SMTP 发件服务器；不配置则写入本地 Maildir / the SMTP server; none: the Maildir")] = None
+        description="[smtp] 发信服务器。整段保持注释则把发出的邮件写入本地 Maildir（outbox_maildir）/ "
+                    "the SMTP server; without it the outbox Maildir")] = None
     _source_path: Path | None = PrivateAttr(None)
 
     @model_validator(mode="before")
@@ -350,7 +352,18 @@ class Setting:
     required: bool
 
 
-SECTIONS: dict[str, type[Section]] = {"": Config, "imap": ImapConfig, "smtp": SmtpConfig}
+def _sections() -> dict[str, type[Section]]:
+    """"" for the top level, then each [table] of Config, found from its fields: a new section is a
+    Section subclass and one field of Config, nothing else."""
+    found: dict[str, type[Section]] = {"": Config}
+    for name, info in Config.model_fields.items():
+        for candidate in (info.annotation, *getattr(info.annotation, "__args__", ())):
+            if isinstance(candidate, type) and issubclass(candidate, Section):
+                found[name] = candidate
+    return found
+
+
+SECTIONS = _sections()
 
 
 def settings() -> list[Setting]:
@@ -383,10 +396,6 @@ STARTER_HEAD = """\
 # rules/ 中的规则）。要修改某项，去掉行首的 # 再改值；改完运行 `reception-bot check` 检查。
 # 路径相对于本文件所在的目录。密码不写进本文件：用 password_env（环境变量）或 password_file。
 """
-SECTION_HEADS = {
-    "imap": "[imap] 收信服务器。整段保持注释则读取本地 Maildir（maildir）。",
-    "smtp": "[smtp] 发信服务器。整段保持注释则把发出的邮件写入本地 Maildir（outbox_maildir）。",
-}
 
 
 def starter_config() -> str:
@@ -397,7 +406,7 @@ def starter_config() -> str:
         prefix = setting.key.rpartition(".")[0]
         if prefix != section:
             section = prefix
-            lines += ["", f"# {SECTION_HEADS[prefix]}", f"# [{prefix}]"]
+            lines += ["", f"# {Config.model_fields[prefix].description}", f"# [{prefix}]"]
         name = setting.key.rpartition(".")[2]
         default = f"（默认：{setting.shown_default}）" if setting.shown_default else ""
         lines.append(f"\n# {setting.help}{default}" if not section else f"# {setting.help}{default}")

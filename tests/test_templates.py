@@ -3,7 +3,6 @@ every template renders with the fixture context (bot/outbox/fixtures.py)."""
 
 from __future__ import annotations
 
-import shutil
 from datetime import date
 from pathlib import Path
 
