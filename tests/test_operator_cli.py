@@ -19,6 +19,7 @@ import typer
 from typer.testing import CliRunner
 
 from bot.cli import app
+from bot.commands import progress
 from bot.commands.init import init_cmd
 from bot.errors import InputError
 from bot.mailbox.maildir import MaildirSink
@@ -207,3 +208,13 @@ def test_the_demo_runs_on_its_own_config_and_never_reads_config_toml(tmp_path):
     assert (tmp_path / "storage" / "demo" / "bot.db").is_file()
     assert not (tmp_path / "storage" / "bot.db").exists() and not (tmp_path / "storage" / "mail").exists()
     assert "accepted" in done.stdout and "storage/demo/outbox" in done.stdout
+
+
+def test_progress_bars_leave_the_items_and_stdout_alone(monkeypatch, capsys):
+    assert list(progress.track(iter(range(5)), "导出台账", 5)) == list(range(5))  # not a terminal: no bar
+    assert capsys.readouterr().err == ""
+    monkeypatch.setattr(progress, "on_terminal", lambda: True)
+    assert list(progress.track(iter(range(5)), "导出台账", 5)) == list(range(5))
+    with progress.working("生成报告"):
+        pass
+    assert capsys.readouterr().out == ""  # bars go to stderr only
