@@ -1,14 +1,12 @@
 """Progress bars for long commands, drawn by rich on stderr only when stderr is a terminal: a
-script or a pipe sees exactly the output it saw before."""
+script or a pipe sees exactly the output it saw before. rich.progress is imported only then, so
+the many short commands run by scripts do not pay for it at start-up."""
 
 from __future__ import annotations
 
 import sys
 from contextlib import contextmanager
 from typing import Iterable, Iterator, TypeVar
-
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 T = TypeVar("T")
 
@@ -17,7 +15,17 @@ def on_terminal() -> bool:
     return sys.stderr.isatty()
 
 
-def _progress(total_known: bool) -> Progress:
+def _progress(total_known: bool):
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     columns = [SpinnerColumn(), TextColumn("{task.description}")]
     if total_known:
         columns += [BarColumn(), MofNCompleteColumn()]
