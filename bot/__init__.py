@@ -1,3 +1,1 @@
 """reception-bot: the mail side of the 市长服务民营企业接待日 programme."""
-
-__version__ = "0.1.0"

@@ -6,7 +6,12 @@ class BotError(Exception):
 
 
 class ConfigError(BotError):
-    """The configuration file or a command-line option is wrong (exit code 2)."""
+    """The configuration file or a command-line option is wrong (exit code 2); `problems` holds
+    each `file:line: message` when a config file is at fault."""
+
+    def __init__(self, message: str, problems: list[str] | None = None):
+        self.problems = problems or [message]
+        super().__init__(message)
 
 
 class RuleFileError(BotError):

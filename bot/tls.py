@@ -25,12 +25,10 @@ def is_loopback(host: str) -> bool:
 def check_security(security: str, host: str, what: str) -> None:
     """Refuse unknown modes and plaintext to anything but loopback (credentials would travel in clear)."""
     if security not in SECURITY_MODES:
-        raise ConfigError(f"{what}: security must be one of {', '.join(SECURITY_MODES)}, not {security!r}")
+        raise ConfigError(f"{what}.security 应为 {'、'.join(SECURITY_MODES)} 之一，而不是“{security}”")
     if security == "plain" and not is_loopback(host):
-        raise ConfigError(
-            f"{what}: security = \"plain\" is allowed only for a loopback host, not {host!r}; "
-            "use \"tls\" or \"starttls\""
-        )
+        raise ConfigError(f"{what}.security 设为 \"plain\"（不加密）只允许本机回环地址，{host} 不是；"
+                          "请改用 \"tls\" 或 \"starttls\"")
 
 
 def tls_context(security: str, cafile: str | Path | None, what: str) -> ssl.SSLContext | None:
@@ -40,4 +38,4 @@ def tls_context(security: str, cafile: str | Path | None, what: str) -> ssl.SSLC
     try:
         return ssl.create_default_context(cafile=cafile)
     except (OSError, ssl.SSLError) as exc:  # at start-up, as a config error, not as a retryable failure
-        raise ConfigError(f"{what}: cannot load cafile {cafile}: {exc}") from exc
+        raise ConfigError(f"{what}.cafile {cafile} 无法作为 CA 证书读取：{exc}") from exc

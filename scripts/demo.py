@@ -1,6 +1,8 @@
-"""`make demo`: the bot on its embedded default (Maildir + SQLite under storage/) with sample mail.
+"""`make demo`: the bot on the embedded default's layout (Maildir + SQLite) with sample mail.
 
-Puts the sample mails of samples/demo/ into the embedded inbox (once: a mail already in the ledger
+It runs with its own config, samples/demo/config.toml, and storage folder, storage/demo/: never with
+./config.toml, so `make demo` in a deployed folder cannot touch the real mailbox or database.
+Puts the sample mails of samples/demo/ into the demo inbox (once: a mail already in the ledger
 is not delivered again), runs one pass as of 2026-12-01 (the first session's registration window),
 and prints what happened to each mail and where its reply was written.
 """
@@ -18,7 +20,8 @@ from rich.table import Table
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples" / "demo"
-STORAGE = ROOT / "storage"
+CONFIG = SAMPLES / "config.toml"
+STORAGE = ROOT / "storage" / "demo"  # storage_dir of CONFIG
 TODAY = "2026-12-01"
 
 
@@ -72,12 +75,12 @@ def replies() -> dict[str, Path]:
 
 def main() -> int:
     samples = deliver_samples()
-    cmd = [sys.executable, "-m", "bot", "--today", TODAY, "run", "--once"]
+    cmd = [sys.executable, "-m", "bot", "--config", str(CONFIG), "--today", TODAY, "run", "--once"]
     done = subprocess.run(cmd, cwd=ROOT)
     if done.returncode != 0:
         return done.returncode
     seen, sent = outcomes(), replies()
-    table = Table(title=f"reception-bot demo（as of {TODAY}; data in storage/）")
+    table = Table(title=f"reception-bot demo（as of {TODAY}; data in storage/demo/）")
     for col in ("message", "decision", "rules", "case", "reply file"):
         table.add_column(col, overflow="fold")
     for name, mid in samples:
@@ -86,7 +89,7 @@ def main() -> int:
         table.add_row(name, decision, rules, case or "-",
                       str(reply.relative_to(ROOT)) if reply else "(none: no reply is sent)")
     Console(width=170).print(table)
-    print("Open a reply file to read the Chinese answer; storage/bot.db holds the ledger.")
+    print("Open a reply file to read the Chinese answer; storage/demo/bot.db holds the ledger.")
     return 0
 
 

@@ -9,9 +9,11 @@ the result. The codes are made up: they only pass the checksums, they name no re
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
-USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bot.uscc import USCC_ALPHABET, uscc_check_char  # noqa: E402 - the bot's own check character
+
 ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 
 
@@ -22,18 +24,13 @@ def org_check(first8: str) -> str:
     return {10: "X", 11: "0"}.get(check, str(check))
 
 
-def uscc_check(first17: str) -> str:
-    total = sum(USCC_ALPHABET.index(c) * w for c, w in zip(first17, USCC_WEIGHTS))
-    return USCC_ALPHABET[(31 - total % 31) % 31]
-
-
 def make_code(region: str, org8: str, authority: str = "91") -> str:
     """91 = registered by the market regulator (9), as an enterprise (1)."""
     org8 = org8.upper()
     if any(c not in USCC_ALPHABET for c in org8) or len(org8) != 8:
         raise ValueError(f"organisation code part must be 8 characters of {USCC_ALPHABET}: {org8}")
     first17 = authority + region + org8 + org_check(org8)
-    return first17 + uscc_check(first17)
+    return first17 + uscc_check_char(first17)
 
 
 def main(argv: list[str]) -> int:

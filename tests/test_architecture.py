@@ -14,7 +14,8 @@ ROOT = Path(__file__).resolve().parent.parent / "bot"
 
 # From the bottom: a module may import its own layer and the layers below.
 LAYERS = [
-    ("bot.errors", "bot.config", "bot.calendar", "bot.verdict", "bot.store", "bot.tls", "bot.retry",
+    ("bot.errors", "bot.validation", "bot.tomlpos", "bot.uscc", "bot.defaults", "bot.logs",
+     "bot.version", "bot.config", "bot.calendar", "bot.verdict", "bot.store", "bot.tls", "bot.retry",
      "bot.casetag", "bot.samples"),
     ("bot.message", "bot.mailbox", "bot.forms", "bot.rules", "bot.outbox", "bot.documents",
      "bot.cases", "bot.context"),

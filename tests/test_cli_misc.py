@@ -60,4 +60,6 @@ def test_unknown_command_and_bad_config_are_usage_errors(tmp_path):
     assert cli(tmp_path, "no-such-command").returncode == 2
     (tmp_path / "config.toml").write_text("imap = 3\nbogus = 1\n", encoding="utf-8")
     bad = cli(tmp_path, "run", "--once")
-    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "unknown key bogus" in bad.stderr
+    # One line: the first problem at its line, and how many more `check` lists.
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1, bad.stderr
+    assert "config.toml:1: “imap”应为 [imap] 段，而不是整数（另有 1 处问题" in bad.stderr

@@ -100,7 +100,7 @@ def test_load_rules_raises_with_every_problem(tmp_path):
     (rules_dir / "deadlines.toml").write_text(text.replace('"dcs"', '"nobody"'), encoding="utf-8")
     with pytest.raises(RuleFileError) as caught:
         load_rules(rules_dir)
-    assert caught.value.problems == ["deadlines.toml:8: unknown unit 'nobody'"]
+    assert caught.value.problems == ["deadlines.toml:8: 未知的单位“nobody”"]
 
 
 def test_warnings_are_kept_on_the_ruleset(tmp_path):
@@ -109,7 +109,7 @@ def test_warnings_are_kept_on_the_ruleset(tmp_path):
     text = (rules_dir / "fields.toml").read_text(encoding="utf-8")
     (rules_dir / "fields.toml").write_text(text.replace('"贷款",', '"贷款", "技改",'), encoding="utf-8")
     assert load_rules(rules_dir).warnings == (
-        "fields.toml:19: keyword '技改' is in both field 'industry' and field 'finance'",)
+        "fields.toml:19: 关键词“技改”同时属于领域“industry”和领域“finance”",)
 
 
 def test_toml_lines_skip_strings_and_arrays():
@@ -136,3 +136,12 @@ def test_toml_lines_skip_strings_and_arrays():
     assert lines.line("t", 0, "fake") == 2  # inside a string: not a key, falls back to the header
     assert lines.line("t", 1) == 13
     assert lines.line("t", 1, "quoted key") == 14
+
+
+def test_every_rule_file_key_is_declared_with_help():
+    from bot.rules.model import ARRAY_FILES, FLAT_FILES
+
+    classes = [*FLAT_FILES.values(), *(c for tables in ARRAY_FILES.values() for c in tables.values())]
+    undocumented = [f"{c.__name__}.{name}" for c in classes for name, info in c.__pydantic_fields__.items()
+                    if not info.description]
+    assert undocumented == []

@@ -134,7 +134,7 @@ def test_database_errors_are_one_line_without_the_password(tmp_path):
     assert "s3cret-pw" not in str(error.value) and "***" in str(error.value)
     corrupt = tmp_path / "bot.db"
     corrupt.write_bytes(b"this is not a database " * 200)
-    with pytest.raises(ConfigError, match="not a database"):
+    with pytest.raises(ConfigError, match="无法打开"):
         open_database(f"sqlite:///{corrupt}")
 
 

@@ -9,6 +9,8 @@ from sqlmodel import Session
 
 from bot.calendar import WorkCalendar
 from bot.commands.output import note, say
+from bot.commands.progress import track, working
+from bot.defaults import TemplatePath
 from bot.documents.notice import render_notice
 from bot.documents.publish import publish
 from bot.documents.report import render_report
@@ -16,7 +18,7 @@ from bot.documents.slip import blank_slip
 from bot.errors import InputError
 from bot.followup.exports import public_rows, report_data
 from bot.forms.blank import write_blank_docx, write_blank_xlsx
-from bot.service.runtime import Options, clock_for, load_ruleset, open_runtime
+from bot.service.runtime import Options, clock_for, load, load_ruleset, open_runtime
 
 
 def forms_cmd(opts: Options, outdir: Path) -> None:
@@ -29,7 +31,7 @@ def forms_cmd(opts: Options, outdir: Path) -> None:
              outdir / "企业诉求交办单.docx"]
     write_blank_xlsx(paths[0], **kwargs)
     write_blank_docx(paths[1], **kwargs)
-    blank_slip(paths[2])
+    blank_slip(paths[2], template=TemplatePath(load(opts).templates_dir).find("docs/slip.docx"))
     for path in paths:
         say(str(path))
 
@@ -41,7 +43,7 @@ def notice_cmd(opts: Options, session_id: str, out: Path) -> None:
         known = ", ".join(s.id for s in rules.sessions)
         raise InputError(f"no session {session_id!r} in sessions.toml (known: {known})")
     out.parent.mkdir(parents=True, exist_ok=True)
-    render_notice(rules, session_id, out)
+    render_notice(rules, session_id, out, template=TemplatePath(load(opts).templates_dir).find("docs/notice.docx"))
     note(f"wrote {out}")
     cal = WorkCalendar.from_rules(rules.holidays, rules.workdays)
     lead = rules.deadlines.notice_lead_working_days
@@ -54,10 +56,10 @@ def notice_cmd(opts: Options, session_id: str, out: Path) -> None:
 
 def publish_cmd(opts: Options, outdir: Path) -> None:
     rt = open_runtime(opts, with_transport=False)
-    with Session(rt.engine) as db:
+    with Session(rt.engine) as db, working("读取办理情况"):
         rows = public_rows(db, rt)
-    for path in publish(rows, outdir, title=f"{rt.ruleset.programme.name}办理情况公开",
-                        generated=rt.today()):
+    for path in publish(track(rows, "生成公开文件", len(rows)), outdir, title=f"{rt.ruleset.programme.name}办理情况公开",
+                        generated=rt.today(), templates=rt.templates.path):
         say(str(path))
 
 
@@ -65,8 +67,9 @@ def report_cmd(opts: Options, start: date, end: date, out: Path) -> None:
     if end < start:
         raise InputError("--to is before --from")
     rt = open_runtime(opts, with_transport=False)
-    with Session(rt.engine) as db:
+    with Session(rt.engine) as db, working("统计办理情况"):
         data = report_data(db, rt, start, end)
     out.parent.mkdir(parents=True, exist_ok=True)
-    render_report(data, out)
+    with working("生成报告"):
+        render_report(data, out)
     say(str(out))

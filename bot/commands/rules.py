@@ -16,4 +16,4 @@ def check_cmd(opts: Options) -> None:
         typer.echo(report, err=bool(errors))
     if errors:
         raise typer.Exit(1)
-    note("rules ok")
+    note("规则文件检查通过")

@@ -17,6 +17,7 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Pt
 from docxtpl import DocxTemplate
 
+from ..defaults import packaged
 from ..errors import ConfigError
 from ..rules.model import Ruleset, Session
 from .cn import (
@@ -30,7 +31,7 @@ from .cn import (
 )
 from .rows import clean_text
 
-TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates" / "docs"
+TEMPLATES_DIR = packaged("templates") / "docs"  # the shipped ones; the admin's are found by TemplatePath
 DEFAULT_TEMPLATE = TEMPLATES_DIR / "notice.docx"
 
 NOTICE_TITLE = "关于举办“市长服务民营企业接待日”活动的通告"

@@ -13,58 +13,35 @@ from typing import Iterable
 
 from jinja2 import Environment
 
+from ..defaults import TemplatePath
 from .cn import cn_date, iso
 from .ledger import fast_sheet, quoted, style_of, text_cell
 from .rows import PublicRow
 
 COLUMNS = ("编号", "诉求领域", "承办单位", "办理状态", "受理日期", "交办日期", "办结时限", "办结日期")
 
-_ENV = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
-_PAGE = _ENV.from_string("""<!DOCTYPE html>
-<html lang="zh-CN">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{ title }}</title>
-<style>
-body { font-family: "Microsoft YaHei", "PingFang SC", "Noto Sans CJK SC", "WenQuanYi Zen Hei", sans-serif;
-       margin: 2em auto; max-width: 72em; padding: 0 1em; color: #222; line-height: 1.6; }
-h1 { font-size: 1.5em; text-align: center; margin-bottom: .2em; }
-p.meta { text-align: center; color: #666; margin-top: 0; }
-table { border-collapse: collapse; width: 100%; font-size: .95em; }
-th, td { border: 1px solid #bbb; padding: .4em .6em; text-align: left; vertical-align: top; }
-th { background: #e8eef6; }
-tbody tr:nth-child(even) { background: #f7f7f7; }
-td.date { white-space: nowrap; }
-</style>
-</head>
-<body>
-<h1>{{ title }}</h1>
-<p class="meta">更新日期：{{ generated }}　共 {{ rows|length }} 件</p>
-<table>
-<thead><tr>{% for name in columns %}<th>{{ name }}</th>{% endfor %}</tr></thead>
-<tbody>
-{% for row in rows %}
-<tr>{% for value in row %}<td{% if loop.index > 4 %} class="date"{% endif %}>{{ value }}</td>{% endfor %}</tr>
-{% endfor %}
-</tbody>
-</table>
-</body>
-</html>
-""")
+PAGE = "progress.html.j2"  # templates/html/, found through the template search path
 
 
-def publish(rows: Iterable[PublicRow], out_dir: Path, *, title: str, generated: date) -> list[Path]:
-    """Write progress.html and progress.xlsx into out_dir; return their paths."""
+def publish(rows: Iterable[PublicRow], out_dir: Path, *, title: str, generated: date,
+            templates: TemplatePath = TemplatePath()) -> list[Path]:
+    """Write progress.html and progress.xlsx into out_dir; return their paths. The page is
+    templates/html/progress.html.j2, the admin's copy when templates_dir has one."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     table = [_values(row) for row in rows]
     html_path = out_dir / "progress.html"
-    html = _PAGE.render(title=title, generated=cn_date(generated), columns=COLUMNS, rows=table)
+    page = page_environment(templates).get_template(PAGE)
+    html = page.render(title=title, generated=cn_date(generated), columns=COLUMNS, rows=table)
     html_path.write_text(html, encoding="utf-8")
     xlsx_path = out_dir / "progress.xlsx"
     _write_xlsx(table, xlsx_path, title)
     return [html_path, xlsx_path]
+
+
+def page_environment(templates: TemplatePath) -> Environment:
+    return Environment(loader=templates.loader("html"), autoescape=True, trim_blocks=True,
+                       lstrip_blocks=True)
 
 
 def _values(row: PublicRow) -> tuple[str, ...]:

@@ -17,7 +17,7 @@ from bot.store.states import Role
 
 
 def render_slip_bytes(rt: Runtime, slip: SlipData) -> bytes:
-    template = rt.config.templates_dir / "docs" / "slip.docx"
+    template = rt.templates.path.find("docs/slip.docx")  # the admin's, else the shipped one
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "slip.docx"
         render_slip(slip, out, template)

@@ -70,7 +70,7 @@ def process(rt: Runtime, item: Fetched, prepared: Prepared | None = None) -> str
     try:
         return _handle(rt, row_id, msg, analysis)
     except Exception as exc:  # noqa: BLE001 - one bad mail must not stop the loop
-        log.exception("ERROR <%s>", msg.message_id if msg else digest_hex)
+        log.exception("ERROR <%s> %s", msg.message_id if msg else digest_hex, exc)  # with the traceback
         return _record_error(rt, row_id, exc)
 
 
@@ -237,11 +237,17 @@ def _verdict(rt: Runtime, db: Session, msg: InboundMessage, analysis: Analysis):
     return verdict, source
 
 
+TRACEBACK_LIMIT = 16000  # characters of a traceback kept in the ledger row
+
+
 def _record_error(rt: Runtime, row_id: int, exc: Exception) -> str:
-    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).strip()
+    """The whole traceback goes into the row, so a quarantined mail says where it failed."""
+    text = "".join(traceback.format_exception(exc)).strip()
+    if len(text) > TRACEBACK_LIMIT:  # the outer frames go first: the failing call is at the end
+        text = "…\n" + text[-TRACEBACK_LIMIT:]
     with Session(rt.engine) as db:
         row = db.get(InboundMail, row_id)
-        row.last_error = text[-4000:]
+        row.last_error = text
         if row.attempts >= rt.config.max_attempts:
             row.status = MailStatus.QUARANTINED
         db.add(row)

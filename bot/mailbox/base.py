@@ -103,4 +103,8 @@ class Source(Protocol):
         """Move every message of `folder` back to the inbox; returns how many moved."""
         ...
 
+    def waiting(self) -> int:
+        """How many messages are in the inbox now (for `status` and `check`)."""
+        ...
+
 

@@ -90,6 +90,9 @@ class ImapSource:
     def fetch_new(self, limit: int = 100, max_bytes: int | None = None) -> list[Fetched]:
         return self._retrying("FETCH", lambda client: self._fetch_new(client, limit, max_bytes))
 
+    def waiting(self) -> int:
+        return self._retrying("SEARCH", lambda client: len(_call("SEARCH", client.search, ["UNDELETED"])))
+
     def mark_done(self, item: Fetched) -> None:
         self._retrying("MOVE", lambda client: self._move_item(client, item, self.settings.processed_folder))
 

@@ -118,6 +118,11 @@ class MaildirSource:
         self._more = len(uids) > len(oldest)
         return [item for item in items if item is not None]
 
+    def waiting(self) -> int:
+        with _errors("COUNT"):
+            ensure_maildir(self.root)
+            return len(self._inbox_files())
+
     def mark_done(self, item: Fetched) -> None:
         with _errors("MOVE"):
             self._move_item(item, self.processed_folder)

@@ -13,6 +13,7 @@ from pathlib import Path
 import jinja2
 
 from bot.casetag import case_tag
+from bot.defaults import TemplatePath
 from bot.errors import ConfigError
 from bot.message.encode import add_attachment
 
@@ -40,23 +41,28 @@ class Draft:
 
 
 class Templates:
-    """Mail templates; an admin overrides one by placing a file of the same name in templates/mail/."""
+    """Mail templates, found per file through the search path: an admin overrides one by placing a
+    file of the same name in templates_dir/mail/; the others stay the shipped ones."""
 
-    def __init__(self, templates_dir: Path):
-        loaders = [jinja2.FileSystemLoader(str(templates_dir / "mail"))]
-        self.env = jinja2.Environment(loader=jinja2.ChoiceLoader(loaders),
+    def __init__(self, source: TemplatePath | Path):
+        self.path = source if isinstance(source, TemplatePath) else TemplatePath(Path(source))
+        self.env = jinja2.Environment(loader=self.path.loader("mail"),
                                       undefined=jinja2.StrictUndefined,
                                       keep_trailing_newline=True, autoescape=False)
+
+    def names(self) -> list[str]:
+        """Every mail template (without .txt.j2), the admin's additions included."""
+        return [n[:-len(".txt.j2")] for n in self.path.names("mail", ".txt.j2")]
 
     def render(self, name: str, **context) -> tuple[str, str]:
         """Returns (subject, body): the template's first line is `Subject: …`."""
         try:
             text = self.env.get_template(f"{name}.txt.j2").render(**context)
         except jinja2.TemplateNotFound as exc:
-            raise ConfigError(f"mail template missing: {exc.name}") from exc
+            raise ConfigError(f"缺少邮件模板 mail/{exc.name}（templates_dir 和内置模板中都没有）") from exc
         first, _, body = text.partition("\n")
         if not first.startswith("Subject:"):
-            raise ConfigError(f"mail template {name}.txt.j2 must start with a 'Subject:' line")
+            raise ConfigError(f"邮件模板 mail/{name}.txt.j2 的第一行应为“Subject: 邮件主题”")
         return first[len("Subject:"):].strip(), body.lstrip("\n")
 
 

@@ -157,6 +157,13 @@ class SmtpTransport:
             accepted = [rcpt for rcpt in rcpt_to if rcpt not in refused]
             raise RecipientsRefused(_decoded(refused), accepted=accepted)
 
+    def probe(self) -> None:
+        """Connect, say EHLO, upgrade to TLS and log in as a send would; DeliveryError if not."""
+        try:
+            self._connection()
+        finally:
+            self.close()
+
     def close(self) -> None:
         smtp, self._smtp = self._smtp, None
         if smtp is None:

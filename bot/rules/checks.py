@@ -26,14 +26,19 @@ def check_rules(rules_dir: Path) -> tuple[list[str], list[str]]:
     warnings += holiday_data_warnings(result, calendar)
     warnings += rest_day_warnings(result, calendar)
     warnings += overlap_warnings(result)
-    warnings += [f"{_where(result, s)}: session '{s.id}' has no notice_date: the notice rule is not checked"
+    warnings += [f"{_where(result, s)}: 场次“{s.id}”未填写 notice_date：无法检查通告是否按时发布"
                  for s in _file_order(result) if s.notice_date is None]
     return errors, warnings
 
 
 def format_report(errors: list[str], warnings: list[str]) -> str:
-    """What `rules check` prints: errors first, then warnings prefixed `warning: `."""
-    return "\n".join([*errors, *(f"warning: {w}" for w in warnings)])
+    """What `rules check` prints: errors first, then warnings, each still `file:line: 提醒：…`."""
+    return "\n".join([*errors, *(_as_warning(w) for w in warnings)])
+
+
+def _as_warning(problem: str) -> str:
+    where, sep, message = problem.partition(": ")
+    return f"{where}: 提醒：{message}" if sep else f"提醒：{problem}"
 
 
 def _where(result: LoadResult, session: Session, key: str | None = None) -> str:
@@ -52,8 +57,8 @@ def notice_problems(result: LoadResult, calendar) -> list[str]:
             continue  # holiday_data_warnings says why this one cannot be checked
         latest = calendar.working_days_before(s.date, lead)
         if s.notice_date > latest:
-            problems.append(f"{_where(result, s, 'notice_date')}: notice_date {s.notice_date} is later than "
-                            f"{lead} working days before the session (latest {latest})")
+            problems.append(f"{_where(result, s, 'notice_date')}: 通告日期 {s.notice_date} 晚于接待日前 "
+                            f"{lead} 个工作日（最晚应为 {latest}）")
     return problems
 
 
@@ -67,13 +72,13 @@ def holiday_data_warnings(result: LoadResult, calendar) -> list[str]:
             if day is None or day.year in warned or calendar.has_data(day.year):
                 continue
             warned.add(day.year)
-            warnings.append(f"{_where(result, s, key)}: no holiday data for {day.year}: add its holidays "
-                            "and make-up working days to holidays.toml")
+            warnings.append(f"{_where(result, s, key)}: 没有 {day.year} 年的节假日数据：请在 holidays.toml "
+                            "中补充该年的节假日和调休上班日")
     return warnings
 
 
 def rest_day_warnings(result: LoadResult, calendar) -> list[str]:
-    return [f"{_where(result, s, 'date')}: session date {s.date} is not a working day"
+    return [f"{_where(result, s, 'date')}: 接待日期 {s.date} 不是工作日"
             for s in _file_order(result)
             if calendar.has_data(s.date.year) and not calendar.is_working_day(s.date)]
 
@@ -85,8 +90,8 @@ def overlap_warnings(result: LoadResult) -> list[str]:
     for i, later in enumerate(sessions):
         for earlier in sessions[:i]:
             if _overlap(earlier, later):
-                warnings.append(f"{_where(result, later, 'date')}: session '{later.id}' overlaps session "
-                                f"'{earlier.id}' of the same leader '{later.leader}' on {later.date}")
+                warnings.append(f"{_where(result, later, 'date')}: 场次“{later.id}”与场次“{earlier.id}”"
+                                f"时间重叠（同一领导“{later.leader}”，{later.date}）")
     return warnings
 
 

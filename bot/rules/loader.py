@@ -1,40 +1,32 @@
 """rules/*.toml + rules/roster.csv -> Ruleset, with every problem reported as `file:line: message`.
 
-`load_report` reads every rule file, checks each entry against schema.py (keys, types, vocabularies)
-and the references between files (units, fields, leaders), and collects all problems (errors and
-warnings) at once so the admin can fix them in one go; `load_rules` raises RuleFileError when there is
-any error. Line positions come from textpos.py, the roster from roster.py; semantic checks that need
-the working-day calendar live in checks.py.
+`load_report` reads every rule file, validates each entry against its class in model.py (keys,
+types, ranges: schema.py reports them) and checks the references between files (units, fields,
+leaders), and collects all problems (errors and warnings, in Chinese) at once so the admin can fix
+them in one go; `load_rules` raises RuleFileError when there is any error. Line positions come from
+bot/tomlpos.py, the roster from roster.py; semantic checks that need the working-day calendar live in
+checks.py.
 """
 
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.errors import RuleFileError
 from bot.rules.model import (
+    ARRAY_FILES,
     Deadlines,
     Exclusion,
-    FieldRule,
-    Holiday,
-    Leader,
     Programme,
     Ruleset,
     Session,
-    Unit,
-    Workday,
 )
 from bot.rules.roster import ROSTER_FILE, read_roster
 from bot.rules.schema import (
-    ARRAY_FILES,
-    DEADLINE_KEYS,
     EXCLUSION_IDS,
     OPTIONAL_FILES,
-    PROGRAMME_KEYS,
-    UNIT_KINDS,
     WEEKDAYS,
     Entry,
     check_emails,
@@ -47,7 +39,7 @@ from bot.rules.schema import (
     check_top_level,
     entry_ids,
 )
-from bot.rules.textpos import Report, RuleFile, TomlLines, toml_error
+from bot.tomlpos import Report, RuleFile, TomlLines, read_toml
 
 __all__ = ["LoadResult", "RuleFile", "TomlLines", "load_report", "load_rules"]
 
@@ -93,21 +85,12 @@ def load_report(rules_dir: Path) -> LoadResult:
 def _read_toml(path: Path, report: Report) -> RuleFile | None:
     if not path.exists():
         if path.name not in OPTIONAL_FILES:
-            report.error(path.name, 1, f"file missing (expected in {path.parent})")
+            report.error(path.name, 1, f"缺少此文件（应在 {path.parent} 中）")
         return None
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        report.error(path.name, 1, f"cannot read the file as UTF-8 text: {exc}")
-        return None
-    lines = TomlLines(text)
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        line, message = toml_error(str(exc), lines.last_line)
-        report.error(path.name, line, f"TOML syntax error: {message}")
-        return None
-    return RuleFile(path.name, data, lines)
+    parsed, failure = read_toml(path)
+    if parsed is None:
+        report.error(path.name, *failure)
+    return parsed
 
 
 def _build(files: dict[str, RuleFile | None], rules_dir: Path, report: Report) -> dict:
@@ -120,15 +103,15 @@ def _build(files: dict[str, RuleFile | None], rules_dir: Path, report: Report) -
     holidays, workdays = _holidays(files["holidays.toml"], report)
     return {
         "programme": programme,
-        "units": _made(units, _make_unit),
-        "fields": _made(fields, FieldRule),
-        "leaders": _made(leaders, Leader),
-        "sessions": _sorted_sessions(_made(sessions, Session)),
+        "units": _made(units),
+        "fields": _made(fields),
+        "leaders": _made(leaders),
+        "sessions": _sorted_sessions(_made(sessions)),
         "exclusions": _exclusions(files["exclusions.toml"], unit_ids, report),
         "deadlines": _deadlines(files["deadlines.toml"], unit_ids, report),
         "roster": read_roster(rules_dir / ROSTER_FILE, report),
-        "holidays": tuple(Holiday(**e.values) for e in holidays if e.ok),
-        "workdays": tuple(Workday(**e.values) for e in workdays if e.ok),
+        "holidays": _made(holidays),
+        "workdays": _made(workdays),
     }
 
 
@@ -137,26 +120,27 @@ def _sorted_sessions(sessions: tuple[Session, ...]) -> tuple[Session, ...]:
     return tuple(sorted(sessions, key=lambda s: (s.date, s.start)))
 
 
-def _made(entries: list[Entry] | None, make) -> tuple:
-    return tuple(make(**e.values) for e in entries or [] if e.ok)
+def _made(entries: list[Entry] | None) -> tuple:
+    return tuple(e.made for e in entries or [] if e.ok)
 
 
 def _programme(rf: RuleFile | None, report: Report) -> Programme | None:
-    entry = check_flat(rf, PROGRAMME_KEYS, report)
+    entry = check_flat(rf, report)
     if entry is None:
         return None
     for key in ("mailbox", "admin_emails"):
         check_emails(rf, None, entry, key, report)
     check_programme_values(rf, entry, report)
     if not entry.get("admin_emails"):
-        report.warn(rf.name, rf.line(), "no admin_emails: nobody receives rule errors or may send the ledger")
-    return Programme(**entry.values) if entry.ok else None
+        report.warn(rf.name, rf.line(), "未设置 admin_emails：规则错误无人接收，也无人可以用邮件提交台账")
+    return entry.made if entry.ok else None
 
 
 def _units(rf: RuleFile | None, programme: Programme | None, report: Report) -> list[Entry] | None:
     if rf is None:
         return None
-    entries = check_entries(rf, "unit", report)
+    # No emails key is the unit's own error (below), not a missing key.
+    entries = check_entries(rf, "unit", report, prepare=lambda row: {"emails": [], **row})
     districts = programme.districts if programme else None
     for e in entries:
         _check_unit(rf, e, districts, report)
@@ -167,34 +151,27 @@ def _units(rf: RuleFile | None, programme: Programme | None, report: Report) -> 
 def _check_unit(rf: RuleFile, e: Entry, districts: tuple[str, ...] | None, report: Report) -> None:
     line = rf.line("unit", e.index)
     if "emails" not in e.raw or e.get("emails") == ():
-        report.error(rf.name, rf.line("unit", e.index, "emails"), f"unit '{e.get('id')}' has no email address")
+        report.error(rf.name, rf.line("unit", e.index, "emails"), f"单位“{e.get('id')}”没有邮箱地址")
+        e.ok = False
     check_emails(rf, "unit", e, "emails", report)
     kind = e.get("kind")
-    if kind is not None and kind not in UNIT_KINDS:
-        report.error(rf.name, rf.line("unit", e.index, "kind"),
-                     f"unknown kind '{kind}' (allowed: {', '.join(UNIT_KINDS)})")
     district = e.get("district")
     if kind == "district" and not district:
-        report.error(rf.name, line, f"district unit '{e.get('id')}' needs a 'district' key")
+        report.error(rf.name, line, f"区政府单位“{e.get('id')}”须填写 district（所辖的区）")
     if district and districts is not None and district not in districts:
         report.error(rf.name, rf.line("unit", e.index, "district"),
-                     f"district '{district}' is not in programme.toml districts")
+                     f"所辖的区“{district}”不在 programme.toml 的 districts 中")
 
 
 def _check_unit_coverage(rf: RuleFile, entries: list[Entry], districts, report: Report) -> None:
     kinds = {e.get("kind") for e in entries}
     for kind in ("supervision", "office"):
         if kind not in kinds:
-            report.warn(rf.name, 1, f"no unit of kind '{kind}'")
+            report.warn(rf.name, 1, f"没有 kind = \"{kind}\" 的单位")
     covered = {e.get("district") for e in entries if e.get("kind") == "district"}
     for district in districts or ():
         if district not in covered:
-            report.warn(rf.name, 1, f"no district government (kind = \"district\") for {district}: "
-                        "demands cannot be referred there")
-
-
-def _make_unit(**values) -> Unit:
-    return Unit(**{"emails": (), **values})  # no emails is an error already; keep building for the report
+            report.warn(rf.name, 1, f"{district}没有区政府单位（kind = \"district\"）：诉求无法转至该区")
 
 
 def _fields(rf: RuleFile | None, unit_ids: set[str] | None, report: Report) -> list[Entry] | None:
@@ -202,7 +179,7 @@ def _fields(rf: RuleFile | None, unit_ids: set[str] | None, report: Report) -> l
         return None
     entries = check_entries(rf, "field", report)
     if not entries:
-        report.error(rf.name, 1, "no [[field]] defined")
+        report.error(rf.name, 1, "没有定义任何 [[field]]")
     for e in entries:
         check_refs(rf, "field", e, "departments", unit_ids, "unit", report)
     _check_field_names(rf, entries, report)
@@ -221,7 +198,7 @@ def _check_field_names(rf: RuleFile, entries: list[Entry], report: Report) -> No
             other = owner.setdefault(key, e.get("id"))
             if other != e.get("id"):
                 report.error(rf.name, rf.line("field", e.index, "aliases" if text != e.get("name") else "name"),
-                             f"'{text}' names both field '{other}' and field '{e.get('id')}'")
+                             f"“{text}”同时指领域“{other}”和领域“{e.get('id')}”")
 
 
 def _check_field_keywords(rf: RuleFile, entries: list[Entry], report: Report) -> None:
@@ -231,7 +208,7 @@ def _check_field_keywords(rf: RuleFile, entries: list[Entry], report: Report) ->
             other = owner.setdefault(word, e.get("id"))
             if other != e.get("id"):
                 report.warn(rf.name, rf.line("field", e.index, "keywords"),
-                            f"keyword '{word}' is in both field '{other}' and field '{e.get('id')}'")
+                            f"关键词“{word}”同时属于领域“{other}”和领域“{e.get('id')}”")
 
 
 def _norm(text: str) -> str:
@@ -245,7 +222,7 @@ def _leaders(rf: RuleFile | None, field_ids: set[str] | None, report: Report) ->
     for e in entries:
         check_refs(rf, "leader", e, "fields", field_ids, "field", report)
         if e.get("fields") == () or "fields" not in e.raw:
-            report.warn(rf.name, rf.line("leader", e.index), f"leader '{e.get('id')}' takes no field")
+            report.warn(rf.name, rf.line("leader", e.index), f"领导“{e.get('id')}”没有分管的领域")
     return entries
 
 
@@ -253,16 +230,21 @@ def _sessions(rf: RuleFile | None, leaders: list[Entry] | None, field_ids: set[s
               report: Report) -> list[Entry] | None:
     if rf is None:
         return None
-    entries = check_entries(rf, "session", report)
+    leader_fields = {e.get("id"): list(e.get("fields", ())) for e in leaders or []}
+
+    def fields_of_leader(row: dict) -> dict:
+        # Resolved here so every consumer sees the fields the session takes.
+        leader = row.get("leader")
+        return {"fields": leader_fields.get(leader, []) if isinstance(leader, str) else [], **row}
+
+    entries = check_entries(rf, "session", report, prepare=fields_of_leader)
     if not entries:
-        report.warn(rf.name, 1, "no [[session]] defined: every demand is held until one is")
-    leader_fields = {e.get("id"): e.get("fields", ()) for e in leaders or []}
+        report.warn(rf.name, 1, "没有定义任何 [[session]]：所有诉求将暂缓安排，直至定义场次")
     for e in entries:
         check_refs(rf, "session", e, "leader", entry_ids(leaders), "leader", report)
-        check_refs(rf, "session", e, "fields", field_ids, "field", report)
+        if "fields" in e.raw:
+            check_refs(rf, "session", e, "fields", field_ids, "field", report)
         check_session_values(rf, e, report)
-        if e.ok:  # resolved here so every consumer sees the fields the session takes
-            e.values["fields"] = e.get("fields", leader_fields.get(e.get("leader"), ()))
     return entries
 
 
@@ -276,25 +258,20 @@ def _exclusions(rf: RuleFile | None, unit_ids: set[str] | None, report: Report) 
     present = {e.get("id") for e in entries}
     for rule_id in EXCLUSION_IDS:
         if rule_id not in present:
-            report.warn(rf.name, 1, f"exclusion {rule_id} is not defined: it will not be applied")
-    return tuple(_make_exclusion(e.values) for e in entries if e.ok)
-
-
-def _make_exclusion(v: dict) -> Exclusion:
-    return Exclusion(**v)
+            report.warn(rf.name, 1, f"未定义情形 {rule_id}：该项不予受理规则将不会适用")
+    return _made(entries)
 
 
 def _deadlines(rf: RuleFile | None, unit_ids: set[str] | None, report: Report) -> Deadlines | None:
-    entry = check_flat(rf, DEADLINE_KEYS, report)
+    entry = check_flat(rf, report)
     if entry is None:
         return None
     check_refs(rf, None, entry, "escalate_to", unit_ids, "unit", report)
     weekday = entry.get("digest_weekday")
     if weekday is not None and weekday.lower() not in WEEKDAYS:
         report.error(rf.name, rf.line(None, 0, "digest_weekday"),
-                     f"digest_weekday must be one of {', '.join(WEEKDAYS)}, not '{weekday}'")
-    values = dict(entry.values)
-    return Deadlines(**values) if entry.ok else None
+                     f"“digest_weekday”应为 {'、'.join(WEEKDAYS)} 之一，而不是“{weekday}”")
+    return entry.made if entry.ok else None
 
 
 def _holidays(rf: RuleFile | None, report: Report) -> tuple[list[Entry], list[Entry]]:
@@ -304,7 +281,7 @@ def _holidays(rf: RuleFile | None, report: Report) -> tuple[list[Entry], list[En
     for e in holidays:
         if e.get("start") and e.get("end") and e.get("end") < e.get("start"):
             report.error(rf.name, rf.line("holiday", e.index, "end"),
-                         f"holiday '{e.get('id')}' ends {e.get('end')}, before it starts {e.get('start')}")
+                         f"节假日“{e.get('id')}”的结束日期 {e.get('end')} 早于开始日期 {e.get('start')}")
     for e in workdays:
         _check_workday(rf, e, holidays, report)
     return holidays, workdays
@@ -317,6 +294,6 @@ def _check_workday(rf: RuleFile, e: Entry, holidays: list[Entry], report: Report
     line = rf.line("workday", e.index, "date")
     for h in holidays:
         if h.get("start") and h.get("end") and h.get("start") <= day <= h.get("end"):
-            report.error(rf.name, line, f"make-up working day {day} falls inside holiday '{h.get('id')}'")
+            report.error(rf.name, line, f"调休上班日 {day} 落在节假日“{h.get('id')}”之内")
     if day.weekday() < 5:
-        report.warn(rf.name, line, f"make-up working day {day} is a weekday already")
+        report.warn(rf.name, line, f"调休上班日 {day} 本来就是工作日")

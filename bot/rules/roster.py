@@ -11,11 +11,9 @@ import csv
 import re
 from pathlib import Path
 
-from stdnum import exceptions as stdnum_errors
-from stdnum.cn import uscc
-
 from bot.rules.model import RosterEntry
-from bot.rules.textpos import Report
+from bot.tomlpos import Report
+from bot.uscc import compact, credit_code_problem
 
 ROSTER_FILE = "roster.csv"
 ROSTER_HEADER = ["credit_code", "name", "categories"]
@@ -28,12 +26,12 @@ def read_roster(path: Path, report: Report) -> tuple[RosterEntry, ...] | None:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        report.error(ROSTER_FILE, 1, f"cannot read the file as UTF-8 text: {exc}")
+        report.error(ROSTER_FILE, 1, f"无法按 UTF-8 文本读取该文件：{exc}")
         return ()
     reader = csv.reader(text.splitlines())
     header = [h.strip() for h in next(reader, [])]
     if header != ROSTER_HEADER:
-        report.error(ROSTER_FILE, 1, f"header must be {','.join(ROSTER_HEADER)}, not {','.join(header)}")
+        report.error(ROSTER_FILE, 1, f"表头应为 {','.join(ROSTER_HEADER)}，而不是 {','.join(header)}")
         return ()
     entries, first = [], {}
     for row in reader:
@@ -47,34 +45,22 @@ def _roster_row(row: list[str], line: int, first: dict[str, int], report: Report
     if not any(cell.strip() for cell in row):
         return None
     if len(row) != 3:
-        report.error(ROSTER_FILE, line, f"expected 3 columns ({','.join(ROSTER_HEADER)}), not {len(row)}")
+        report.error(ROSTER_FILE, line, f"应有 3 列（{','.join(ROSTER_HEADER)}），而不是 {len(row)} 列")
         return None
-    code, name, cats = (cell.strip() for cell in row)
-    problem = _credit_code_problem(code)
+    written, name, cats = (cell.strip() for cell in row)
+    code = compact(written)
+    problem = credit_code_problem(code)
     if problem:
-        report.error(ROSTER_FILE, line, f"invalid credit code '{code}': {problem}")
+        report.error(ROSTER_FILE, line, f"统一社会信用代码“{written}”{problem}")
         return None
-    code = uscc.compact(code)
     if code in first:
-        report.error(ROSTER_FILE, line, f"duplicate credit code '{code}' (first at line {first[code]})")
+        report.error(ROSTER_FILE, line, f"统一社会信用代码“{code}”重复（首次出现在第 {first[code]} 行）")
         return None
     first[code] = line
     if not name:
-        report.error(ROSTER_FILE, line, f"credit code '{code}' has no name")
+        report.error(ROSTER_FILE, line, f"统一社会信用代码“{code}”没有企业名称")
     categories = tuple(c.strip() for c in re.split(r"[;；]", cats) if c.strip())
     for cat in categories:
         if cat not in ROSTER_CATEGORIES:
-            report.warn(ROSTER_FILE, line, f"unknown category '{cat}' (known: {'、'.join(ROSTER_CATEGORIES)})")
+            report.warn(ROSTER_FILE, line, f"未知的类别“{cat}”（可用：{'、'.join(ROSTER_CATEGORIES)}）")
     return RosterEntry(code, name, categories)
-
-
-def _credit_code_problem(code: str) -> str | None:
-    try:
-        uscc.validate(code)
-    except stdnum_errors.InvalidLength:
-        return "it must have 18 characters"
-    except stdnum_errors.InvalidFormat:
-        return "invalid characters"
-    except stdnum_errors.InvalidChecksum:
-        return "the check character does not match"
-    return None

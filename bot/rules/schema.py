@@ -1,8 +1,7 @@
-"""The shape of a valid rule file: each table's allowed keys, their types, and the checks of one entry.
+"""Checking one rule file against its classes in model.py, and the checks of one entry's values.
 
-Every table's allowed keys sit here in one place (spec/interfaces.md "Rule files" + our extensions),
-with the fixed vocabularies some values must come from. `check_keys` turns one raw TOML table into an
-`Entry` of typed values, reporting unknown keys, wrong types and missing required keys at their lines;
+`check_model` validates one raw TOML table with pydantic against its entry class and reports each
+problem at the line of its key (a missing key at the entry's `[[table]]` header), in Chinese;
 `check_entries` does so for every entry of an array table, adding duplicate-id errors; the other
 `check_*` helpers check one entry's references, addresses and allowed values. How the files fit
 together (which unit, field or leader exists) is the loader's job.
@@ -12,185 +11,95 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import fields as dataclass_fields
+from typing import Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pydantic import TypeAdapter, ValidationError
+
 from bot.casetag import findable
-from bot.rules.textpos import Report, RuleFile
+from bot.rules.model import ARRAY_FILES, FLAT_FILES
+from bot.tomlpos import Report, RuleFile
+from bot.validation import explain, first_per_key, required_keys
 from bot.verdict import EXCLUSION_RULES, UNDECLARABLE
 
-
-@dataclass(frozen=True)
-class Key:
-    kind: str  # str | int | posint | date | strs | ints | time
-    required: bool = False
-
-
-# The allowed keys of each table, in one place per file (spec/interfaces.md "Rule files" + our extensions).
-PROGRAMME_KEYS = {
-    "name": Key("str", True), "office": Key("str", True), "mailbox": Key("str", True), "phone": Key("str"),
-    "fax": Key("str"), "onsite_place": Key("str"), "onsite_hours": Key("str"),
-    "districts": Key("strs", True), "timezone": Key("str"), "case_number_format": Key("str"),
-    "max_attendees": Key("posint"), "admin_emails": Key("strs"), "city": Key("str"),
-}
-FIELD_KEYS = {
-    "id": Key("str", True), "name": Key("str", True), "aliases": Key("strs"), "keywords": Key("strs"),
-    "departments": Key("strs"),
-}
-LEADER_KEYS = {"id": Key("str", True), "title": Key("str", True), "fields": Key("strs"), "name": Key("str")}
-SESSION_KEYS = {
-    "id": Key("str", True), "date": Key("date", True), "period": Key("str", True), "start": Key("time", True),
-    "end": Key("time", True), "leader": Key("str", True), "fields": Key("strs"), "location": Key("str", True),
-    "meeting_format": Key("str", True), "registration_opens": Key("date", True),
-    "registration_closes": Key("date", True), "capacity": Key("posint", True), "notice_date": Key("date"),
-}
-UNIT_KEYS = {
-    "id": Key("str", True), "name": Key("str", True), "emails": Key("strs"), "kind": Key("str", True),
-    "district": Key("str"), "contact": Key("str"), "phone": Key("str"),
-}
-EXCLUSION_KEYS = {
-    "id": Key("str", True), "title": Key("str", True), "declaration": Key("str"), "keywords": Key("strs"),
-    "referral": Key("str"), "basis": Key("str"), "placeholders": Key("strs"), "refer_unit": Key("str"),
-    "clause": Key("str"),
-}
-DEADLINE_KEYS = {
-    "status_report_working_days": Key("posint", True), "result_days": Key("posint", True),
-    "long_term_report_days": Key("posint", True), "notice_lead_working_days": Key("posint", True),
-    "reminder_lead_days": Key("ints", True), "overdue_repeat_days": Key("posint", True),
-    "escalate_after_overdue_days": Key("posint", True), "escalate_to": Key("str", True),
-    "reminder_time": Key("time"), "digest_weekday": Key("str"),
-}
-HOLIDAY_KEYS = {"id": Key("str", True), "name": Key("str", True), "start": Key("date", True), "end": Key("date", True)}
-WORKDAY_KEYS = {"id": Key("str", True), "name": Key("str", True), "date": Key("date", True)}
-
-# file -> {array table -> its keys}; programme.toml and deadlines.toml are flat (their keys sit at the top).
-ARRAY_FILES = {
-    "fields.toml": {"field": FIELD_KEYS}, "leaders.toml": {"leader": LEADER_KEYS},
-    "sessions.toml": {"session": SESSION_KEYS}, "units.toml": {"unit": UNIT_KEYS},
-    "exclusions.toml": {"exclusion": EXCLUSION_KEYS},
-    "holidays.toml": {"holiday": HOLIDAY_KEYS, "workday": WORKDAY_KEYS},
-}
 OPTIONAL_FILES = {"holidays.toml"}
 UNIT_KINDS = ("department", "district", "supervision", "office")
-PERIODS = ("上午", "下午")
 MEETING_FORMATS = ("座谈会", "现场会", "早餐会", "走访企业")
 EXCLUSION_IDS = tuple(str(r) for r in EXCLUSION_RULES)
-DECLARATIONS = ("judicial", "discipline", "petition", "proposal")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-TIME_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+WHAT = {"unit": "单位", "field": "领域", "leader": "领导"}  # what a reference points at, in words
+_ADAPTERS: dict[type, TypeAdapter] = {}
 
 
 @dataclass
 class Entry:
-    """One [[table]] entry: its position and the values that passed their type checks."""
+    """One table of a rule file: its position, the validated object (None when a value is wrong)
+    and the values that passed, for the checks across files."""
 
     index: int
     values: dict
     ok: bool
     raw: dict = field(default_factory=dict)
+    made: object | None = None
 
     def get(self, key: str, default=None):
         return self.values.get(key, default)
 
 
-# ---------------------------------------------------------------- values
-
-_KIND_TEXT = {
-    "str": "a string", "int": "an integer", "posint": "a positive integer", "date": "a date (YYYY-MM-DD)",
-    "strs": "a list of strings", "ints": "a list of integers", "time": 'a time "HH:MM"',
-}
+def _adapter(model: type) -> TypeAdapter:
+    if model not in _ADAPTERS:
+        _ADAPTERS[model] = TypeAdapter(model)
+    return _ADAPTERS[model]
 
 
-def _type_name(value) -> str:
-    for kind, text in ((bool, "a boolean"), (str, "a string"), (int, "an integer"), (float, "a number"),
-                       (datetime, "a date-time"), (date, "a date"), (list, "a list"), (dict, "a table")):
-        if isinstance(value, kind):
-            return text
-    return type(value).__name__
+def check_model(rf: RuleFile, table: str | None, index: int, raw: dict, model: type,
+                report: Report) -> Entry:
+    """Validate one table against its entry class; every problem is reported at its line."""
+    fields = model.__pydantic_fields__
+    who = f"[[{table}]]“{raw['id']}”" if table and isinstance(raw.get("id"), str) else \
+        f"[[{table}]]" if table else ""
+    wrong: set[str] = set()
+    for key in required_keys(fields):
+        if key not in raw:  # also for keys code may default (Required()): the admin must write them
+            report.error(rf.name, rf.line(table, index), f"{who}缺少必填的键“{key}”")
+            wrong.add(key)
+    try:
+        made = _adapter(model).validate_python(raw)
+    except ValidationError as exc:
+        for error in first_per_key(exc.errors()):
+            if error["type"] in ("missing", "missing_argument"):
+                continue  # reported above, at the entry's header
+            key = next((str(p) for p in error["loc"] if isinstance(p, str)), None)
+            wrong.add(key)
+            report.error(rf.name, rf.line(table, index, key), explain(error, fields, who))
+        values = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()
+                  if k in fields and k not in wrong}
+        return Entry(index, values, False, raw)
+    values = {f.name: getattr(made, f.name) for f in dataclass_fields(made)}
+    return Entry(index, values, not wrong, raw, made if not wrong else None)
 
 
-def convert(key: str, kind: str, value):
-    """The value in its Python shape, or ValueError with the message for the admin."""
-    wrong = ValueError(f"'{key}' must be {_KIND_TEXT[kind]}, not {_type_name(value)}")
-    is_int = isinstance(value, int) and not isinstance(value, bool)
-    if kind in ("str", "time"):
-        if not isinstance(value, str):
-            raise wrong
-        if kind == "time" and not TIME_RE.match(value):
-            raise ValueError(f"'{key}' must be a time \"HH:MM\", not '{value}'")
-        return value.strip()
-    if kind in ("int", "posint"):
-        if not is_int or (kind == "posint" and value < 1):
-            raise wrong
-        return value
-    if kind == "date":
-        return _to_date(key, value, wrong)
-    if kind == "strs" and isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return tuple(v.strip() for v in value)
-    if kind == "ints" and isinstance(value, list) and all(_is_count(v) for v in value):
-        return tuple(value)
-    raise wrong
-
-
-def _is_count(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-
-
-def _to_date(key: str, value, wrong: ValueError) -> date:
-    # Admins often quote dates; a quoted ISO date is accepted, anything else is an error.
-    if isinstance(value, datetime):
-        raise wrong
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value.strip())
-        except ValueError:
-            raise ValueError(f"'{key}' is not a valid date: '{value}'") from None
-    raise wrong
-
-
-# ---------------------------------------------------------------- entries
-
-def check_keys(rf: RuleFile, table: str | None, index: int, raw: dict, keys: dict[str, Key],
-               report: Report) -> Entry:
-    label = f"[[{table}]]" if table else rf.name
-    values, ok = {}, True
-    for key, value in raw.items():
-        spec = keys.get(key)
-        if spec is None:
-            allowed = ", ".join(keys)
-            report.error(rf.name, rf.line(table, index, key), f"unknown key '{key}' in {label} (allowed: {allowed})")
-            continue
-        try:
-            values[key] = convert(key, spec.kind, value)
-        except ValueError as exc:
-            report.error(rf.name, rf.line(table, index, key), str(exc))
-            ok = False
-    for key, spec in keys.items():
-        if spec.required and key not in raw:
-            who = f" '{raw['id']}'" if isinstance(raw.get("id"), str) else ""
-            report.error(rf.name, rf.line(table, index), f"missing required key '{key}' in {label}{who}")
-            ok = False
-    return Entry(index, values, ok, raw)
-
-
-def check_flat(rf: RuleFile | None, keys: dict[str, Key], report: Report) -> Entry | None:
+def check_flat(rf: RuleFile | None, report: Report) -> Entry | None:
     """The one entry of a flat file (its keys at the top); None when the file could not be read."""
-    return None if rf is None else check_keys(rf, None, 0, rf.data, keys, report)
+    return None if rf is None else check_model(rf, None, 0, rf.data, FLAT_FILES[rf.name], report)
 
 
-def check_entries(rf: RuleFile | None, table: str, report: Report) -> list[Entry]:
-    """Type-checked entries of one array table, plus duplicate-id errors."""
+def check_entries(rf: RuleFile | None, table: str, report: Report,
+                  prepare: Callable[[dict], dict] = dict) -> list[Entry]:
+    """Validated entries of one array table, plus duplicate-id errors. `prepare` fills values a
+    file may leave out that come from another file (a session's fields from its leader)."""
     if rf is None:
         return []
     rows = rf.data.get(table, [])
     if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-        report.error(rf.name, rf.line(None, 0, table), f"'{table}' must be written as [[{table}]] tables")
+        report.error(rf.name, rf.line(None, 0, table), f"“{table}”应写成 [[{table}]] 表")
         return []
-    keys = ARRAY_FILES[rf.name][table]
-    entries = [check_keys(rf, table, i, row, keys, report) for i, row in enumerate(rows)]
+    model = ARRAY_FILES[rf.name][table]
+    entries = [check_model(rf, table, i, prepare(row), model, report) for i, row in enumerate(rows)]
+    for entry, row in zip(entries, rows):
+        entry.raw = row  # what the admin wrote, without what `prepare` added
     _check_unique(rf, table, entries, report)
     return entries
 
@@ -203,7 +112,7 @@ def _check_unique(rf: RuleFile, table: str, entries: list[Entry], report: Report
             continue
         line = rf.line(table, e.index, "id")
         if entry_id in first:
-            report.error(rf.name, line, f"duplicate {table} id '{entry_id}' (first at line {first[entry_id]})")
+            report.error(rf.name, line, f"[[{table}]] 的 id“{entry_id}”重复（首次出现在第 {first[entry_id]} 行）")
         else:
             first[entry_id] = line
 
@@ -215,8 +124,8 @@ def check_top_level(rf: RuleFile | None, report: Report) -> None:
     allowed = ARRAY_FILES[rf.name]
     for key in rf.data:
         if key not in allowed:
-            tables = ", ".join(f"[[{t}]]" for t in allowed)
-            report.error(rf.name, rf.line(None, 0, key), f"unknown key '{key}' (this file holds {tables})")
+            tables = "、".join(f"[[{t}]]" for t in allowed)
+            report.error(rf.name, rf.line(None, 0, key), f"未知的键“{key}”（本文件只包含 {tables} 表）")
 
 
 def entry_ids(entries: list[Entry] | None) -> set[str] | None:
@@ -230,14 +139,14 @@ def check_refs(rf: RuleFile, table: str | None, e: Entry, key: str, known: set[s
     refs = value if isinstance(value, tuple) else (value,) if value else ()
     for ref in refs:
         if known is not None and ref not in known:
-            report.error(rf.name, rf.line(table, e.index, key), f"unknown {what} '{ref}'")
+            report.error(rf.name, rf.line(table, e.index, key), f"未知的{WHAT[what]}“{ref}”")
 
 
 def check_emails(rf: RuleFile, table: str | None, e: Entry, key: str, report: Report) -> None:
     value = e.get(key)
     for address in value if isinstance(value, tuple) else (value,) if value is not None else ():
         if not EMAIL_RE.match(address):
-            report.error(rf.name, rf.line(table, e.index, key), f"invalid email address '{address}'")
+            report.error(rf.name, rf.line(table, e.index, key), f"邮箱地址“{address}”格式不正确")
 
 
 # ---------------------------------------------------------------- allowed values of one entry
@@ -248,20 +157,18 @@ def check_programme_values(rf: RuleFile, entry: Entry, report: Report) -> None:
         try:
             ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError):
-            report.error(rf.name, rf.line(None, 0, "timezone"), f"unknown timezone '{timezone}'")
+            report.error(rf.name, rf.line(None, 0, "timezone"), f"未知的时区“{timezone}”（如 Asia/Shanghai）")
     fmt = entry.get("case_number_format")
-    if fmt is not None:
-        if not _format_works(fmt):
-            report.error(rf.name, rf.line(None, 0, "case_number_format"),
-                         f"case_number_format '{fmt}' must use {{year}} and {{seq}} only, "
-                         "e.g. \"WHJD-{year}-{seq:04d}\"")
-        elif not findable(fmt):
-            report.error(rf.name, rf.line(None, 0, "case_number_format"),
-                         f"case_number_format '{fmt}' makes numbers a reply's subject cannot be "
-                         "matched to: use letters, then -{year}-, then {seq:02d} or longer, "
-                         "e.g. \"WHJD-{year}-{seq:04d}\"")
-    if entry.get("districts") == ():
-        report.error(rf.name, rf.line(None, 0, "districts"), "districts is empty")
+    if fmt is not None and not _format_works(fmt):
+        report.error(rf.name, rf.line(None, 0, "case_number_format"),
+                     f"case_number_format“{fmt}”须包含 {{seq}}，且只能使用 {{year}} 和 {{seq}}，"
+                     "如 \"WHJD-{year}-{seq:04d}\"")
+    elif fmt is not None and not findable(fmt):
+        report.error(rf.name, rf.line(None, 0, "case_number_format"),
+                     f"case_number_format“{fmt}”生成的编号无法从回复邮件的主题中识别：应以字母开头，"
+                     "接 -{year}-，再接两位以上的 {seq}，如 \"WHJD-{year}-{seq:04d}\"")
+    if entry.get("districts") == () and "districts" in entry.raw:
+        report.error(rf.name, rf.line(None, 0, "districts"), "districts 不能为空")
 
 
 def _format_works(fmt: str) -> bool:
@@ -277,26 +184,24 @@ def check_session_values(rf: RuleFile, e: Entry, report: Report) -> None:
         report.error(rf.name, rf.line("session", e.index, key), message)
 
     day, opens, closes = e.get("date"), e.get("registration_opens"), e.get("registration_closes")
-    if e.get("period") not in (None, *PERIODS):
-        error("period", f"period must be 上午 or 下午, not '{e.get('period')}'")
-    if e.get("start") and e.get("end") and e.get("start") >= e.get("end"):
-        error("end", f"end {e.get('end')} is not after start {e.get('start')}")
-    if closes and day and closes > day:
-        error("registration_closes", f"registration closes {closes}, after the session date {day}")
-    if opens and closes and opens > closes:
-        error("registration_opens", f"registration opens {opens}, after it closes {closes}")
-    if e.get("meeting_format") not in (None, *MEETING_FORMATS):
+    if not e.ok:
+        return  # a wrong value is reported already; comparing it would only add noise
+    if e.get("start") >= e.get("end"):
+        error("end", f"结束时间 {e.get('end')} 不晚于开始时间 {e.get('start')}")
+    if closes > day:
+        error("registration_closes", f"登记截止日期 {closes} 晚于接待日期 {day}")
+    if opens > closes:
+        error("registration_opens", f"登记开始日期 {opens} 晚于截止日期 {closes}")
+    if e.get("meeting_format") not in MEETING_FORMATS:
         report.warn(rf.name, rf.line("session", e.index, "meeting_format"),
-                    f"meeting_format '{e.get('meeting_format')}' is not one of {'、'.join(MEETING_FORMATS)}")
+                    f"接待形式“{e.get('meeting_format')}”不是{'、'.join(MEETING_FORMATS)}之一")
 
 
 def check_exclusion_values(rf: RuleFile, e: Entry, report: Report) -> None:
     rule_id, declaration = e.get("id"), e.get("declaration")
     if rule_id is not None and rule_id not in EXCLUSION_IDS:
         report.error(rf.name, rf.line("exclusion", e.index, "id"),
-                     f"unknown exclusion id '{rule_id}' (known: {', '.join(EXCLUSION_IDS)})")
-    if declaration is not None and declaration not in DECLARATIONS:
-        report.error(rf.name, rf.line("exclusion", e.index, "declaration"),
-                     f"unknown declaration '{declaration}' (known: {', '.join(DECLARATIONS)})")
+                     f"未知的情形 id“{rule_id}”（可用：{'、'.join(EXCLUSION_IDS)}）")
     if declaration and rule_id in UNDECLARABLE:
-        report.error(rf.name, rf.line("exclusion", e.index, "declaration"), f"{rule_id} reads no declaration")
+        report.error(rf.name, rf.line("exclusion", e.index, "declaration"),
+                     f"{rule_id} 不对应登记表的声明项，请删除 declaration")

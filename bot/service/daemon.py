@@ -20,6 +20,7 @@ from bot.outbox.queue import drain, unconfirmed
 from bot.outbox.transport import grace_of
 from bot.retry import backoff_delay
 from bot.service import lease
+from bot.service.lifecycle import Interrupted, Lifecycle
 
 log = logging.getLogger(__name__)
 
@@ -32,17 +33,24 @@ class PassResult:
     outcomes: dict | None = None
 
 
-def fetch_pass(rt: Runtime, source: Source, batch: int = 100) -> PassResult:
-    """Process everything waiting in the inbox, if this process holds the mailbox lease."""
+def fetch_pass(rt: Runtime, source: Source, batch: int = 100, life: Lifecycle | None = None) -> PassResult:
+    """Process everything waiting in the inbox, if this process holds the mailbox lease. With a
+    lifecycle, a stop request ends the pass after the mail in hand (the rest stays in the inbox)."""
     result = PassResult(outcomes={})
-    while lease.acquire(rt.engine, source.name, rt.holder_id, rt.now()):
+    stopping = life.stop_requested if life is not None else lambda: False
+    while not stopping() and lease.acquire(rt.engine, source.name, rt.holder_id, rt.now()):
         if grace_of(rt.transport) is not None:
             settle_unconfirmed(rt.engine, rt.now(), source.has_message_id)
         items = source.fetch_new(limit=batch, max_bytes=rt.config.batch_bytes)
+        lease.record_fetch(rt.engine, source.name, rt.holder_id, rt.now(), len(items))
         copies, mail, done = [], [], []
         for item in items:
             (copies if _is_sent_copy(rt, item) else mail).append(item)
         for item, prepared in zip(mail, prepare(rt, mail)):
+            if stopping():
+                break  # what is left stays in the inbox for the next start
+            if life is not None:
+                life.beat()
             outcome = process(rt, item, prepared)
             result.outcomes[outcome] = result.outcomes.get(outcome, 0) + 1
             if outcome == "error":
@@ -194,32 +202,74 @@ def drain_all(rt: Runtime, jobs, respect_backoff: bool = True) -> int:
             return total
 
 
-def run_forever(rt: Runtime, source: Source, jobs, stop=lambda: False) -> None:
+def run_forever(rt: Runtime, source: Source, jobs, life: Lifecycle | None = None) -> None:
+    """Serve until the lifecycle asks to stop; then the mail in hand is finished, the outbox
+    flushed and the lease released before returning."""
+    life = life or Lifecycle()
     source.open()
+    life.notifier.ready(f"reading {source.name}")
     failures = 0
     try:
-        while not stop():
+        while not life.stop_requested():
             try:
+                life.beat()
                 _check_rules(rt, jobs)
                 with BackgroundSender(rt, jobs):
-                    fetch_pass(rt, source)
+                    fetch_pass(rt, source, life=life)
+                if life.stop_requested():
+                    break
                 jobs.run_due()
                 drain_all(rt, jobs)
-                source.wait(rt.config.poll_seconds)
+                with life.waiting():
+                    source.wait(_wait_seconds(rt, life))
                 failures = 0
+            except Interrupted:
+                break
             except MailboxError as exc:
-                delay = backoff_delay(failures, rng=None)
-                log.warning("MAILBOX %s; retrying in %.0fs", exc, delay)
-                time.sleep(delay)
-                failures += 1
+                failures = _pause(life, failures, "MAILBOX %s; retrying in %.0fs", exc)
             except Exception:  # noqa: BLE001 - the database or a job failed: keep serving, slowly
-                delay = backoff_delay(failures, rng=None)
-                log.exception("LOOP-ERROR; retrying in %.0fs", delay)
-                time.sleep(delay)
-                failures += 1
+                failures = _pause(life, failures, "LOOP-ERROR; retrying in %.0fs", exc_info=True)
+        _flush(rt, jobs)
     finally:
         source.close()
         lease.release(rt.engine, source.name, rt.holder_id)
+    log.info("STOPPED: lease of %s released", source.name)
+
+
+def _wait_seconds(rt: Runtime, life: Lifecycle) -> float:
+    # The watchdog must hear from the loop while it waits for mail.
+    interval = life.notifier.watchdog_interval
+    return rt.config.poll_seconds if interval is None else min(rt.config.poll_seconds, interval)
+
+
+def _pause(life: Lifecycle, failures: int, message: str, *args, exc_info: bool = False) -> int:
+    delay = backoff_delay(failures, rng=None)
+    if exc_info:
+        log.exception(message, delay)
+    else:
+        log.warning(message, *args, delay)
+    try:
+        with life.waiting():
+            _sleep_beating(life, delay)
+    except Interrupted:
+        pass  # the loop sees the stop request
+    return failures + 1
+
+
+def _sleep_beating(life: Lifecycle, seconds: float) -> None:
+    end = time.monotonic() + seconds
+    while (left := end - time.monotonic()) > 0:
+        life.beat()
+        time.sleep(min(left, 1.0))
+
+
+def _flush(rt: Runtime, jobs) -> None:
+    """On the way out: send what is due now (mail in back-off stays queued for the next start)."""
+    try:
+        sent = drain_all(rt, jobs)
+        log.info("STOPPING flushed the outbox: %d sent", sent)
+    except Exception:  # noqa: BLE001 - a failed flush leaves the rows pending; nothing is lost
+        log.exception("STOPPING could not flush the outbox; it is sent at the next start")
 
 
 def _check_rules(rt: Runtime, jobs) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from bot.store.holders import holder_is_dead
-from bot.store.models import Lease
+from bot.store.models import Lease, MailboxStatus
 
 LEASE_SECONDS = 120
 
@@ -53,3 +53,26 @@ def release(engine: Engine, name: str, holder: str) -> None:
         if lease is not None and lease.holder == holder:
             db.delete(lease)
             db.commit()
+
+
+def record_fetch(engine: Engine, name: str, holder: str, now: datetime, fetched: int) -> None:
+    """Note a pass over the mailbox (what `status` reports as the last fetch)."""
+    with Session(engine) as db:
+        row = db.get(MailboxStatus, name) or MailboxStatus(name=name, last_fetch_at=now)
+        row.holder, row.last_fetch_at, row.fetched = holder, now, fetched
+        db.add(row)
+        try:
+            db.commit()
+        except IntegrityError:  # another process inserted the row first: its note will do
+            db.rollback()
+
+
+def current(engine: Engine, name: str) -> tuple[Lease | None, MailboxStatus | None]:
+    """The lease (None when nobody holds it) and the last fetch of a mailbox."""
+    with Session(engine) as db:
+        lease, status = db.get(Lease, name), db.get(MailboxStatus, name)
+        if lease is not None:
+            db.expunge(lease)
+        if status is not None:
+            db.expunge(status)
+        return lease, status

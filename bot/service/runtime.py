@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from bot.config import Config, load_config
 from bot.context import Clock, RulesHolder, Runtime
+from bot.defaults import TemplatePath
 from bot.errors import ConfigError
 from bot.intake.prefetch import Sandbox, WorkerLimits
 from bot.mailbox.base import Source
@@ -50,7 +51,7 @@ def rules_dir(opts: Options) -> Path:
 def load_ruleset(opts: Options) -> Ruleset:
     path = rules_dir(opts)
     if not path.is_dir():
-        raise ConfigError(f"rules directory not found: {path}")
+        raise ConfigError(f"找不到规则目录 {path}（配置项 rules_dir 或 --rules）")
     return load_rules(path)
 
 
@@ -69,7 +70,7 @@ def open_runtime(opts: Options, with_transport: bool = True, daemon: bool = Fals
     extra: list[Transport] = []
     if daemon and cfg.smtp is not None:  # a Maildir outbox gains nothing from a second writer
         extra = [open_transport(cfg) for _ in range(cfg.smtp.connections - 1)]
-    return Runtime(config=cfg, rules=holder, engine=engine, templates=Templates(cfg.templates_dir),
+    return Runtime(config=cfg, rules=holder, engine=engine, templates=Templates(TemplatePath(cfg.templates_dir)),
                    clock=clock_for(opts, holder.current), transport=transport,
                    extra_transports=extra,
                    analyser=open_sandbox(cfg, cfg.parse_workers if daemon else 1))
@@ -83,20 +84,31 @@ def open_sandbox(cfg: Config, workers: int) -> Sandbox:
 def open_transport(cfg: Config) -> Transport:
     if cfg.smtp is None:
         return MaildirTransport(cfg.outbox_maildir)
+    return SmtpTransport(smtp_settings(cfg))
+
+
+def smtp_settings(cfg: Config) -> SmtpSettings:
     s = cfg.smtp
-    return SmtpTransport(SmtpSettings(host=s.host, port=s.port, security=s.security,
-                                      username=s.username, password=s.password, cafile=s.cafile,
-                                      sent_copy=s.sent_copy,
-                                      confirm_grace=float(s.sent_copy_grace_seconds)))
+    return SmtpSettings(host=s.host, port=s.port, security=s.security, username=s.username,
+                        password=s.password, cafile=s.cafile, sent_copy=s.sent_copy,
+                        confirm_grace=float(s.sent_copy_grace_seconds))
 
 
 def open_source(rt: Runtime) -> Source:
-    cfg = rt.config
+    return source_for(rt.config)
+
+
+def source_for(cfg: Config, imap: ImapSettings | None = None) -> Source:
+    """The inbox of the config: IMAP (with `imap` instead of the config's settings, e.g. fewer
+    retries for `check`) or the embedded Maildir."""
     if cfg.imap is None:
         return MaildirSource(cfg.maildir)
+    return ImapSource(imap or imap_settings(cfg))
+
+
+def imap_settings(cfg: Config) -> ImapSettings:
     i = cfg.imap
-    return ImapSource(ImapSettings(host=i.host, port=i.port, username=i.username,
-                                   password=i.password, security=i.security, cafile=i.cafile,
-                                   inbox=i.inbox, processed_folder=i.processed_folder,
-                                   quarantine_folder=i.quarantine_folder,
-                                   sent_folder=i.sent_folder))
+    return ImapSettings(host=i.host, port=i.port, username=i.username, password=i.password,
+                        security=i.security, cafile=i.cafile, inbox=i.inbox,
+                        processed_folder=i.processed_folder, quarantine_folder=i.quarantine_folder,
+                        sent_folder=i.sent_folder)

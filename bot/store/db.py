@@ -9,6 +9,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import event, make_url, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -40,7 +42,7 @@ def make_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql"):
         return create_engine(url, pool_pre_ping=True)
-    raise ConfigError(f"unsupported database_url {masked(url)!r}: use sqlite:///PATH or postgresql://…")
+    raise ConfigError(f"不支持的 database_url“{masked(url)}”：应为 sqlite:///路径 或 postgresql://…")
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -81,6 +83,19 @@ def _migration_lock(engine: Engine):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def head_revision() -> str:
+    """The newest schema revision this code knows."""
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return ScriptDirectory.from_config(cfg).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The database's schema revision; None for a database never migrated."""
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
 def open_database(url: str) -> Engine:
     """The engine, migrated. A database that cannot be reached or read is one line for the
     operator, with the password of the URL masked (the URL may come from the environment)."""
@@ -88,7 +103,7 @@ def open_database(url: str) -> Engine:
         engine = make_engine(url)
         migrate(engine)
     except (SQLAlchemyError, OSError) as exc:
-        raise ConfigError(f"database {masked(url)} cannot be opened: {_first_line(exc)}") from None
+        raise ConfigError(f"数据库 {masked(url)} 无法打开：{_first_line(exc)}") from None
     return engine
 
 

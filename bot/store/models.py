@@ -150,6 +150,18 @@ class Lease(SQLModel, table=True):
     expires_at: datetime
 
 
+class MailboxStatus(SQLModel, table=True):
+    """When a mailbox was last read, and by whom: what `status` shows. Unlike the lease it stays
+    when the daemon stops, so "last fetch" is known after a crash too."""
+
+    __tablename__ = "mailbox_status"
+
+    name: str = Field(primary_key=True, max_length=200)
+    holder: str = Field(default="", max_length=200)
+    last_fetch_at: datetime
+    fetched: int = 0  # messages taken by that pass
+
+
 class Suppression(SQLModel, table=True):
     """Addresses that bounced permanently get no automatic mail until `until`."""
 

@@ -1,4 +1,5 @@
-"""Positions in the rule files: which line each thing is on, and problems pinned to `file:line`.
+"""Positions in TOML files (config.toml and the rule files): which line each thing is on, and
+problems pinned to `file:line`.
 
 tomllib keeps no positions, so `TomlLines` scans a file's text once (skipping strings, arrays and
 comments) to find the line of each table header and key; a `RuleFile` pairs the parsed data with those
@@ -10,7 +11,9 @@ syntax-error position into a line and a message for the admin.
 from __future__ import annotations
 
 import re
+import tomllib
 from dataclasses import dataclass, field
+from pathlib import Path
 
 _HEADER_RE = re.compile(r"^\s*(\[\[?)\s*([^\]\s]+)\s*\]")
 _KEY_RE = re.compile(r"""^\s*("[^"]*"|'[^']*'|[A-Za-z0-9_-]+)\s*[=.]""")
@@ -95,11 +98,27 @@ def _string_end(text: str, start: int) -> int:
 
 
 def toml_error(text: str, last_line: int) -> tuple[int, str]:
-    """(line, message) of a tomllib syntax error, its position moved out of the message."""
+    """(line, message) of a tomllib syntax error, its position moved out of the message. tomllib
+    words its errors in English; the admin reads them after a Chinese lead-in."""
     match = re.search(r"\s*\(at line (\d+), column (\d+)\)$", text)
     if match:
-        return int(match.group(1)), f"{text[:match.start()]} (column {match.group(2)})"
-    return last_line, text.replace(" (at end of document)", " (at the end of the file)")
+        return int(match.group(1)), f"TOML 语法错误（第 {match.group(2)} 列）：{text[:match.start()]}"
+    return last_line, f"TOML 语法错误（文件末尾）：{text.replace(' (at end of document)', '')}"
+
+
+def read_toml(path: Path, name: str | None = None) -> tuple[RuleFile | None, tuple[int, str] | None]:
+    """The parsed file with its line positions, or (None, (line, Chinese message)) when it cannot
+    be read as UTF-8 TOML."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, (1, f"无法按 UTF-8 文本读取该文件：{exc}")
+    lines = TomlLines(text)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        return None, toml_error(str(exc), lines.last_line)
+    return RuleFile(name or path.name, data, lines), None
 
 
 @dataclass
