@@ -28,6 +28,8 @@ DECISION_CN = {
 KIND_CN = {ReportKind.STATUS: "落实情况", ReportKind.RESULT: "办理结果",
            ReportKind.PROGRESS: "进展情况（十日一报）", ReportKind.EXTENSION: "延期申请"}
 
+STAGE_CN = {"before": "到期提醒", "due": "今日到期提醒", "overdue": "逾期催办", "escalation": "提请督办"}
+
 ASSIGNABLE = (CaseStatus.ACCEPTED, CaseStatus.DEFERRED, CaseStatus.ASSIGNED, CaseStatus.REOPENED)
 IN_HAND = (CaseStatus.ASSIGNED, CaseStatus.REOPENED)  # with the units: reminders run
 CLOSED = (CaseStatus.RESOLVED_ON_SITE, CaseStatus.EXPLAINED, CaseStatus.CLOSED,

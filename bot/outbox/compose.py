@@ -35,6 +35,7 @@ class Draft:
     references: list[str] = field(default_factory=list)
     attachments: list[OutgoingAttachment] = field(default_factory=list)
     auto_submitted: str = "auto-replied"  # auto-generated for reminders and notices
+    cc: list[str] = field(default_factory=list)  # in copy (e.g. the admin on an escalation)
 
 
 class Templates:
@@ -72,6 +73,8 @@ def build_mime(draft: Draft, *, message_id: str, mail_from: str, from_name: str,
     msg = EmailMessage()
     msg["From"] = formataddr((from_name, mail_from))
     msg["To"] = ", ".join(draft.to)
+    if draft.cc:
+        msg["Cc"] = ", ".join(draft.cc)
     tag = case_tag(draft.case_number)
     msg["Subject"] = f"{draft.subject} {tag}".strip() if tag and tag not in draft.subject else draft.subject
     msg["Date"] = format_datetime(now)

@@ -46,21 +46,26 @@ class Sender:
 
 def queue(db: Session, draft: Draft, sender: Sender, now: datetime) -> Outbox | None:
     """Add a mail to the outbox in the caller's transaction; None when every recipient is suppressed."""
-    to = [a for a in dict.fromkeys(a.strip().lower() for a in draft.to if a and a.strip())
-          if not _suppressed(db, a, now)]
+    to = _deliverable(db, draft.to, now)
     if not to:
         log.warning("OUTBOX-SKIP purpose=%s case=%s: no deliverable recipient", draft.purpose,
                     draft.case_number)
         return None
     draft.to = to
+    draft.cc = [a for a in _deliverable(db, draft.cc, now) if a not in to]
     message_id = new_message_id(sender.domain)
     raw = build_mime(draft, message_id=message_id, mail_from=sender.address,
                      from_name=sender.name, now=now)
     row = Outbox(message_id=message_id, purpose=draft.purpose, case_number=draft.case_number,
-                 mail_from=sender.address, recipients=",".join(to), subject=draft.subject,
+                 mail_from=sender.address, recipients=",".join(to + draft.cc), subject=draft.subject,
                  raw=raw, next_attempt_at=now, created_at=now)
     db.add(row)
     return row
+
+
+def _deliverable(db: Session, addresses: list[str], now: datetime) -> list[str]:
+    return [a for a in dict.fromkeys(a.strip().lower() for a in addresses if a and a.strip())
+            if not _suppressed(db, a, now)]
 
 
 def _suppressed(db: Session, address: str, now: datetime) -> bool:

@@ -21,6 +21,10 @@ class Programme:
     max_attendees: int = 5
     admin_emails: tuple[str, ...] = ()  # who may send the filled ledger / receive admin mail
     city: str = ""  # e.g. 乌海市: stripped from 乌海市海勃湾区 when reading districts
+    result_review: str = "admin"  # admin: a unit's 办理结果 is a draft the admin approves; direct: sent at once
+    contact: str = ""  # the office's contact person for the units (slips, reminders), e.g. 营商环境科 王丽
+    contact_phone: str = ""  # that person's phone; default: `phone`
+    plan_title: str = ""  # the work plan's full title, cited once per mail, e.g. 《乌海市2024年……工作方案》
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,7 @@ class Session:
     registration_closes: date
     capacity: int
     notice_date: date | None = None
+    issue: int | None = None  # 期次: the session's number within its year (第N期), printed on the notice
 
 
 @dataclass(frozen=True)
@@ -100,6 +105,7 @@ class Deadlines:
     escalate_to: str = ""
     reminder_time: str = "09:00"  # when the daemon sends the day's reminders
     digest_weekday: str = "monday"  # the weekly digest to the admin
+    satisfaction_reply_working_days: int = 5  # the enterprise is asked to rate a result within N working days
 
 
 @dataclass(frozen=True)

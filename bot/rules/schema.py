@@ -31,6 +31,7 @@ PROGRAMME_KEYS = {
     "fax": Key("str"), "onsite_place": Key("str"), "onsite_hours": Key("str"),
     "districts": Key("strs", True), "timezone": Key("str"), "case_number_format": Key("str"),
     "max_attendees": Key("posint"), "admin_emails": Key("strs"), "city": Key("str"),
+    "result_review": Key("str"), "contact": Key("str"), "contact_phone": Key("str"), "plan_title": Key("str"),
 }
 FIELD_KEYS = {
     "id": Key("str", True), "name": Key("str", True), "aliases": Key("strs"), "keywords": Key("strs"),
@@ -42,6 +43,7 @@ SESSION_KEYS = {
     "end": Key("time", True), "leader": Key("str", True), "fields": Key("strs"), "location": Key("str", True),
     "meeting_format": Key("str", True), "registration_opens": Key("date", True),
     "registration_closes": Key("date", True), "capacity": Key("posint", True), "notice_date": Key("date"),
+    "issue": Key("posint"),
 }
 UNIT_KEYS = {
     "id": Key("str", True), "name": Key("str", True), "emails": Key("strs"), "kind": Key("str", True),
@@ -57,7 +59,7 @@ DEADLINE_KEYS = {
     "long_term_report_days": Key("posint", True), "notice_lead_working_days": Key("posint", True),
     "reminder_lead_days": Key("ints", True), "overdue_repeat_days": Key("posint", True),
     "escalate_after_overdue_days": Key("posint", True), "escalate_to": Key("str", True),
-    "reminder_time": Key("time"), "digest_weekday": Key("str"),
+    "reminder_time": Key("time"), "digest_weekday": Key("str"), "satisfaction_reply_working_days": Key("posint"),
 }
 HOLIDAY_KEYS = {"id": Key("str", True), "name": Key("str", True), "start": Key("date", True), "end": Key("date", True)}
 WORKDAY_KEYS = {"id": Key("str", True), "name": Key("str", True), "date": Key("date", True)}
@@ -72,6 +74,7 @@ ARRAY_FILES = {
 OPTIONAL_FILES = {"holidays.toml"}
 UNIT_KINDS = ("department", "district", "supervision", "office")
 PERIODS = ("上午", "下午")
+RESULT_REVIEWS = ("admin", "direct")
 MEETING_FORMATS = ("座谈会", "现场会", "早餐会", "走访企业")
 EXCLUSION_IDS = tuple(str(r) for r in EXCLUSION_RULES)
 DECLARATIONS = ("judicial", "discipline", "petition", "proposal")
@@ -256,6 +259,10 @@ def check_programme_values(rf: RuleFile, entry: Entry, report: Report) -> None:
                          "e.g. \"WHJD-{year}-{seq:04d}\"")
     if entry.get("districts") == ():
         report.error(rf.name, rf.line(None, 0, "districts"), "districts is empty")
+    review = entry.get("result_review")
+    if review is not None and review not in RESULT_REVIEWS:
+        report.error(rf.name, rf.line(None, 0, "result_review"),
+                     f"result_review must be one of {', '.join(RESULT_REVIEWS)}, not '{review}'")
 
 
 def _format_works(fmt: str) -> bool:

@@ -13,7 +13,6 @@ from sqlmodel import Session, select
 
 from bot.calendar import WorkCalendar
 from bot.context import Runtime
-from bot.documents.cn import cn_date
 from bot.followup.reminders.due import (
     ESCALATION,
     AssignmentIn,
@@ -21,8 +20,8 @@ from bot.followup.reminders.due import (
     ReportIn,
     reminders_due,
 )
-from bot.followup.status import IN_HAND, KIND_CN
-from bot.outbox.compose import Draft
+from bot.followup.reminders.mails import escalation_draft, reminder_draft
+from bot.followup.status import IN_HAND
 from bot.outbox.queue import queue
 from bot.store.models import Assignment, Case, ReminderLog, UnitReport
 from bot.store.states import Role
@@ -93,35 +92,37 @@ def remind_json(db: Session, rt: Runtime) -> dict:
 
 
 def queue_reminders(rt: Runtime) -> int:
-    """Queue today's reminders; each is logged in the same transaction as its mail."""
+    """Queue today's reminders; each is logged in the same transaction as its mail. The
+    escalations of one case and unit go in one mail."""
     today, count = rt.today(), 0
     with Session(rt.engine) as db:
         pending = due_today(db, rt, today)
-    for reminder in pending:
+    for batch in mail_batches(pending):
         with Session(rt.engine) as db:
-            db.add(ReminderLog(key=_key(reminder, today), sent_on=today))
-            draft = reminder_draft(db, rt, reminder)
+            for reminder in batch:
+                db.add(ReminderLog(key=_key(reminder, today), sent_on=today))
+            draft = (escalation_draft(db, rt, batch, today) if batch[0].stage == ESCALATION
+                     else reminder_draft(db, rt, batch[0]))
             if draft is not None:
                 queue(db, draft, rt.sender, rt.now())
             try:
                 db.commit()
             except IntegrityError:
                 continue  # another process sent it first
-            count += 1
-            log.info("REMIND case=%s unit=%s kind=%s stage=%s due=%s", reminder.case,
-                     reminder.unit, reminder.kind, reminder.stage, reminder.due)
+            count += len(batch)
+            for reminder in batch:
+                log.info("REMIND case=%s unit=%s kind=%s stage=%s due=%s", reminder.case,
+                         reminder.unit, reminder.kind, reminder.stage, reminder.due)
     return count
 
 
-def reminder_draft(db: Session, rt: Runtime, r: Reminder) -> Draft | None:
-    if not r.to:
-        return None
-    rules = rt.ruleset
-    case = db.exec(select(Case).where(Case.number == r.case)).first()
-    template = "escalation" if r.stage == "escalation" else "unit_reminder"
-    subject, body = rt.templates.render(
-        template, programme=rules.programme, r=r, case=case, unit=rules.unit_by_id(r.unit),
-        supervisor=rules.unit_by_id(rules.deadlines.escalate_to), kind_cn=KIND_CN[r.kind],
-        cn_date=cn_date)
-    return Draft(purpose=f"reminder-{r.stage}", to=list(r.to), subject=subject, body=body,
-                 case_number=r.case, auto_submitted="auto-generated")
+def mail_batches(reminders: list[Reminder]) -> list[list[Reminder]]:
+    """One batch per mail: each reminder alone, the escalations of one case and unit together."""
+    batches: list[list[Reminder]] = []
+    escalations: dict[tuple[str, str], list[Reminder]] = defaultdict(list)
+    for r in reminders:
+        if r.stage == ESCALATION:
+            escalations[(r.case, r.unit)].append(r)
+        else:
+            batches.append([r])
+    return batches + list(escalations.values())
