@@ -138,6 +138,13 @@ def extend(ctx: typer.Context, case: str, to: str = typer.Option(..., "--to")) -
 
 
 @app.command()
+def answer(ctx: typer.Context, case: str,
+           text: Optional[Path] = typer.Option(None, "--text", help="答复全文（UTF-8 文本文件）；不给则用答复草稿")) -> None:
+    """审核同意办理答复并发送企业（答复草稿由承办单位的办理结果生成，或用 --text 文件）。"""
+    cases.answer_cmd(_opts(ctx), case, text)
+
+
+@app.command()
 def remind(ctx: typer.Context, dry_run: bool = typer.Option(False, "--dry-run"),
            as_json: bool = typer.Option(False, "--json")) -> None:
     """The reminders and escalations due today; without --dry-run they are queued."""

@@ -13,10 +13,11 @@ from bot.cases import add_event, find_case
 from bot.context import Runtime
 from bot.documents.rows import SlipData
 from bot.errors import CaseError
-from bot.followup.mails import enterprise_assigned_draft, slip_drafts
+from bot.followup.mails import enterprise_assigned_draft, queue_to_enterprise, slip_drafts
 from bot.followup.reminders.due import compute_deadlines
-from bot.followup.status import ASSIGNABLE, IN_HAND
+from bot.followup.status import ASSIGNABLE, STATUS_CN
 from bot.outbox.queue import queue
+from bot.rules.texts import leader_words
 from bot.store.models import Assignment, Case, UnitReport
 from bot.store.states import CaseStatus, Role
 
@@ -34,9 +35,9 @@ def check_units(rt: Runtime, req: AssignRequest) -> None:
     rules = rt.ruleset
     for unit_id in (req.lead, *req.co):
         if rules.unit_by_id(unit_id) is None:
-            raise CaseError(f"unknown unit {unit_id!r} (see units.toml)")
+            raise CaseError(f"单位“{unit_id}”未在单位名单（units.toml）中登记")
     if req.lead in req.co:
-        raise CaseError(f"unit {req.lead} cannot be both lead and co-unit")
+        raise CaseError(f"{rules.unit_by_id(req.lead).name}不能既是承办单位又是协办单位")
 
 
 def assignments_of(db: Session, case: Case) -> list[Assignment]:
@@ -59,8 +60,8 @@ def assign(db: Session, rt: Runtime, req: AssignRequest) -> bool:
     check_units(rt, req)
     case = find_case(db, req.case)
     if case.status not in ASSIGNABLE:
-        raise CaseError(f"case {case.number} is {case.status}; only accepted, deferred, assigned or "
-                        "reopened cases can be assigned")
+        raise CaseError(f"编号{case.number}当前状态为“{STATUS_CN.get(case.status, case.status)}”，"
+                        "只有当期安排、择期安排、办理中或重新办理的诉求可以交办")
     if same_assignment(db, case, req):
         return False
     today, now = rt.today(), rt.now()
@@ -130,26 +131,21 @@ def resolve(db: Session, rt: Runtime, number: str, how: str, note: str) -> bool:
     if case.status == status and case.requirements == note:
         return False
     if case.status not in ASSIGNABLE:
-        raise CaseError(f"case {case.number} is {case.status} and cannot be resolved")
-    now = rt.now()
+        raise CaseError(f"编号{case.number}当前状态为“{STATUS_CN.get(case.status, case.status)}”，"
+                        "不能登记为当场解决或解释说明")
+    now, today = rt.now(), rt.today()
     case.status, case.outcome = status, "当场解决" if how == "on_site" else "解释说明"
-    case.requirements, case.closed_on, case.updated_at = note, rt.today(), now
+    case.requirements, case.closed_on, case.updated_at = note, today, now
     for a in assignments_of(db, case):
         a.closed = True
         db.add(a)
     db.add(case)
     add_event(db, case, now, status, note)
+    rules = rt.ruleset
+    session = rules.session_by_id(case.session_id) if case.session_id else None
+    reply_by = WorkCalendar.from_ruleset(rules).add_working_days(
+        today, rules.deadlines.satisfaction_reply_working_days)
+    queue_to_enterprise(db, rt, case, "enterprise_closed", "notice-closed", on_site=how == "on_site",
+                        note=note, session=session, leader=leader_words(rules, session),
+                        reply_by=reply_by)
     return True
-
-
-def extend(db: Session, rt: Runtime, number: str, to: date) -> Assignment:
-    case = find_case(db, number)
-    lead = next((a for a in assignments_of(db, case) if a.role == Role.LEAD), None)
-    if lead is None or case.status not in IN_HAND:
-        raise CaseError(f"case {case.number} has no open assignment to extend")
-    if to <= lead.result_due:
-        raise CaseError(f"--to {to} is not after the current result due date {lead.result_due}")
-    old, lead.result_due = lead.result_due, to
-    db.add(lead)
-    add_event(db, case, rt.now(), "extended", f"{old} -> {to}")
-    return lead

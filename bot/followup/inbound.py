@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 
 from bot.cases import add_event
 from bot.context import Runtime
-from bot.followup import ledger_mail, reports, satisfaction
+from bot.followup import admin_reply, ledger_mail, reports, satisfaction
 from bot.followup.incoming import (
     Followup,
     authenticated,
@@ -21,7 +21,6 @@ from bot.followup.notify import notify_admin
 from bot.forms.reader import read_body
 from bot.message.model import InboundMessage
 from bot.store.models import Assignment, Case
-from bot.store.states import CaseStatus
 
 log = logging.getLogger(__name__)
 
@@ -29,15 +28,19 @@ log = logging.getLogger(__name__)
 def handle(db: Session, rt: Runtime, msg: InboundMessage) -> Followup | None:
     """None: an ordinary registration mail, for the intake path."""
     sender = msg.from_addr.lower()
-    if sender in (a.lower() for a in rt.admin_emails) and authenticated(msg) \
-            and ledger_mail.has_ledger(msg):
+    admin = sender in (a.lower() for a in rt.admin_emails) and authenticated(msg)
+    if admin and ledger_mail.has_ledger(msg):
         return ledger_mail.import_by_mail(db, rt, msg)
+    if admin:  # a reply to a draft answer or an extension request (None: any other admin mail)
+        decided = admin_reply.handle(db, rt, msg)
+        if decided is not None:
+            return decided
     case = tagged_case(db, msg)
     unit_id = unit_of_address(rt, sender)
     if case is None:
         return None
     if unit_id is None and sender in {case.sender.lower(), case.contact_email.lower()} - {""}:
-        if case.status == CaseStatus.RESULT_RECEIVED:
+        if satisfaction.awaits_rating(case):
             answer = satisfaction.record_answer(db, rt, msg, case)
             if answer is not None:
                 return answer

@@ -11,11 +11,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from bot.context import Runtime
+from bot.documents.cn import cn_date
 from bot.followup.status import IN_HAND
 from bot.followup.views import overdue_items
 from bot.outbox.compose import Draft
 from bot.outbox.queue import queue
-from bot.store.models import Case, ReminderLog
+from bot.store.models import Case, Outbox, ReminderLog
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,7 @@ def admin_draft(rt: Runtime, template: str, **values) -> Draft | None:
     if not rt.admin_emails:
         log.warning("ADMIN no admin_emails configured; %s not mailed", template)
         return None
+    values.setdefault("cn_date", cn_date)
     subject, body = rt.templates.render(template, programme=rt.ruleset.programme, **values)
     case = values.get("case")
     return Draft(purpose="admin", to=rt.admin_emails, subject=subject, body=body,
@@ -32,11 +34,13 @@ def admin_draft(rt: Runtime, template: str, **values) -> Draft | None:
                  auto_submitted="auto-generated")
 
 
-def notify_admin(db: Session, rt: Runtime, template: str, **values) -> None:
-    """Queue the admin's mail in the caller's transaction (it commits with the change it reports)."""
+def notify_admin(db: Session, rt: Runtime, template: str, **values) -> Outbox | None:
+    """Queue the admin's mail in the caller's transaction (it commits with the change it reports).
+    The queued row's Message-ID lets a reply to it be recognised (see followup.admin_reply)."""
     draft = admin_draft(rt, template, **values)
-    if draft is not None:
-        queue(db, draft, rt.sender, rt.now())
+    if draft is None:
+        return None
+    return queue(db, draft, rt.sender, rt.now())
 
 
 def tell_admin(rt: Runtime, template: str, **values) -> None:

@@ -17,8 +17,8 @@ from bot.followup.reminders.due import (
     next_progress_due,
 )
 from bot.followup.reminders.queue import open_lead_assignments
-from bot.store.models import Assignment, Case, CaseEvent, UnitReport
-from bot.store.states import Role
+from bot.store.models import Assignment, Case, CaseEvent, Review, UnitReport
+from bot.store.states import ReviewKind, ReviewStatus, Role
 
 
 def _progress_due(a: Assignment, reports: list[UnitReport], deadlines, cal: WorkCalendar) -> str | None:
@@ -57,7 +57,21 @@ def case_json(db: Session, rt: Runtime, case: Case) -> dict:
             "credit_code": case.credit_code, "decision": case.decision,
             "rules": [r for r in case.rules.split(",") if r], "channel": case.channel,
             "district": case.district, "satisfaction": case.satisfaction or None,
-            "assignments": assignments, "history": history}
+            "assignments": assignments, "answer": answer_json(db, case), "history": history}
+
+
+def latest_answer(db: Session, case: Case) -> Review | None:
+    return db.exec(select(Review).where(Review.case_id == case.id, Review.kind == ReviewKind.ANSWER,
+                                        Review.status != ReviewStatus.SUPERSEDED)
+                   .order_by(Review.id.desc())).first()
+
+
+def answer_json(db: Session, case: Case) -> dict | None:
+    """`case show --json` "answer": {"status": "draft|sent", "text": …}, or None."""
+    review = latest_answer(db, case)
+    if review is None:
+        return None
+    return {"status": str(review.status), "text": review.final_text or review.text}
 
 
 def show(db: Session, rt: Runtime, number: str) -> dict:

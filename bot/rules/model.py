@@ -43,6 +43,11 @@ class Leader:
     fields: tuple[str, ...] = ()
     name: str = ""
 
+    @property
+    def full_title(self) -> str:
+        """As printed on notices, replies and slips: 副市长张三, or the title alone without a name."""
+        return f"{self.title}{self.name}"
+
 
 @dataclass(frozen=True)
 class Session:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.documents.cn import cn_date, cn_time, cn_weekday
 from bot.forms.model import LABEL_OF_KEY
 from bot.rules.model import Exclusion, FieldRule, Ruleset, Session, Unit
 from bot.verdict import Rule
@@ -78,9 +79,14 @@ def refer(unit: Unit) -> str:
 
 
 def session_words(session: Session) -> str:
-    d = session.date
-    return (f"{d.year}年{d.month}月{d.day}日（星期{WEEKDAYS[d.weekday()]}）{session.period}"
-            f"{session.start}—{session.end}")
+    """2026年12月22日（星期二）上午9:00—12:00: the one way a session's time is written."""
+    return (f"{cn_date(session.date)}（{cn_weekday(session.date)}）{session.period}"
+            f"{cn_time(session.start)}—{cn_time(session.end)}")
+
+
+def session_label(session: Session | None) -> str:
+    """2026年12月22日上午: a session as the ledger and the office's lists name it."""
+    return f"{cn_date(session.date)}{session.period}" if session else ""
 
 
 def match(rule_id: str, session: Session | None, field: FieldRule, rules: Ruleset) -> str:
@@ -97,3 +103,22 @@ def match(rule_id: str, session: Session | None, field: FieldRule, rules: Rulese
         Rule.NO_SESSION: f"诉求领域“{field.name}”暂无安排接待的场次，",
     }[rule_id]
     return lead + later
+
+
+PLAN_SHORT = "《工作方案》"
+
+
+def cite_plan(text: str, plan_title: str) -> str:
+    """The work plan cited by its full title the first time in a text, 《工作方案》 after that."""
+    if not plan_title or PLAN_SHORT not in text or plan_title in text:
+        return text
+    first = text.index(PLAN_SHORT)
+    rest = text[first + len(PLAN_SHORT):]
+    full = plan_title if PLAN_SHORT not in rest else f"{plan_title}（以下简称{PLAN_SHORT}）"
+    return text[:first] + full + rest
+
+
+def leader_words(rules: Ruleset, session: Session | None) -> str:
+    """The session's receiving leader as printed: title and name (副市长张三), or the title."""
+    leader = rules.leader_by_id(session.leader) if session else None
+    return leader.full_title if leader else ""
