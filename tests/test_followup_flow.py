@@ -18,7 +18,7 @@ from bot.errors import CaseError
 from bot.followup import answers, views
 from bot.followup.assign import AssignRequest, assign
 from bot.followup.extensions import extend
-from bot.followup.ledger_io import import_file
+from bot.followup.ledger_io import export_file, import_file
 from bot.samples import FormValues, form_xlsx, registration_mail
 from bot.service.jobs import Jobs
 from tests.support.embedded import INTAKE, REPO, Embedded
@@ -46,13 +46,10 @@ def assigned(bot, day="2026-12-23", lead="fgw"):
 
 
 def export(bot, tmp_path, day="2026-12-22"):
-    from bot.documents.ledger import export_ledger
-    from bot.followup.ledger_io import ledger_rows
-
     rt = bot.runtime(day, transport=False)
     path = tmp_path / "台账.xlsx"
     with Session(rt.engine) as db:
-        export_ledger(ledger_rows(db, rt), path, unit_names=[u.name for u in rt.ruleset.units])
+        export_file(db, rt, path)
     return path
 
 

@@ -42,7 +42,7 @@ class LedgerRow:
     suggested_departments: tuple[str, ...] = ()  # 建议解决部门 (unit names)
     decision: str = ""  # 处理结论 (e.g. 已受理 / 择期安排 / 转办)
     rules: tuple[str, ...] = ()  # 规则 (rule ids, e.g. MATCH-CURRENT)
-    session: str = ""  # 接待场次 (session id or its date)
+    session: str = ""  # 接待场次, as its date: 2026年12月22日上午 (admin column: moves the case)
     leader: str = ""  # 接待领导 (title)
     outcome: str | None = None  # 现场结果: 当场解决 / 交办 / 解释说明 (admin column)
     lead_unit: str | None = None  # 承办单位 name (admin column)
@@ -55,7 +55,7 @@ class LedgerRow:
     latest_progress: str = ""  # 最近进展
     status: str = ""  # 状态 (Chinese)
     closed: date | None = None  # 办结日期
-    follow_up: str = ""  # 回访
+    follow_up: str = ""  # 回访 (admin column: the office's follow-up notes)
     satisfaction: str = ""  # 满意度
 
 
@@ -84,7 +84,7 @@ LEDGER_COLUMNS: tuple[LedgerColumn, ...] = (
     LedgerColumn("建议解决部门", "suggested_departments", "list", 20),
     LedgerColumn("处理结论", "decision", "text", 12),
     LedgerColumn("规则", "rules", "list", 18),
-    LedgerColumn("接待场次", "session", "text", 12),
+    LedgerColumn("接待场次", "session", "text", 18, admin=True),
     LedgerColumn("接待领导", "leader", "text", 16),
     LedgerColumn("现场结果", "outcome", "text", 12, admin=True),
     LedgerColumn("承办单位", "lead_unit", "text", 22, admin=True),
@@ -97,7 +97,7 @@ LEDGER_COLUMNS: tuple[LedgerColumn, ...] = (
     LedgerColumn("最近进展", "latest_progress", "long", 36),
     LedgerColumn("状态", "status", "text", 10),
     LedgerColumn("办结日期", "closed", "date", 12),
-    LedgerColumn("回访", "follow_up", "long", 24),
+    LedgerColumn("回访", "follow_up", "long", 24, admin=True),
     LedgerColumn("满意度", "satisfaction", "text", 10),
 )
 
@@ -113,6 +113,8 @@ class LedgerEdit:
     co_units: tuple[str, ...]  # unit ids
     requirements: str  # 办理要求
     long_term: bool
+    session: str | None = None  # a session id when the clerk chose (another) 接待场次, else None
+    revisit: str | None = None  # 回访 text when the clerk changed it, else None
 
 
 @dataclass
