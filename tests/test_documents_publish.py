@@ -9,6 +9,7 @@ from datetime import date
 
 import openpyxl
 
+from bot.documents.cn import cn_date
 from bot.documents.publish import COLUMNS, publish
 from bot.documents.rows import LedgerRow, PublicRow
 
@@ -37,8 +38,9 @@ def test_html_escapes_everything(tmp_path):
     assert "A&amp;B&lt;单位&gt;" in html and "进度公开&lt;b&gt;" in html
     assert "&#34;办理中&#34; onmouseover=1" in html
     assert "<td" in html and all(f"<th>{name}</th>" in html for name in COLUMNS)
-    for value in (PLAIN.case_number, PLAIN.lead_unit, PLAIN.result_due.isoformat(), PLAIN.closed.isoformat()):
+    for value in (PLAIN.case_number, PLAIN.lead_unit, cn_date(PLAIN.result_due), cn_date(PLAIN.closed)):
         assert value in html
+    assert PLAIN.result_due.isoformat() not in html  # dates for people, as 2027年1月22日
     assert "2027年1月15日" in html
 
 

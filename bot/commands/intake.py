@@ -9,6 +9,7 @@ from sqlalchemy import inspect
 from sqlmodel import Session
 
 from bot.cases import seats_for
+from bot.commands.case_text import DECISION_WORDS
 from bot.commands.output import emit_json, say
 from bot.config import Config
 from bot.errors import ConfigError, FormUnreadable, InputError
@@ -21,7 +22,9 @@ from bot.message.parse import parse_message
 from bot.rules.decide import complete_from_roster, decide
 from bot.rules.model import Ruleset
 from bot.service.runtime import Options, clock_for, load, load_ruleset, open_runtime
+from bot.followup.status import RULE_CN
 from bot.store.db import make_engine
+from bot.verdict import Verdict
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +39,8 @@ def triage_cmd(opts: Options, path: Path, as_json: bool) -> None:
     if as_json:
         emit_json(verdict.to_json())
     else:
-        say(f"{verdict.decision} {','.join(verdict.rule_ids)}")
+        for line in verdict_lines(verdict):
+            say(line)
 
 
 def parse_cmd(opts: Options, path: Path) -> None:
@@ -45,8 +49,21 @@ def parse_cmd(opts: Options, path: Path) -> None:
 
 def register_cmd(opts: Options, path: Path, channel: str) -> None:
     if channel not in ("phone", "onsite"):
-        raise ConfigError("--channel must be phone or onsite")
-    say(register(open_runtime(opts, with_transport=False), path, channel))
+        raise ConfigError("--channel 只能是 phone（电话）或 onsite（现场）")
+    done = register(open_runtime(opts, with_transport=False), path, channel)
+    how = "电话" if channel == "phone" else "现场"
+    say(f"已登记{how}预约：" + (f"编号{done.case_number}，" if done.case_number else "未建立诉求编号，"))
+    for line in verdict_lines(done.verdict):
+        say(line)
+
+
+def verdict_lines(verdict: Verdict) -> list[str]:
+    """The decision and every reason, in Chinese (the rule ids stay in --json)."""
+    rules = "、".join(RULE_CN.get(r, r) for r in verdict.rule_ids)
+    lines = [f"处理结论：{DECISION_WORDS.get(verdict.decision, verdict.decision)}" + (f"（{rules}）" if rules else "")]
+    lines += [f"　　{index}．{r.text}" for index, r in enumerate(verdict.reasons, 1)]
+    lines += [f"　　提示：{f.text}" for f in verdict.flags]
+    return lines
 
 
 def read_file(path: Path) -> bytes:

@@ -13,8 +13,8 @@ from typing import Iterable
 
 from jinja2 import Environment
 
-from .cn import cn_date, iso
-from .ledger import fast_sheet, quoted, style_of, text_cell
+from .cn import cn_date
+from .ledger import fast_sheet, quoted, set_properties, style_of, text_cell
 from .rows import PublicRow
 
 COLUMNS = ("编号", "诉求领域", "承办单位", "办理状态", "受理日期", "交办日期", "办结时限", "办结日期")
@@ -25,6 +25,8 @@ _PAGE = _ENV.from_string("""<!DOCTYPE html>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+{% if author %}<meta name="author" content="{{ author }}">
+{% endif %}
 <title>{{ title }}</title>
 <style>
 body { font-family: "Microsoft YaHei", "PingFang SC", "Noto Sans CJK SC", "WenQuanYi Zen Hei", sans-serif;
@@ -40,7 +42,7 @@ td.date { white-space: nowrap; }
 </head>
 <body>
 <h1>{{ title }}</h1>
-<p class="meta">更新日期：{{ generated }}　共 {{ rows|length }} 件</p>
+<p class="meta">更新日期：{{ generated }}　共{{ rows|length }}件{% if author %}　{{ author }}{% endif %}</p>
 <table>
 <thead><tr>{% for name in columns %}<th>{{ name }}</th>{% endfor %}</tr></thead>
 <tbody>
@@ -54,29 +56,31 @@ td.date { white-space: nowrap; }
 """)
 
 
-def publish(rows: Iterable[PublicRow], out_dir: Path, *, title: str, generated: date) -> list[Path]:
+def publish(rows: Iterable[PublicRow], out_dir: Path, *, title: str, generated: date,
+            author: str = "") -> list[Path]:
     """Write progress.html and progress.xlsx into out_dir; return their paths."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     table = [_values(row) for row in rows]
     html_path = out_dir / "progress.html"
-    html = _PAGE.render(title=title, generated=cn_date(generated), columns=COLUMNS, rows=table)
+    html = _PAGE.render(title=title, generated=cn_date(generated), columns=COLUMNS, rows=table, author=author)
     html_path.write_text(html, encoding="utf-8")
     xlsx_path = out_dir / "progress.xlsx"
-    _write_xlsx(table, xlsx_path, title)
+    _write_xlsx(table, xlsx_path, title, author)
     return [html_path, xlsx_path]
 
 
 def _values(row: PublicRow) -> tuple[str, ...]:
     return (row.case_number, row.field_name, row.lead_unit, row.status,
-            iso(row.accepted), iso(row.assigned), iso(row.result_due), iso(row.closed))
+            cn_date(row.accepted), cn_date(row.assigned), cn_date(row.result_due), cn_date(row.closed))
 
 
-def _write_xlsx(table: list[tuple[str, ...]], path: Path, title: str) -> None:
+def _write_xlsx(table: list[tuple[str, ...]], path: Path, title: str, author: str) -> None:
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
     wb = Workbook(write_only=True)
+    set_properties(wb, title, author)
     ws = fast_sheet(wb, "办理进度")
     for letter, width in zip("ABCDEFGH", (18, 16, 24, 12, 12, 12, 12, 12)):
         ws.column_dimensions[letter].width = width

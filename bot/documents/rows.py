@@ -139,16 +139,23 @@ class SlipData:
     field_name: str = ""
     facts: str = ""
     requests: str = ""
-    leader_title: str = ""
+    leader_title: str = ""  # the receiving leader as printed: 副市长张三
     reception_date: date | None = None
     requirements: str = ""
     assigned: date | None = None
     status_due: date | None = None
     result_due: date | None = None
     long_term: bool = False
-    office_contact: str = ""
+    office_contact: str = ""  # the office's contact person
     office_phone: str = ""
     reply_instructions: str = ""
+    title: str = ""  # 诉求标题
+    reasons: str = ""  # 理由依据: the demand's basis
+    status_days: int = 7  # deadlines.toml, printed in the note (the caller passes the rules' values)
+    result_days: int = 30
+    long_term_days: int = 10
+    first_progress_due: date | None = None  # long-term: the first 十日一报
+    lead_contact: str = ""  # the lead unit's contact and phone, for the co-units
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from bot.context import Runtime
 from bot.documents.rows import SlipData
 from bot.errors import CaseError
 from bot.followup.mails import enterprise_assigned_draft, queue_to_enterprise, slip_drafts
-from bot.followup.reminders.due import compute_deadlines
+from bot.followup.reminders.due import AssignmentIn, compute_deadlines, next_progress_due
 from bot.followup.status import ASSIGNABLE, STATUS_CN
 from bot.outbox.queue import queue
 from bot.rules.texts import leader_words
@@ -77,8 +77,9 @@ def assign(db: Session, rt: Runtime, req: AssignRequest) -> bool:
     for draft in slip_drafts(rt, case, req, slip):
         queue(db, draft, rt.sender, now)
     enterprise = enterprise_assigned_draft(rt, case, req, status_due, result_due)
-    if enterprise is not None:
-        queue(db, enterprise, rt.sender, now)
+    out = queue(db, enterprise, rt.sender, now) if enterprise is not None else None
+    if out is not None:
+        case.last_outbound_id = out.message_id
     return True
 
 
@@ -105,23 +106,41 @@ def _replace_assignments(db: Session, case: Case, req: AssignRequest, today: dat
 
 def slip_data(rt: Runtime, case: Case, req: AssignRequest, today: date, status_due: date,
               result_due: date) -> SlipData:
-    rules = rt.ruleset
+    rules, deadlines = rt.ruleset, rt.ruleset.deadlines
     form = json.loads(case.form_json or "{}")
     session = rules.session_by_id(case.session_id) if case.session_id else None
-    leader = rules.leader_by_id(session.leader) if session else None
     field_rule = rules.field_by_id(case.field_id) if case.field_id else None
+    lead = rules.unit_by_id(req.lead)
+    cal = WorkCalendar.from_ruleset(rules)
+    programme = rules.programme
     return SlipData(
-        case_number=case.number, office=rules.programme.office,
-        lead_unit=rules.unit_by_id(req.lead).name,
+        case_number=case.number, office=programme.office, lead_unit=lead.name,
         co_units=tuple(rules.unit_by_id(u).name for u in req.co),
         enterprise_name=case.enterprise_name, contact_name=case.contact_name,
         contact_phone=case.contact_phone, field_name=field_rule.name if field_rule else "",
         facts=form.get("facts") or "", requests=form.get("requests") or "",
-        leader_title=leader.title if leader else "", reception_date=session.date if session else None,
+        title=form.get("title") or "", reasons=form.get("reasons") or "",
+        leader_title=leader_words(rules, session), reception_date=session.date if session else None,
         requirements=req.note, assigned=today, status_due=status_due, result_due=result_due,
-        long_term=req.long_term, office_contact=rules.programme.office,
-        office_phone=rules.programme.phone,
+        long_term=req.long_term,
+        first_progress_due=_first_progress(case, req, today, status_due, result_due, deadlines, cal),
+        status_days=deadlines.status_report_working_days, result_days=deadlines.result_days,
+        long_term_days=deadlines.long_term_report_days,
+        office_contact=programme.contact or programme.office,
+        office_phone=programme.contact_phone or programme.phone,
+        lead_contact="　".join(p for p in (lead.contact, lead.phone) if p),
         reply_instructions=f"请直接回复本邮件报送办理情况，主题中保留编号[{case.number}]。")
+
+
+def _first_progress(case: Case, req: AssignRequest, today: date, status_due: date, result_due: date,
+                    deadlines, cal: WorkCalendar) -> date | None:
+    """The first 十日一报 date, by the reminders' own rule (none for an ordinary case)."""
+    if not req.long_term:
+        return None
+    fresh = AssignmentIn(case=case.number, unit=req.lead, role=Role.LEAD, assigned=today, long_term=True,
+                         result_due=result_due, status_due=status_due, reports=(), closed=False,
+                         unit_emails=())
+    return next_progress_due(fresh, deadlines, cal)
 
 
 def resolve(db: Session, rt: Runtime, number: str, how: str, note: str) -> bool:

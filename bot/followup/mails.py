@@ -16,7 +16,7 @@ from bot.intake.replies import DOCX
 from bot.outbox.compose import Draft, OutgoingAttachment
 from bot.outbox.queue import queue
 from bot.rules.model import Unit
-from bot.rules.texts import cite_plan
+from bot.rules.texts import cite_plan, leader_words
 from bot.store.models import Case, Outbox
 from bot.store.states import Role
 
@@ -38,7 +38,7 @@ def slip_drafts(rt: Runtime, case: Case, req, slip: SlipData) -> list[Draft]:
         unit = rules.unit_by_id(unit_id)
         subject, body = rt.templates.render(
             "unit_slip", programme=rules.programme, unit=unit, role=role, slip=slip,
-            case=case, cn_date=cn_date, long_term_days=rules.deadlines.long_term_report_days)
+            case=case, cn_date=cn_date)
         drafts.append(Draft(purpose="slip", to=list(unit.emails), subject=subject, body=body,
                             case_number=case.number, attachments=[attachment],
                             auto_submitted="auto-generated"))
@@ -47,18 +47,13 @@ def slip_drafts(rt: Runtime, case: Case, req, slip: SlipData) -> list[Draft]:
 
 def enterprise_assigned_draft(rt: Runtime, case: Case, req, status_due: date,
                               result_due: date) -> Draft | None:
-    address = case.contact_email or case.sender
-    if not address:
-        return None
     rules = rt.ruleset
-    subject, body = rt.templates.render(
-        "enterprise_assigned", programme=rules.programme, case=case,
-        lead=rules.unit_by_id(req.lead), co=[rules.unit_by_id(u) for u in req.co],
-        result_due=result_due, cn_date=cn_date)
-    return Draft(purpose="notice-assigned", to=[address], subject=subject, body=body,
-                 case_number=case.number, in_reply_to=case.last_outbound_id,
-                 references=[case.thread_root] if case.thread_root else [],
-                 auto_submitted="auto-generated")
+    session = rules.session_by_id(case.session_id) if case.session_id else None
+    return enterprise_draft(rt, case, "enterprise_assigned", "notice-assigned",
+                            lead=rules.unit_by_id(req.lead), co=[rules.unit_by_id(u) for u in req.co],
+                            status_due=status_due, result_due=result_due, long_term=req.long_term,
+                            long_term_days=rules.deadlines.long_term_report_days,
+                            leader=leader_words(rules, session))
 
 
 def enterprise_draft(rt: Runtime, case: Case, template: str, purpose: str, **values) -> Draft | None:

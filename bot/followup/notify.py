@@ -12,11 +12,12 @@ from sqlmodel import Session, select
 
 from bot.context import Runtime
 from bot.documents.cn import cn_date
-from bot.followup.status import IN_HAND
+from bot.followup.status import IN_HAND, KIND_CN
 from bot.followup.views import overdue_items
 from bot.outbox.compose import Draft
 from bot.outbox.queue import queue
 from bot.store.models import Case, Outbox, ReminderLog
+from bot.store.states import CaseStatus
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,9 @@ def queue_digest(rt: Runtime) -> None:
     with Session(rt.engine) as db:
         overdue = overdue_items(db, rt, today)
         open_count = len(db.exec(select(Case.id).where(Case.status.in_(IN_HAND))).all())
-        draft = admin_draft(rt, "admin_digest", overdue=overdue, open_count=open_count, today=today)
+        pending = len(db.exec(select(Case.id).where(Case.status == CaseStatus.ANSWER_PENDING)).all())
+        draft = admin_draft(rt, "admin_digest", overdue=overdue, open_count=open_count, today=today,
+                            kind_cn=KIND_CN, pending_answers=pending)
         if draft is None:
             return
         # Recorded with the mail, so a restart (or a second daemon) sends one digest a week.

@@ -44,7 +44,7 @@ def record_answer(db: Session, rt: Runtime, msg: InboundMessage, case: Case) -> 
     again_by = cal.add_working_days(today, rt.ruleset.deadlines.status_report_working_days)
     if answer == "不满意":
         case.status = CaseStatus.REOPENED
-        notify_admin(db, rt, "admin_unsatisfied", case=case, text=fresh_text(msg.text_body))
+        notify_admin(db, rt, "admin_unsatisfied", case=case, text=fresh_text(msg.text_body), again_by=again_by)
     elif case.status == CaseStatus.RESULT_RECEIVED:
         case.status, case.closed_on = CaseStatus.CLOSED, today
     db.add(case)
