@@ -163,7 +163,7 @@ def test_overdue_list_digest_and_report(bot, tmp_path):
     render_report(data, out)
     document = docx.Document(io.BytesIO(out.read_bytes()))
     assert document.inline_shapes, "the report carries a chart"
-    assert data.by_field == {"工业和信息化": 1} and data.overdue[0].case_number == CASE
+    assert data.by_field == {"工业和信息化": 1} and data.late[0].case_number == CASE
 
 
 def test_the_reminder_hour_is_the_programmes_and_a_late_start_still_runs_the_day(bot, monkeypatch):

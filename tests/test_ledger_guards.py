@@ -25,7 +25,7 @@ def bot(tmp_path):
     bot = Embedded(tmp_path, rules)
     bot.deliver(registration_mail(sender="ent1@corp.test", to=INTAKE, message_id="g1@corp.test",
                                   attachments=[("表.xlsx", form_xlsx(FormValues()))]))
-    tourism = FormValues(enterprise_name="乌海市沙湖文旅发展有限公司", credit_code="91150302MA0N1RX23K",
+    tourism = FormValues(enterprise_name="乌海市甘德尔山酒店管理有限公司", credit_code="91150302MA05DFNF2Y",
                          contact_name="赵敏", field="文化旅游", title="景区道路改造",
                          facts="景区进出道路狭窄，旅游旺季拥堵严重。", requests="恳请将景区道路纳入改造计划。",
                          suggested_departments="市文化旅游局")

@@ -175,8 +175,12 @@ class PublicRow:
 @dataclass(frozen=True)
 class UnitOnTime:
     unit: str
-    due: int  # reports that fell due in the period
-    on_time: int  # of those, received by their due date
+    due: int  # items that fell due in the period (落实情况, 办理结果, 十日一报)
+    on_time: int  # of those, received by their due date; the rest were late or are still missing
+
+    @property
+    def late(self) -> int:
+        return self.due - self.on_time
 
     @property
     def rate(self) -> float | None:
@@ -193,6 +197,19 @@ class OverdueItem:
 
 
 @dataclass(frozen=True)
+class LateItem:
+    """An item of the period that was reported late or not at all, for the leaders' report."""
+
+    case_number: str
+    unit: str
+    kind: str  # status | result | progress
+    due: date
+    reported: date | None  # None: still not reported
+    days_late: int  # to the report, or to the end of the period when still missing
+    escalated: date | None = None  # the day it was put to the supervision office
+
+
+@dataclass(frozen=True)
 class CommonIssue:
     topic: str  # field name or keyword
     enterprises: int
@@ -204,13 +221,18 @@ SATISFACTION_LEVELS = ("满意", "基本满意", "不满意", "未答复")
 
 @dataclass(frozen=True)
 class ReportData:
+    """The figures of the leaders' report. The totals add up: by_status sums to `registered`,
+    by_field to the demands taken on (受理), by_unit to the demands assigned (交办), and each
+    unit's due items to its on-time plus late ones."""
+
     period_from: date
     period_to: date
-    by_field: Mapping[str, int] = field(default_factory=dict)
-    by_unit: Mapping[str, int] = field(default_factory=dict)
-    by_status: Mapping[str, int] = field(default_factory=dict)
+    registered: int = 0  # 登记: every registration of the period, whatever its decision
+    by_field: Mapping[str, int] = field(default_factory=dict)  # 受理 (accepted or deferred) by field
+    by_unit: Mapping[str, int] = field(default_factory=dict)  # 交办 by lead unit
+    by_status: Mapping[str, int] = field(default_factory=dict)  # 登记 by status
     on_time: tuple[UnitOnTime, ...] = ()
-    overdue: tuple[OverdueItem, ...] = ()
+    late: tuple[LateItem, ...] = ()
     satisfaction: Mapping[str, int] = field(default_factory=dict)  # keys of SATISFACTION_LEVELS
     common_issues: tuple[CommonIssue, ...] = ()  # only those raised by >= 3 enterprises
     office: str = ""  # signs the report

@@ -217,3 +217,48 @@ def _progress_due(a: AssignmentIn, rules: Deadlines, cal: WorkCalendar,
         return None
     last = max([a.status_due, *(r.received for r in reports if r.kind in (STATUS, PROGRESS))])
     return cal.add_days_rolled(last, rules.long_term_report_days)
+
+
+@dataclass(frozen=True, slots=True)
+class DueRecord:
+    """One item that fell due (or will) in an assignment's life, and when its report came."""
+
+    kind: str  # status | result | progress
+    due: date
+    settled: date | None  # the day the matching report was received; None while it has not
+
+
+def due_history(a: AssignmentIn, rules: Deadlines, cal: WorkCalendar, until: date) -> list[DueRecord]:
+    """Every due item of a lead assignment up to `until` (reports after it are not known yet): the
+    落实情况, the 办理结果 and each 十日一报 in force before a report settled it or moved it. The
+    leaders' report counts them; a report received after its due date counts as late."""
+    if a.role != LEAD:
+        return []
+    reports = sorted((r for r in a.reports if r.received <= until), key=lambda r: r.received)
+    first = {kind: next((r.received for r in reports if r.kind == kind), None) for kind in (STATUS, RESULT)}
+    records = [DueRecord(STATUS, a.status_due, first[STATUS]), DueRecord(RESULT, a.result_due, first[RESULT])]
+    return records + _progress_history(a, rules, cal, reports)
+
+
+def _progress_history(a: AssignmentIn, rules: Deadlines, cal: WorkCalendar,
+                      reports: list[ReportIn]) -> list[DueRecord]:
+    if not a.long_term:
+        return []
+    records: list[DueRecord] = []
+    due = cal.add_days_rolled(a.status_due, rules.long_term_report_days)
+    for report in reports:
+        if report.kind == RESULT:
+            if due < report.received:  # it fell due before the result came, unreported
+                records.append(DueRecord(PROGRESS, due, None))
+            return records
+        if report.kind == PROGRESS:
+            records.append(DueRecord(PROGRESS, due, report.received))
+        elif report.kind == STATUS:
+            if due < report.received:
+                records.append(DueRecord(PROGRESS, due, None))  # missed, then moved by a late 落实情况
+        else:
+            continue  # an extension request does not move the chain
+        # As _progress_due: N days after the later of the 落实情况 due date and this report.
+        due = cal.add_days_rolled(max(a.status_due, report.received), rules.long_term_report_days)
+    records.append(DueRecord(PROGRESS, due, None))
+    return records

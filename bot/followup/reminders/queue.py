@@ -33,19 +33,28 @@ def open_lead_assignments(db: Session, rt: Runtime) -> list[AssignmentIn]:
     """Lead assignments of open cases with their reports: plain rows through Core, not ORM
     objects, so 100,000 of them load in about a second."""
     a = Assignment
+    return _lead_rows(db, rt, (a.role == Role.LEAD, a.closed == False,  # noqa: E712
+                               Case.status.in_(IN_HAND)))
+
+
+def all_lead_assignments(db: Session, rt: Runtime) -> list[AssignmentIn]:
+    """Every lead assignment, closed ones too (the leaders' report counts what fell due)."""
+    return _lead_rows(db, rt, (Assignment.role == Role.LEAD,))
+
+
+def _lead_rows(db: Session, rt: Runtime, where: tuple) -> list[AssignmentIn]:
+    a = Assignment
     sqlite = db.get_bind().dialect.name == "sqlite"
     as_date, day = (_as_text, date.fromisoformat) if sqlite else (_native, _same)
-    is_open = (a.role == Role.LEAD, a.closed == False,  # noqa: E712
-               Case.status.in_(IN_HAND))
     conn = db.connection()
     rows = conn.execute(select(a.id, Case.number, a.unit_id, a.role, as_date(a.assigned),
                                a.long_term, as_date(a.result_due), as_date(a.status_due), a.closed)
-                        .join(Case, Case.id == a.case_id).where(*is_open)).all()
-    open_ids = select(a.id).join(Case, Case.id == a.case_id).where(*is_open)
+                        .join(Case, Case.id == a.case_id).where(*where)).all()
+    chosen = select(a.id).join(Case, Case.id == a.case_id).where(*where)
     reports: dict[int, list[ReportIn]] = defaultdict(list)
     for assignment_id, kind, received in conn.execute(
             select(UnitReport.assignment_id, UnitReport.kind, as_date(UnitReport.received))
-            .where(UnitReport.assignment_id.in_(open_ids))):
+            .where(UnitReport.assignment_id.in_(chosen))):
         reports[assignment_id].append(ReportIn(kind, day(received)))
     emails = {u.id: tuple(u.emails) for u in rt.ruleset.units}
     return [AssignmentIn(case=number, unit=unit, role=role, assigned=day(assigned),
