@@ -142,7 +142,7 @@ def test_session_unknown_key(rules):
     [problem] = errors_of(rules)
     assert problem == (f"sessions.toml:{line}: unknown key 'room' in [[session]] (allowed: id, date, period, start, "
                        "end, leader, fields, location, meeting_format, registration_opens, registration_closes, "
-                       "capacity, notice_date)")
+                       "capacity, notice_date, issue)")
 
 
 def test_session_duplicate_id(rules):

@@ -53,7 +53,7 @@ NOTICE_BODY: tuple[str | None, ...] = (
     "现场预约时间：{{ onsite_hours }}",
     "现场预约地点：{{ onsite_place }}",
     None,
-    "附件：来访企业预约登记表（Excel、Word格式各一份）",
+    "附件：来访企业预约登记表（电子表格、文字文档格式各一份）",
 )
 SIGNATURE = ("{{ office }}", "{{ notice_date }}")
 

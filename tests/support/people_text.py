@@ -30,6 +30,9 @@ _FILE = re.compile(r"[\w.\-\u4e00-\u9fff（）()]*\.(?:docx|xlsx|xlsm|docm|xls|d
                    r"html|png|jpg|jpeg|zip|sh)\b", re.I)
 _RULE_IDS = re.compile("|".join(sorted((re.escape(str(r)) for r in Rule), key=len, reverse=True)
                                 + [r"KW-[A-Z]+", r"DUPLICATE-CODE", r"OCR-CHECK"]))
+# The office programs and the file format people name in Chinese text as they are (请用 Excel、WPS 或
+# Word 重新保存；PDF 文件): names, not English.
+_PROGRAMS = re.compile(r"(?<![A-Za-z])(?:Excel|Word|WPS|PDF)(?![A-Za-z])")
 _ISO_DATE = re.compile(r"(?<!\d)\d{4}-\d{2}-\d{2}(?!\d)")
 _WORD = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{3,}(?![A-Za-z0-9])")  # a word, not part of a code
 
@@ -44,7 +47,8 @@ class Finding:
 def findings(text: str, where: str) -> list[Finding]:
     """English words and ISO dates in a text meant for people."""
     rest = text
-    for allowed in (_FOREIGN_LINE, _RULE_PROBLEM, _QUOTED, _ANGLED, _URL, _ADDRESS, _CASE, _FILE, _RULE_IDS):
+    for allowed in (_FOREIGN_LINE, _RULE_PROBLEM, _QUOTED, _ANGLED, _URL, _ADDRESS, _CASE, _FILE, _RULE_IDS,
+                    _PROGRAMS):
         rest = allowed.sub(" ", rest)
     found = []
     for pattern in (_ISO_DATE, _WORD):

@@ -81,6 +81,9 @@ def pytest_sessionfinish(session, exitstatus) -> None:
         return
     found = scan(Path(base))
     session.config.stash[KEY] = {"found": found}
+    if found:  # the whole list, for when the summary is cut short
+        (Path(base) / "people-text-findings.txt").write_text(
+            "".join(f"{test}: {f.where}: {f.token}: {f.context}\n" for test, f in found), encoding="utf-8")
     if found and session.exitstatus == 0:
         session.exitstatus = 1
 
