@@ -70,17 +70,17 @@ def read_file(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except FileNotFoundError:
-        raise InputError(f"file not found: {path}") from None
+        raise InputError(f"找不到文件：{path}") from None
     except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror}") from None
+        raise InputError(f"无法读取文件 {path}：{exc.strerror}") from None
 
 
 def parse_mail_file(path: Path) -> InboundMessage:
     raw = read_file(path)
     if not raw.strip():
-        raise InputError(f"{path} is empty, not a mail message")
+        raise InputError(f"{path} 是空文件，不是邮件")
     if not _looks_like_mail(raw):
-        raise InputError(f"{path} is not a mail message (no header lines such as From: or Subject:)")
+        raise InputError(f"{path} 不是邮件文件（没有 From:、Subject: 等邮件头）")
     return parse_message(raw)
 
 
@@ -123,12 +123,12 @@ def parse_file(opts: Options, path: Path) -> Form:
             form, _att, _notes = form_from_attachments(msg, rules)
         form = form or read_body(msg.text_body or "", districts=districts, city=city)
         if form is None:
-            raise InputError(f"{path}: no registration form found in the attachments or the body")
+            raise InputError(f"{path}：附件和正文中都没有找到登记表")
     else:
         try:
             form = read_attachment(read_file(path), path.name, districts=districts, city=city)
         except FormUnreadable as exc:
-            raise InputError(f"{path}: cannot be read as a form ({exc.reason})") from None
+            raise InputError(f"{path} 无法作为登记表读取（{exc.reason}）") from None
     if rules is not None:
         complete_from_roster(form, rules)
     return form
