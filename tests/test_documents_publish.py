@@ -8,6 +8,7 @@ import zipfile
 from datetime import date
 
 import openpyxl
+import pytest
 
 from bot.documents.cn import cn_date
 from bot.documents.publish import COLUMNS, publish
@@ -29,6 +30,7 @@ def test_public_row_has_no_personal_field():
     assert not personal & public
 
 
+@pytest.mark.foreign_text  # hostile text (formulas, markup) goes in on purpose
 def test_html_escapes_everything(tmp_path):
     html_path, xlsx_path = publish([PLAIN, HOSTILE], tmp_path, title="进度公开<b>", generated=date(2027, 1, 15))
     assert (html_path.name, xlsx_path.name) == ("progress.html", "progress.xlsx")
@@ -44,6 +46,7 @@ def test_html_escapes_everything(tmp_path):
     assert "2027年1月15日" in html
 
 
+@pytest.mark.foreign_text  # hostile text (formulas, markup) goes in on purpose
 def test_xlsx_is_formula_safe(tmp_path):
     _, xlsx_path = publish([PLAIN, HOSTILE], tmp_path, title="办理进度", generated=date(2027, 1, 15))
     ws = openpyxl.load_workbook(xlsx_path).active

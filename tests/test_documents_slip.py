@@ -77,6 +77,7 @@ def test_slip_without_co_units_or_long_term(tmp_path):
     assert values["长期整改（十日一报）"] == "□是　☑否"
 
 
+@pytest.mark.foreign_text  # hostile text (formulas, markup) goes in on purpose
 def test_slip_escapes_hostile_text(tmp_path):
     out = tmp_path / "slip.docx"
     hostile = "<w:p>{{ office }} & </w:t>\x07\x0c"

@@ -244,3 +244,12 @@ def test_closed_at_the_meeting_the_enterprise_is_told_and_asked(tmp_path):
     assert (shown["status"], shown["satisfaction"]) == ("resolved_on_site", "基本满意")
     assert "感谢评价" in str(to(bot, ENT)[-1]["Subject"])
     assert json.dumps(shown, ensure_ascii=False)
+
+
+def test_a_note_from_the_enterprise_goes_to_the_admin_with_what_to_do(bot):
+    bot.deliver(registration_mail(sender=ENT, to=INTAKE, subject=f"[{CASE}] 咨询",
+                                  body="请问办理进度如何？我公司项目急需通电。"))
+    bot.run("2027-01-06")
+    [note] = [m for m in to(bot, ADMIN) if "企业来信" in str(m["Subject"])]
+    text = body(note)
+    assert "请问办理进度如何" in text and f"请直接发邮件至{ENT}" in text and "reception-bot" not in text
