@@ -253,3 +253,17 @@ def test_a_note_from_the_enterprise_goes_to_the_admin_with_what_to_do(bot):
     [note] = [m for m in to(bot, ADMIN) if "企业来信" in str(m["Subject"])]
     text = body(note)
     assert "请问办理进度如何" in text and f"请直接发邮件至{ENT}" in text and "reception-bot" not in text
+
+
+def test_case_show_and_remind_speak_chinese(bot):
+    unit_reports_result(bot)
+    cli = [sys.executable, "-m", "bot", "--config", str(bot.root / "config.toml"), "--today", "2027-01-14"]
+    shown = subprocess.run(cli + ["case", "show", CASE], cwd=bot.root, capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 0, shown.stderr
+    text = shown.stdout
+    assert "状态：答复待审核" in text and "承办：乌海市发展和改革委员会，2026年12月23日交办" in text
+    assert "答复企业：待审核" in text and "已报送办理结果：2027年1月14日" in text
+    assert not any(s in text for s in ("{", "'", "assigned", "2026-12-23", "fgw"))
+    remind = subprocess.run(cli[:-1] + ["2027-01-05", "remind", "--dry-run"], cwd=bot.root, capture_output=True,
+                            text=True, timeout=120)
+    assert remind.returncode == 0 and "2027年1月5日" in remind.stdout and "status" not in remind.stdout

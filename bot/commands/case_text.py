@@ -85,7 +85,10 @@ def _when(at: str) -> str:
 
 
 def _event(event: dict, rules: Ruleset) -> str:
-    name, detail = event["event"], event.get("detail") or ""
+    name = event["event"]
+    detail = " ".join((event.get("detail") or "").split())  # one line per event
+    if len(detail) > 80:
+        detail = detail[:80] + "……"
     words = EVENTS.get(name)
     if name.startswith("report-"):
         kind = name.removeprefix("report-")
