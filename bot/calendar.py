@@ -90,6 +90,13 @@ class WorkCalendar:
             d += _ONE_DAY
         return d
 
+    def previous_working_day(self, d: date) -> date:
+        """The last working day strictly before d."""
+        d -= _ONE_DAY
+        while not self.is_working_day(d):
+            d -= _ONE_DAY
+        return d
+
     def add_days_rolled(self, d: date, n: int) -> date:
         """d + n calendar days, moved to the next working day when that is a rest day."""
         return self.roll_forward(d + timedelta(days=n))

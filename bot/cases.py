@@ -71,7 +71,7 @@ def next_case_number(db: Session, rules: Ruleset, today: date) -> str:
 def find_case(db: Session, number: str) -> Case:
     case = db.exec(select(Case).where(Case.number == number)).first()
     if case is None:
-        raise CaseError(f"no case {number}")
+        raise CaseError(f"没有编号为{number}的诉求，请核对编号")
     return case
 
 

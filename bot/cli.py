@@ -258,6 +258,16 @@ def extend(ctx: typer.Context, case: str = typer.Argument(..., metavar="CASE", h
 
 
 @app.command()
+def answer(ctx: typer.Context, case: str,
+           text: Optional[Path] = typer.Option(None, "--text", help="答复全文（UTF-8 文本文件）；不给则用答复草稿")) -> None:
+    """审核同意办理答复并发送企业（答复草稿由承办单位的办理结果生成，或用 --text 文件）。
+
+    示例：reception-bot answer WHJD-2026-0001 --text 答复.txt
+    """
+    cases.answer_cmd(_opts(ctx), case, text)
+
+
+@app.command()
 def remind(ctx: typer.Context, dry_run: bool = typer.Option(False, "--dry-run", help="只列出，不发送"),
            as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
     """今天到期的催办和督办；不加 --dry-run 时加入发件队列并发送。

@@ -53,3 +53,7 @@ class DeliveryError(BotError):
 
 class CaseError(BotError):
     """A case command refers to an unknown case or unit, or the case state does not allow it (exit 1)."""
+
+
+class DocumentError(BotError):
+    """A document cannot be made as it must look (e.g. no Chinese font for the report's chart; exit 1)."""

@@ -5,6 +5,11 @@ It runs with its own config, samples/demo/config.toml, and storage folder, stora
 Puts the sample mails of samples/demo/ into the demo inbox (once: a mail already in the ledger
 is not delivered again), runs one pass as of 2026-12-01 (the first session's registration window),
 and prints what happened to each mail and where its reply was written.
+
+Then one reviewed answer, the office's way after the reception: the accepted case is assigned to
+the 工信局 (2026-12-23), the unit mails its 办理结果 (2026-12-29), the bot drafts the answer for the
+admin (salutation, signature and phone numbers removed), and the admin approves it with `answer`:
+only then does the enterprise get it, with the 满意度 question. Each step runs once.
 """
 
 from __future__ import annotations
@@ -23,6 +28,15 @@ SAMPLES = ROOT / "samples" / "demo"
 CONFIG = SAMPLES / "config.toml"
 STORAGE = ROOT / "storage" / "demo"  # storage_dir of CONFIG
 TODAY = "2026-12-01"
+ASSIGNED, REPORTED = "2026-12-23", "2026-12-29"
+UNIT = "gxj@units.test"
+UNIT_RESULT = """市营商办：
+    经我局协调，国网乌海供电公司已于2026年12月28日完成贵企业技改项目的增容审批，增容工程将于2027年1月上旬
+完工送电。我局将持续跟踪工程进度，确保项目按期投产。具体事宜可联系我局王科长（电话：13904731234）。
+
+乌海市工业和信息化局
+2026年12月29日
+"""
 
 
 def header(raw: bytes, name: str) -> str:
@@ -90,7 +104,52 @@ def main() -> int:
                       str(reply.relative_to(ROOT)) if reply else "(none: no reply is sent)")
     Console(width=170).print(table)
     print("Open a reply file to read the Chinese answer; storage/demo/bot.db holds the ledger.")
+    case = seen.get(samples[0][1], ("", "", ""))[2]
+    return reviewed_answer(case) if case else 0
+
+
+def bot(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "bot", "--config", str(CONFIG), *args], cwd=ROOT,
+                          capture_output=True, text=True)
+
+
+def reviewed_answer(case: str) -> int:
+    """The follow-up of the accepted case, up to the answer the office approved."""
+    import json
+
+    from bot.mailbox.maildir import MaildirSink
+    from bot.samples import registration_mail
+
+    shown = json.loads(bot("case", "show", case, "--json").stdout or "{}")
+    if shown.get("status") == "accepted":
+        bot("--today", ASSIGNED, "assign", case, "--lead", "gxj", "--note", "协调供电部门加快增容审批，年底前通电")
+    if "demo-07@units.test" not in _ledger_ids():
+        # As the office's receiving server hands it over: it vouches for the unit's domain.
+        stamp = b"Authentication-Results: mx.demo.reception-bot.local; dmarc=pass header.from=units.test\r\n"
+        MaildirSink(STORAGE / "mail").deliver(stamp + registration_mail(
+            sender=UNIT, to="intake@rb.test", subject=f"[{case}] 办理结果", body=UNIT_RESULT,
+            message_id="demo-07@units.test"))
+        bot("--today", REPORTED, "run", "--once")
+    shown = json.loads(bot("case", "show", case, "--json").stdout or "{}")
+    if (shown.get("answer") or {}).get("status") == "draft":
+        done = bot("--today", REPORTED, "answer", case)
+        if done.returncode != 0:
+            print(done.stderr)
+            return done.returncode
+    draft, answer = _mail_with("答复待审核"), _mail_with("诉求办理答复")
+    print()
+    print(f"One reviewed answer ({case}): the unit's 办理结果 became a draft for the admin,")
+    print(f"  draft to the admin:        {draft.relative_to(ROOT) if draft else '(none)'}")
+    print(f"  answer to the enterprise:  {answer.relative_to(ROOT) if answer else '(none)'}  (sent after `answer`)")
     return 0
+
+
+def _mail_with(subject_part: str) -> Path | None:
+    for sub in ("new", "cur"):
+        for path in sorted((STORAGE / "outbox" / sub).glob("*")):
+            if subject_part in str(email.message_from_bytes(path.read_bytes(), policy=default)["Subject"]):
+                return path
+    return None
 
 
 if __name__ == "__main__":

@@ -1,1 +1,1 @@
-pytest_plugins = ["tests.rig.fixtures"]
+pytest_plugins = ["tests.rig.fixtures", "tests.support.people_text_plugin"]

@@ -46,7 +46,7 @@ def test_corrected_form_in_reply_updates_the_same_case(bot):
                                   attachments=[("表.xlsx", form_xlsx(bad))]))
     rt = bot.run("2026-12-01")
     notice = bot.sent()[-1]
-    assert "「联系电话」" in body(notice) and "「基本情况」" in body(notice)
+    assert "“联系电话”" in body(notice) and "“基本情况”" in body(notice)
     number = bot.cases(rt)[0].number
     bot.deliver(registration_mail(sender="ent2@corp.test", to=INTAKE, message_id="c2@corp.test",
                                   subject=f"回复：{notice['Subject']}",
@@ -82,9 +82,9 @@ def test_phone_registration_enters_the_same_ledger(bot, tmp_path):
     form.write_bytes(form_xlsx(FormValues(contact_email="li@corp.test")))
     rt = open_runtime(Options(bot.root / "config.toml", None, date(2026, 12, 1)),
                       with_transport=False)
-    line = register(rt, form, "phone")
+    done = register(rt, form, "phone")
     case = bot.cases(rt)[0]
-    assert line.startswith(case.number) and "accepted" in line
+    assert done.case_number == case.number and done.verdict.decision == "accepted"
     assert (case.channel, case.decision, case.session_id) == ("电话", "accepted", "2026-12")
 
 

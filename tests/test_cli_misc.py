@@ -23,7 +23,8 @@ def test_notice_renders_and_warns_when_late(tmp_path):
     rules = tmp_path / "rules"
     shutil.copytree(REPO / "rules", rules)
     ok = cli(tmp_path, "--rules", str(rules), "notice", "2026-12", str(tmp_path / "n.docx"))
-    assert ok.returncode == 0 and "warning" not in ok.stderr
+    assert ok.returncode == 0 and "注意" not in ok.stderr
+    assert (tmp_path / "来访企业预约登记表.xlsx").exists() and (tmp_path / "来访企业预约登记表.docx").exists()
     text = "\n".join(p.text for p in Document(tmp_path / "n.docx").paragraphs)
     assert "2026年12月22日（星期二）" in text and "intake@rb.test" in text
 
@@ -32,8 +33,10 @@ def test_notice_renders_and_warns_when_late(tmp_path):
         "notice_date = 2026-11-23", "notice_date = 2026-12-10"), encoding="utf-8")
     late = cli(tmp_path, "--rules", str(rules), "notice", "2026-12", str(tmp_path / "late.docx"))
     assert late.returncode == 0
-    assert "warning: the notice date 2026-12-10 is later than 15 working days" in late.stderr
-    assert "publish by 2026-12-01" in late.stderr
+    assert "通告日期2026年12月10日距接待日2026年12月22日不足15个工作日" in late.stderr
+    assert "应不晚于2026年12月1日发布" in late.stderr
+    past = cli(tmp_path, "--rules", str(rules), "--today", "2027-01-05", "notice", "2026-12", str(tmp_path / "p.docx"))
+    assert past.returncode == 0 and "接待日期2026年12月22日已过" in past.stderr
 
 
 def test_storage_is_private_to_the_service_user(tmp_path):

@@ -68,7 +68,10 @@ def test_export_layout(tmp_path):
     assert second["长期整改"].value == "是"
     assert second["企业类型"].value == "、".join(rows[1].enterprise_types)
     assert isinstance(second["交办日期"].value, datetime) and second["交办日期"].value.date() == rows[1].assigned
-    assert second["交办日期"].number_format == "yyyy-mm-dd"
+    assert second["交办日期"].number_format == 'yyyy"年"m"月"d"日"'  # printed 2026年12月23日
+    assert second["编号"].border.left.style == "thin"
+    assert ws.page_setup.orientation == "landscape" and ws.print_title_rows == "$1:$1"
+    assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToWidth == 1
     assert second["诉求内容"].alignment.wrap_text
     for header in HEADERS:
         admin = next(c.admin for c in LEDGER_COLUMNS if c.header == header)
@@ -84,6 +87,7 @@ def test_export_layout(tmp_path):
     assert [r[0] for r in sheet_rows(lists)] == list(UNITS)
 
 
+@pytest.mark.foreign_text  # hostile text (formulas, markup) goes in on purpose
 def test_formula_like_text_stays_text(tmp_path):
     rows = [make_row(i, enterprise_name=text, content=text, latest_progress=text, requirements=text)
             for i, text in enumerate(HOSTILE, 1)]

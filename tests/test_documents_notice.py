@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -61,13 +62,16 @@ def test_notice_carries_the_session_facts(tmp_path):
     assert f"{cn_time(session.start)}—{cn_time(session.end)}" in text
     assert "、".join(rules.field_by_id(f).name for f in session.fields) in text
     assert "金融" not in text  # not a field of this session
-    assert (f"从{cn_month_day(session.registration_opens)}至{cn_month_day(session.registration_closes)}"
+    assert (f"为{cn_date(session.registration_opens)}至{cn_month_day(session.registration_closes)}"
             in text)
+    assert f"以{session.meeting_format}形式接待企业来访" in text and "时间半天" not in text
     assert f"电子邮箱：{rules.programme.mailbox}" in text
     assert f"电话及传真：{rules.programme.phone}" in text
     assert rules.programme.onsite_hours in text and rules.programme.onsite_place in text
     assert "涉法涉诉、违纪违法问题" in text and "《信访工作条例》" in text
-    assert "关于举办“市长服务民营企业接待日”活动的通告" in text
+    assert text.startswith("附件1\n乌海市市长服务民营企业接待日通告\n（2026年第1期）")
+    assert "附件：来访企业预约登记表" in text
+    assert docx.Document(out).core_properties.author == rules.programme.office
     assert rules.programme.office in text and cn_date(session.notice_date) in text
     assert "{{" not in text and "}}" not in text
 
@@ -108,3 +112,15 @@ def test_committed_templates_match_the_script(name, build):
 def test_unknown_session_is_a_usage_error(tmp_path):
     with pytest.raises(ConfigError, match="2099-01"):
         render_notice(make_rules(), "2099-01", tmp_path / "x.docx")
+
+
+def test_leader_name_and_issue_number(tmp_path):
+    rules = make_rules()
+    named = Leader("vm-industry", "副市长", ("industry", "energy"), name="张三")
+    session = replace(rules.sessions[0], issue=4, start="07:30", end="09:30", meeting_format="早餐会")
+    rules = replace(rules, leaders=(named,), sessions=(session,))
+    out = tmp_path / "notice.docx"
+    render_notice(rules, "2026-12", out)
+    text = text_of(out)
+    assert "（2026年第4期）" in text
+    assert "上午7:30—9:30，副市长张三将在市行政中心A座会议室以早餐会形式接待企业来访" in text

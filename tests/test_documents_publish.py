@@ -8,7 +8,9 @@ import zipfile
 from datetime import date
 
 import openpyxl
+import pytest
 
+from bot.documents.cn import cn_date
 from bot.documents.publish import COLUMNS, publish
 from bot.documents.rows import LedgerRow, PublicRow
 
@@ -28,6 +30,7 @@ def test_public_row_has_no_personal_field():
     assert not personal & public
 
 
+@pytest.mark.foreign_text  # hostile text (formulas, markup) goes in on purpose
 def test_html_escapes_everything(tmp_path):
     html_path, xlsx_path = publish([PLAIN, HOSTILE], tmp_path, title="进度公开<b>", generated=date(2027, 1, 15))
     assert (html_path.name, xlsx_path.name) == ("progress.html", "progress.xlsx")
@@ -37,11 +40,13 @@ def test_html_escapes_everything(tmp_path):
     assert "A&amp;B&lt;单位&gt;" in html and "进度公开&lt;b&gt;" in html
     assert "&#34;办理中&#34; onmouseover=1" in html
     assert "<td" in html and all(f"<th>{name}</th>" in html for name in COLUMNS)
-    for value in (PLAIN.case_number, PLAIN.lead_unit, PLAIN.result_due.isoformat(), PLAIN.closed.isoformat()):
+    for value in (PLAIN.case_number, PLAIN.lead_unit, cn_date(PLAIN.result_due), cn_date(PLAIN.closed)):
         assert value in html
+    assert PLAIN.result_due.isoformat() not in html  # dates for people, as 2027年1月22日
     assert "2027年1月15日" in html
 
 
+@pytest.mark.foreign_text  # hostile text (formulas, markup) goes in on purpose
 def test_xlsx_is_formula_safe(tmp_path):
     _, xlsx_path = publish([PLAIN, HOSTILE], tmp_path, title="办理进度", generated=date(2027, 1, 15))
     ws = openpyxl.load_workbook(xlsx_path).active

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
+import subprocess
 from dataclasses import replace
 from datetime import date
 
 import docx
+import pytest
 
 from bot.documents.cn import cn_date
 from bot.documents.rows import SlipData
@@ -19,8 +24,10 @@ SLIP = SlipData(
     leader_title="分管工业的副市长", reception_date=date(2026, 12, 22),
     requirements="请牵头会同供电公司研究解决方案。", assigned=date(2026, 12, 23),
     status_due=date(2027, 1, 5), result_due=date(2027, 1, 22), long_term=True,
-    office_contact="市营商办 李科长", office_phone="0473-8991510",
-    reply_instructions="请直接回复本邮件，并在邮件主题中保留编号 WHJD-2026-0007。")
+    office_contact="营商环境科 王丽", office_phone="0473-8991510",
+    reply_instructions="请直接回复本邮件，并在邮件主题中保留编号 WHJD-2026-0007。",
+    title="新建生产线用电增容", reasons="项目已列入自治区重点项目清单。", first_progress_due=date(2027, 1, 15),
+    status_days=7, result_days=30, long_term_days=10)
 
 
 def table_values(path) -> dict[str, str]:
@@ -52,7 +59,10 @@ def test_slip_has_every_field(tmp_path):
     assert values["交办日期"] == cn_date(SLIP.assigned)
     assert values["落实情况报送时限"].startswith(cn_date(SLIP.status_due))
     assert values["办理结果报送时限"].startswith(cn_date(SLIP.result_due))
-    assert values["长期整改（十日一报）"] == "☑是　□否"
+    assert values["长期整改（十日一报）"].startswith("☑是　□否")
+    assert "首次进展报送时限2027年1月15日，此后每10日报送一次" in values["长期整改（十日一报）"]
+    assert values["诉求标题"] == SLIP.title and SLIP.reasons in values["诉求内容"]
+    assert values["落实情况"] == "" and values["办理结果"] == "" and values["承办人"] == ""
     assert SLIP.office_contact in values["交办方联系人及电话"] and SLIP.office_phone in values["交办方联系人及电话"]
     assert values["回复方式"] == SLIP.reply_instructions
     assert values["签收人"] == "" and values["签收日期"] == ""
@@ -67,6 +77,7 @@ def test_slip_without_co_units_or_long_term(tmp_path):
     assert values["长期整改（十日一报）"] == "□是　☑否"
 
 
+@pytest.mark.foreign_text  # hostile text (formulas, markup) goes in on purpose
 def test_slip_escapes_hostile_text(tmp_path):
     out = tmp_path / "slip.docx"
     hostile = "<w:p>{{ office }} & </w:t>\x07\x0c"
@@ -83,3 +94,26 @@ def test_blank_slip(tmp_path):
     assert values["编号"] == "" and values["承办单位"] == ""
     assert values["长期整改（十日一报）"] == "□是　□否"
     assert not any("{{" in v for v in values.values())
+
+
+def test_the_note_quotes_the_deadlines_it_is_given(tmp_path):
+    out = tmp_path / "slip.docx"
+    render_slip(replace(SLIP, status_days=5, result_days=20, long_term_days=15), out)
+    text = "\n".join(p.text for p in docx.Document(out).paragraphs)
+    assert "5个工作日内报送落实情况，20日内报送办理结果" in text and "每15日报送一次" in text
+    blank = tmp_path / "blank.docx"
+    blank_slip(blank, status_days=5, result_days=20, long_term_days=15, office="乌海市人民政府办公室")
+    document = docx.Document(blank)
+    assert "5个工作日内" in "\n".join(p.text for p in document.paragraphs)
+    assert document.core_properties.author == "乌海市人民政府办公室"
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
+def test_a_filled_slip_prints_on_one_page(tmp_path):
+    out = tmp_path / "slip.docx"
+    render_slip(replace(SLIP, facts=SLIP.facts * 4, requirements=SLIP.requirements * 3), out)
+    subprocess.run(["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path), str(out)],
+                   check=True, capture_output=True, timeout=180,
+                   env={**os.environ, "HOME": str(tmp_path)})
+    pdf = (tmp_path / "slip.pdf").read_bytes()
+    assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 1

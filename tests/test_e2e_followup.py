@@ -103,20 +103,28 @@ def test_after_the_reception_the_whole_loop(bot, tmp_path):
         return dry
 
     fgw_before = count(rig, FGW)
-    stages = {day: [r["stage"] for r in remind_on(day)]
-              for day in ("2027-01-20", "2027-01-22", "2027-01-23", "2027-01-27", "2027-01-28")}
-    assert stages == {"2027-01-20": ["before"], "2027-01-22": ["due"], "2027-01-23": ["overdue"],
-                      "2027-01-27": ["escalation"], "2027-01-28": []}
+    # Sat 23 Jan is a rest day: its overdue stage goes out on Mon 25 Jan (3 days late).
+    stages = {day: [(r["stage"], r["days_overdue"]) for r in remind_on(day)]
+              for day in ("2027-01-20", "2027-01-22", "2027-01-23", "2027-01-25", "2027-01-27", "2027-01-28")}
+    assert stages == {"2027-01-20": [("before", 0)], "2027-01-22": [("due", 0)], "2027-01-23": [],
+                      "2027-01-25": [("overdue", 3)], "2027-01-27": [("escalation", 5)], "2027-01-28": []}
     settle()
     assert count(rig, FGW) == fgw_before + 3
     escalation = parse(rig.wait_for_messages(DCS, 1)[0])
     assert "督办" in escalation["Subject"] and CASE in body_text(escalation)
+    assert "admin@rb.test" in str(escalation["Cc"])
     assert count(rig, DCS) == 1
 
-    rig.append(INTAKE, unit_reply(FGW, f"[{CASE}] 办理结果", "增容工程已完工，企业已正常用电。"))
+    rig.append(INTAKE, unit_reply(FGW, f"[{CASE}] 办理结果", "营商办：\n增容工程已完工，企业已正常用电。\n联系电话：13904731234"))
+    bot.cli("run", "--once", today="2027-01-29")
+    draft = parse(next(m for m in rig.wait_for_messages(ADMIN, 3) if "答复待审核" in parse(m)["Subject"]))
+    settle()
+    assert count(rig, ENT) == 2  # nothing reaches the enterprise before the office approves
+    rig.append(INTAKE, unit_reply(ADMIN, f"回复：{draft['Subject']}", "同意", draft["Message-ID"].strip("<>")))
     bot.cli("run", "--once", today="2027-01-29")
     result = parse(rig.wait_for_messages(ENT, 3)[-1])
     assert "满意度" in result["Subject"] and "增容工程已完工" in body_text(result)
+    assert "13904731234" not in body_text(result) and "营商办：" not in body_text(result)
 
     rig.append(INTAKE, unit_reply(ENT, f"回复：{result['Subject']}", "满意\n\n感谢市政府！",
                                   result["Message-ID"].strip("<>")))

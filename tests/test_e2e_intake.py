@@ -63,7 +63,7 @@ def test_each_decision_reaches_its_sender(bot):
     assert "不属于接待日受理范围" in rejected_reply["Subject"]
     assert "政法部门" in body_text(rejected_reply)
     vague_reply = body_text(parse(rig.wait_for_messages("ent3@corp.test", 1)[0]))
-    assert "「基本情况」" in vague_reply and "「具体请求」" in vague_reply
+    assert "“基本情况”" in vague_reply and "“具体请求”" in vague_reply
     missing = parse(rig.wait_for_messages("ent4@corp.test", 1)[0])
     names = sorted(a.get_filename() for a in missing.iter_attachments())
     assert names == ["来访企业预约登记表.docx", "来访企业预约登记表.xlsx"]
@@ -155,7 +155,7 @@ def test_corrected_form_sent_in_reply_updates_the_case(bot):
     bot.cli("run", "--once", today="2026-12-01")
     notice = parse(rig.wait_for_messages("ent2@corp.test", 1)[0])
     text = body_text(notice)
-    assert "「联系电话」" in text and "「基本情况」" in text  # every problem in one mail
+    assert "“联系电话”" in text and "“基本情况”" in text  # every problem in one mail
     number = notice["Subject"].rsplit("[", 1)[1].rstrip("]")
 
     rig.append(INTAKE, registration_mail(

@@ -15,9 +15,10 @@ import pytest
 from sqlmodel import Session
 
 from bot.errors import CaseError
-from bot.followup import views
-from bot.followup.assign import AssignRequest, assign, extend
-from bot.followup.ledger_io import import_file
+from bot.followup import answers, views
+from bot.followup.assign import AssignRequest, assign
+from bot.followup.extensions import extend
+from bot.followup.ledger_io import export_file, import_file
 from bot.samples import FormValues, form_xlsx, registration_mail
 from bot.service.jobs import Jobs
 from tests.support.embedded import INTAKE, REPO, Embedded
@@ -46,13 +47,10 @@ def assigned(bot, day="2026-12-23", lead="fgw"):
 
 
 def export(bot, tmp_path, day="2026-12-22"):
-    from bot.documents.ledger import export_ledger
-    from bot.followup.ledger_io import ledger_rows
-
     rt = bot.runtime(day, transport=False)
     path = tmp_path / "台账.xlsx"
     with Session(rt.engine) as db:
-        export_ledger(ledger_rows(db, rt), path, unit_names=[u.name for u in rt.ruleset.units])
+        export_file(db, rt, path)
     return path
 
 
@@ -90,11 +88,11 @@ def test_an_import_with_an_unknown_unit_changes_nothing(bot, tmp_path):
 def test_assign_refuses_unknown_units_and_wrong_states(bot):
     rt = bot.runtime("2026-12-23")
     with Session(rt.engine) as db:
-        with pytest.raises(CaseError, match="unknown unit"):
+        with pytest.raises(CaseError, match="未在单位名单"):
             assign(db, rt, AssignRequest(CASE, "nope"))
-        with pytest.raises(CaseError, match="both lead and co"):
+        with pytest.raises(CaseError, match="既是承办单位又是协办单位"):
             assign(db, rt, AssignRequest(CASE, "fgw", ("fgw",)))
-        with pytest.raises(CaseError, match="no case"):
+        with pytest.raises(CaseError, match="没有编号为"):
             assign(db, rt, AssignRequest("WHJD-2026-9999", "fgw"))
 
 
@@ -120,8 +118,13 @@ def test_unsatisfied_enterprise_reopens_the_case(bot):
     assigned(bot)
     bot.deliver(authenticated(registration_mail(sender="fgw@units.test", to=INTAKE,
                                                 subject=f"[{CASE}] 办理结果", body="已协调完成。")))
+    rt = bot.run("2027-01-15")
+    with Session(rt.engine) as db:  # the office approves the draft answer
+        answers.approve(db, rt, CASE, None, by="command")
+        db.commit()
     bot.run("2027-01-15")
-    forward = bot.sent()[-1]
+    forward = [m for m in bot.sent() if str(m["To"]) == "ent1@corp.test"][-1]
+    assert "满意度" in str(forward["Subject"])
     bot.deliver(registration_mail(sender="ent1@corp.test", to=INTAKE,
                                   subject=f"回复：{forward['Subject']}",
                                   body="不满意，问题没有解决。\n\n------------------ 原始邮件 ------------------\n满意 基本满意 不满意",
@@ -162,7 +165,7 @@ def test_overdue_list_digest_and_report(bot, tmp_path):
     render_report(data, out)
     document = docx.Document(io.BytesIO(out.read_bytes()))
     assert document.inline_shapes, "the report carries a chart"
-    assert data.by_field == {"工业和信息化": 1} and data.overdue[0].case_number == CASE
+    assert data.by_field == {"工业和信息化": 1} and data.late[0].case_number == CASE
 
 
 def test_the_reminder_hour_is_the_programmes_and_a_late_start_still_runs_the_day(bot, monkeypatch):

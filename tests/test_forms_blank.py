@@ -79,19 +79,22 @@ def test_blank_xlsx_layout(blank_xlsx):
     workbook = load_workbook(blank_xlsx)
     sheet = workbook.worksheets[0]
     labels = [sheet.cell(row=r, column=1).value for r in range(3, 3 + len(CANONICAL_LABELS))]
-    assert labels == [label for label, _ in CANONICAL_LABELS]
+    assert [label.lstrip("*") for label in labels] == [label for label, _ in CANONICAL_LABELS]
+    assert labels[0] == "*企业名称" and labels[4] == "所属行业"  # mandatory fields are marked
+    assert sheet["B3"].border.left.style == "thin"
     assert sheet["A2"].value == TITLE
     assert sheet.protection.sheet
     assert sheet["A3"].protection.locked and not sheet["B3"].protection.locked
     assert int(sheet.page_setup.paperSize) == int(sheet.PAPERSIZE_A4)
     assert workbook.sheetnames[1] == INSTRUCTIONS_SHEET
-    assert "不超过3人" in "".join(c.value for c in workbook[INSTRUCTIONS_SHEET]["A"])
+    told = "".join(c.value for c in workbook[INSTRUCTIONS_SHEET]["A"])
+    assert "不超过3人" in told and "下拉列表" in told and "勾选" not in told
 
 
 def test_blank_xlsx_dropdowns(blank_xlsx):
     workbook = load_workbook(blank_xlsx)
     sheet, lists = workbook.worksheets[0], workbook["选项"]
-    row_of = {sheet.cell(row=r, column=1).value: r for r in range(3, 3 + len(CANONICAL_LABELS))}
+    row_of = {sheet.cell(row=r, column=1).value.lstrip("*"): r for r in range(3, 3 + len(CANONICAL_LABELS))}
 
     def choices(label):
         cell = f"B{row_of[label]}"
@@ -113,12 +116,15 @@ def test_blank_docx_layout(blank_docx):
     texts = [p.text for p in document.paragraphs]
     assert texts[:2] == ["附件2", TITLE]
     table = document.tables[0]
-    assert [row.cells[0].text for row in table.rows] == [label for label, _ in CANONICAL_LABELS]
+    assert [row.cells[0].text.lstrip("*") for row in table.rows] == [label for label, _ in CANONICAL_LABELS]
+    told = "".join(texts)
+    assert "勾选" in told and "下拉列表" not in told
     boxes = table._tbl.findall(".//{http://schemas.microsoft.com/office/word/2010/wordml}checkbox")
     assert len(boxes) == len(DISTRICTS) + len(FIELDS) + 4 + 4 + 4 * 2
     assert round(document.sections[0].page_width.mm) == 210
 
 
+@pytest.mark.foreign_text  # the test types the date as 2024-03-05 into the form, as a person may
 def test_xlsx_round_trip(blank_xlsx, tmp_path):
     workbook = load_workbook(blank_xlsx)
     sheet = workbook.worksheets[0]
@@ -131,6 +137,7 @@ def test_xlsx_round_trip(blank_xlsx, tmp_path):
     assert read_path(filled, districts=DISTRICTS, city="乌海市").to_json() == FILLED
 
 
+@pytest.mark.foreign_text  # the test types the date as 2024-03-05 into the form, as a person may
 def test_docx_round_trip(blank_docx, tmp_path):
     document = Document(blank_docx)
     for row in document.tables[0].rows:

@@ -44,7 +44,7 @@ def test_invalid_credit_codes(code, fragment):
 def test_reason_shape_and_text():
     reasons = validate(Form(credit_code="91150303MA0N2K8L3X"), DISTRICTS)
     assert [(r.rule, r.field) for r in reasons] == [("FORM-INVALID", "credit_code")]
-    assert reasons[0].text == "「统一社会信用代码」校验位不正确，请核对营业执照上的18位代码后重新填写。"
+    assert reasons[0].text == "“统一社会信用代码”校验位不正确，请核对营业执照上的18位代码后重新填写。"
 
 
 @pytest.mark.parametrize("phone, ok", [
@@ -54,7 +54,7 @@ def test_phone(phone, ok):
     reasons = validate(Form(contact_phone=phone), DISTRICTS)
     assert (reasons == []) is ok
     if not ok:
-        assert reasons[0].field == "contact_phone" and "「联系电话」" in reasons[0].text
+        assert reasons[0].field == "contact_phone" and "“联系电话”" in reasons[0].text
 
 
 @pytest.mark.parametrize("email, ok", [

@@ -213,18 +213,19 @@ def test_due_day_only_when_zero_is_a_lead_day(cal):
 
 
 def test_before_never_on_a_rest_day(cal):
-    # Long-term, assigned Wed 30 Dec 2026: first progress due Sat 9 Jan 2027 (10 calendar days).
-    a = spec_case(assigned=date(2026, 12, 30), long_term=True, status_due=date(2027, 1, 12),
-                  result_due=date(2027, 2, 1), reports=(ReportIn("status", date(2027, 1, 4)),))
+    # Long-term; 落实情况 in on Wed 13 Jan: the next progress is 10 days later, Sat 23 Jan, rolled
+    # to Mon 25 Jan.
+    a = spec_case(long_term=True, reports=(ReportIn("status", date(2027, 1, 13)),))
+    assert next_progress_due(a, RULES, cal) == date(2027, 1, 25)
     rules = replace(RULES, reminder_lead_days=(1, 0))
-    # (Thu 7 Jan, Sat 9 Jan] holds only Fri 8 Jan: Thursday is "1 working day before".
-    assert stages(cal, date(2027, 1, 7), a, rules=rules) == {("progress", "before", 0)}
-    assert stages(cal, date(2027, 1, 8), a, rules=rules) == set()
-    assert stages(cal, date(2027, 1, 9), a, rules=rules) == {("progress", "due", 0)}
+    # (Fri 22 Jan, Mon 25 Jan] holds only Mon 25 Jan: Friday is "1 working day before".
+    assert stages(cal, date(2027, 1, 22), a, rules=rules) == {("result", "due", 0), ("progress", "before", 0)}
+    assert stages(cal, date(2027, 1, 23), a, rules=rules) == set()  # Saturday
+    assert stages(cal, date(2027, 1, 25), a, rules=rules) == {("progress", "due", 0), ("result", "overdue", 3)}
     for offset in range(0, 90):
         today = date(2026, 12, 23) + timedelta(offset)
         for r in run(cal, today, a, spec_case(), rules=replace(RULES, reminder_lead_days=(1, 2, 3))):
-            assert r.stage != "before" or reference_is_working(today)
+            assert reference_is_working(today)
 
 
 def test_overdue_every_r_days(cal):
@@ -233,7 +234,9 @@ def test_overdue_every_r_days(cal):
         {"case": "WHJD-2026-0001", "unit": "fgw", "kind": "status", "due": "2027-01-04",
          "stage": "overdue", "days_overdue": 1, "to": ["fgw@example.gov.cn"]}
     ]
-    cases = ((3, [1, 4, 7, 10, 13]), (2, [1, 3, 5, 7, 9, 11, 13]), (1, list(range(1, 15))))
+    # Due Mon 4 Jan; 9/10 and 16/17 Jan are a weekend. A stage day on a weekend is sent on Monday
+    # with the days overdue as of Monday (13 -> 14; with r = 2, 5 and 7 both become 7).
+    cases = ((3, [1, 4, 7, 10, 14]), (2, [1, 3, 7, 9, 11, 14]), (1, [1, 2, 3, 4, 7, 8, 9, 10, 11, 14]))
     for repeat, expected_days in cases:
         rules = replace(RULES, overdue_repeat_days=repeat, escalate_after_overdue_days=99)
         due = date(2027, 1, 4)
@@ -256,7 +259,7 @@ def test_escalation_from_threshold_names_the_late_unit(cal):
 
 
 def test_escalation_without_a_configured_unit_still_shows(cal):
-    [r] = run(cal, date(2027, 1, 9), spec_case(), escalate_to=())
+    [r] = [r for r in run(cal, date(2027, 1, 11), spec_case(), escalate_to=()) if r.stage == "escalation"]
     assert (r.stage, r.to) == ("escalation", ())
 
 
@@ -270,8 +273,8 @@ def test_escalation_sent_once_with_the_sent_log(cal):
     for offset in range(0, 30):
         send_day(date(2027, 1, 1) + timedelta(offset))
     escalations = [(k, d) for k, d in sent.items() if k[4] == "escalation"]
-    # Status (due 4 Jan) escalates on 9 Jan; result (due 22 Jan) on 27 Jan.
-    assert sorted(d for _, d in escalations) == [date(2027, 1, 9), date(2027, 1, 27)]
+    # Status (due 4 Jan) would escalate on Sat 9 Jan: sent Mon 11 Jan; result (due 22 Jan) on 27 Jan.
+    assert sorted(d for _, d in escalations) == [date(2027, 1, 11), date(2027, 1, 27)]
 
 
 def test_escalation_catches_up_after_downtime(cal):
@@ -290,55 +293,63 @@ def test_escalation_catches_up_after_downtime(cal):
 # -- long-term progress (十日一报) --------------------------------------------------------------------
 
 
-def test_progress_chain():
+def test_progress_chain(cal):
     a = spec_case(long_term=True)
-    assert next_progress_due(a, RULES) == date(2027, 1, 2)  # 23 Dec + 10 days
+    # The 落实情况 (due Mon 4 Jan) is the first report: the first 十日一报 is 10 days after it, never
+    # before it (23 Dec + 10 days would be Sat 2 Jan, inside 元旦).
+    assert next_progress_due(a, RULES, cal) == date(2027, 1, 14)
+    early = replace(a, reports=(ReportIn("status", date(2026, 12, 28)),))
+    assert next_progress_due(early, RULES, cal) == date(2027, 1, 14)  # the later of due date and report
     once = replace(a, reports=(ReportIn("progress", date(2027, 1, 5)),))
-    assert next_progress_due(once, RULES) == date(2027, 1, 15)
+    assert next_progress_due(once, RULES, cal) == date(2027, 1, 15)
     twice = replace(a, reports=(ReportIn("progress", date(2027, 1, 5)), ReportIn("status", date(2027, 1, 6)),
                                 ReportIn("progress", date(2027, 1, 14))))
-    assert next_progress_due(twice, RULES) == date(2027, 1, 24)
+    assert next_progress_due(twice, RULES, cal) == date(2027, 1, 25)  # Sun 24 Jan rolled to Monday
     done = replace(twice, reports=twice.reports + (ReportIn("result", date(2027, 1, 20)),))
-    assert next_progress_due(done, RULES) is None
-    assert next_progress_due(spec_case(), RULES) is None
-    assert next_progress_due(a, replace(RULES, long_term_report_days=15)) == date(2027, 1, 7)
+    assert next_progress_due(done, RULES, cal) is None
+    assert next_progress_due(spec_case(), RULES, cal) is None
+    assert next_progress_due(a, replace(RULES, long_term_report_days=15), cal) == date(2027, 1, 19)
+    # Across 春节 (6..14 Feb in this test data): 1 Feb + 10 days = 11 Feb -> Mon 15 Feb.
+    feb = replace(a, reports=(ReportIn("progress", date(2027, 2, 1)),))
+    assert next_progress_due(feb, RULES, cal) == date(2027, 2, 15)
 
 
 def test_progress_reminders_follow_the_reports(cal):
     a = spec_case(long_term=True, reports=(ReportIn("status", date(2026, 12, 28)),))
-    assert stages(cal, date(2027, 1, 2), a) == {("progress", "due", 0)}  # due on a Saturday
-    assert stages(cal, date(2027, 1, 3), a) == {("progress", "overdue", 1)}
-    reported = replace(a, reports=a.reports + (ReportIn("progress", date(2027, 1, 5)),))
-    assert stages(cal, date(2027, 1, 6), reported) == set()  # settled; next due 15 Jan
-    # 2 working days before Fri 15 Jan is Wed 13 Jan.
-    assert stages(cal, date(2027, 1, 13), reported) == {("progress", "before", 0)}
-    assert stages(cal, date(2027, 1, 15), reported) == {("progress", "due", 0)}
-    finished = replace(reported, reports=reported.reports + (ReportIn("result", date(2027, 1, 14)),))
-    assert stages(cal, date(2027, 1, 15), finished) == set()
+    # First progress due Thu 14 Jan; 2 working days before it is Tue 12 Jan.
+    assert stages(cal, date(2027, 1, 12), a) == {("progress", "before", 0)}
+    assert stages(cal, date(2027, 1, 14), a) == {("progress", "due", 0)}
+    assert stages(cal, date(2027, 1, 15), a) == {("progress", "overdue", 1)}
+    reported = replace(a, reports=a.reports + (ReportIn("progress", date(2027, 1, 13)),))
+    assert stages(cal, date(2027, 1, 14), reported) == set()  # settled; next due Sat 23 -> Mon 25 Jan
+    # 2 working days before Mon 25 Jan is Thu 21 Jan (Fri 22 and Mon 25 lie between).
+    assert stages(cal, date(2027, 1, 21), reported) == {("progress", "before", 0)}
+    assert stages(cal, date(2027, 1, 25), reported) == {("progress", "due", 0), ("result", "overdue", 3)}
+    finished = replace(reported, reports=reported.reports + (ReportIn("result", date(2027, 1, 20)),))
+    assert stages(cal, date(2027, 1, 25), finished) == set()
 
 
 # -- output -----------------------------------------------------------------------------------------
 
 
 def test_sorted_and_json_shaped(cal):
-    today = date(2027, 1, 9)  # status 5 days late (escalation), everything else quiet
+    today = date(2027, 1, 15)  # status 11 days late (escalation), progress 1 day late
     b = spec_case(case="WHJD-2026-0002", unit="hbw",
                   unit_emails=("hbw@example.gov.cn", "hbw2@example.gov.cn"))
-    a = spec_case(long_term=True)  # progress due 2 Jan: 7 days late -> overdue + escalation
+    a = spec_case(long_term=True)  # progress due Thu 14 Jan
     found = run(cal, today, b, a)
     keys = [(r.case, r.unit, r.kind, r.stage) for r in found]
     assert keys == sorted(keys)
     assert keys == [
-        ("WHJD-2026-0001", "fgw", "progress", "escalation"),
         ("WHJD-2026-0001", "fgw", "progress", "overdue"),
         ("WHJD-2026-0001", "fgw", "status", "escalation"),
         ("WHJD-2026-0002", "hbw", "status", "escalation"),
     ]
-    as_json = found[1].to_json()
+    as_json = found[0].to_json()
     assert set(as_json) == {"case", "unit", "kind", "due", "stage", "days_overdue", "to"}
-    assert as_json == {"case": "WHJD-2026-0001", "unit": "fgw", "kind": "progress", "due": "2027-01-02",
-                       "stage": "overdue", "days_overdue": 7, "to": ["fgw@example.gov.cn"]}
-    assert found[3].to_json()["to"] == list(ESCALATE_TO)
+    assert as_json == {"case": "WHJD-2026-0001", "unit": "fgw", "kind": "progress", "due": "2027-01-14",
+                       "stage": "overdue", "days_overdue": 1, "to": ["fgw@example.gov.cn"]}
+    assert found[2].to_json()["to"] == list(ESCALATE_TO)
     json.dumps([r.to_json() for r in found], ensure_ascii=False)
 
 
@@ -361,7 +372,21 @@ def test_every_day_matches_the_spec_text(cal):
             assert got == expected, today
 
 
+def reference_roll(d: date) -> date:
+    while not reference_is_working(d):
+        d += timedelta(1)
+    return d
+
+
 def spec_stages(a: AssignmentIn, rules: Deadlines, today: date):
+    """The spec's wording, written out independently: working days only; a stage whose day was a
+    rest day since the previous working day is sent today, with today's days overdue."""
+    if not reference_is_working(today):
+        return
+    previous = today - timedelta(1)
+    while not reference_is_working(previous):
+        previous -= timedelta(1)
+    window = [previous + timedelta(n) for n in range(1, (today - previous).days + 1)]
     known = [r for r in a.reports if r.received <= today]
     items = []
     if not any(r.kind == "status" for r in known):
@@ -369,16 +394,38 @@ def spec_stages(a: AssignmentIn, rules: Deadlines, today: date):
     if not any(r.kind == "result" for r in known):
         items.append(("result", a.result_due))
         if a.long_term:
-            last = max([a.assigned] + [r.received for r in known if r.kind == "progress"])
-            items.append(("progress", last + timedelta(rules.long_term_report_days)))
+            last = max([a.status_due] + [r.received for r in known if r.kind in ("status", "progress")])
+            items.append(("progress", reference_roll(last + timedelta(rules.long_term_report_days))))
     for kind, due in items:
         late = (today - due).days
-        if late < 0 and reference_is_working(today):
+        if late < 0:
             if reference_working_between(today, due) in [n for n in rules.reminder_lead_days if n > 0]:
                 yield (a.case, kind, due, "before", 0, a.unit_emails)
         if late == 0 and 0 in rules.reminder_lead_days:
             yield (a.case, kind, due, "due", 0, a.unit_emails)
-        if late >= 1 and (late - 1) % rules.overdue_repeat_days == 0:
+        stage_days = [(day - due).days for day in window]
+        if late >= 1 and any(k >= 1 and (k - 1) % rules.overdue_repeat_days == 0 for k in stage_days):
             yield (a.case, kind, due, "overdue", late, a.unit_emails)
         if late >= rules.escalate_after_overdue_days and late >= 1:
             yield (a.case, kind, due, "escalation", late, ESCALATE_TO)
+
+
+def test_nothing_on_a_rest_day_and_each_stage_once_on_the_next_working_day(cal):
+    """Over 元旦 and 春节 (test data): no reminder on a rest day; each (item, stage day) is sent
+    once, on the first working day on or after its day."""
+    a = spec_case(assigned=date(2027, 1, 22), status_due=date(2027, 2, 2), result_due=date(2027, 2, 22),
+                  long_term=True)
+    sent = []
+    for offset in range(0, 70):
+        today = date(2027, 1, 20) + timedelta(offset)
+        found = run(cal, today, a)
+        assert not found or reference_is_working(today), today
+        sent += [(r.kind, r.stage, today) for r in found]
+    # 落实情况 due Tue 2 Feb. Two working days before it is Sun 31 Jan, a make-up working day.
+    # Its overdue days 1, 4, 7, 10, 13 fall on 3 Feb, 6, 9, 12 Feb (春节) and Mon 15 Feb: the three
+    # inside the holiday and the 15th's own are one reminder on 15 Feb; the escalation (5 days,
+    # 7 Feb) also waits for 15 Feb.
+    status = [(stage, day) for kind, stage, day in sent if kind == "status"]
+    assert status[:5] == [("before", date(2027, 1, 31)), ("due", date(2027, 2, 2)),
+                          ("overdue", date(2027, 2, 3)), ("escalation", date(2027, 2, 15)),
+                          ("overdue", date(2027, 2, 15))]

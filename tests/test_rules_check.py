@@ -142,7 +142,7 @@ def test_session_unknown_key(rules):
     [problem] = errors_of(rules)
     assert problem == (f"sessions.toml:{line}: 未知的键“room”（可用的键：id、date、period、start、end、leader、"
                        "fields、location、meeting_format、registration_opens、registration_closes、capacity、"
-                       "notice_date）")
+                       "notice_date、issue）")
 
 
 def test_a_misspelt_key_gets_a_suggestion(rules):
@@ -151,7 +151,7 @@ def test_a_misspelt_key_gets_a_suggestion(rules):
     assert errors_of(rules) == [
         f"sessions.toml:{header}: [[session]]“2026-12”缺少必填的键“capacity”",
         f"sessions.toml:{line}: 未知的键“capcity”，是否应为“capacity”？（可用的键：id、date、period、start、end、"
-        "leader、fields、location、meeting_format、registration_opens、registration_closes、capacity、notice_date）"]
+        "leader、fields、location、meeting_format、registration_opens、registration_closes、capacity、notice_date、issue）"]
 
 
 def test_session_duplicate_id(rules):

@@ -9,6 +9,7 @@ from sqlalchemy import inspect
 from sqlmodel import Session
 
 from bot.cases import seats_for
+from bot.commands.case_text import DECISION_WORDS
 from bot.commands.output import emit_json, say
 from bot.config import Config
 from bot.errors import ConfigError, FormUnreadable, InputError
@@ -28,7 +29,9 @@ from bot.service.runtime import (
     open_runtime,
     open_sandbox,
 )
+from bot.followup.status import RULE_CN
 from bot.store.db import make_engine
+from bot.verdict import Verdict
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +46,8 @@ def triage_cmd(opts: Options, path: Path, as_json: bool) -> None:
     finally:
         sandbox.close()
     if analysis.msg is None:
-        raise InputError(f"{path} cannot be read as a mail message ({analysis.overrun or 'unparsable'})")
+        why = "超出处理限制" if analysis.overrun else "无法解析"
+        raise InputError(f"{path} 无法作为邮件读取（{why}）")
     if analysis.intake_error is not None:
         raise analysis.intake_error
     intake, _source = analysis.intake
@@ -52,7 +56,8 @@ def triage_cmd(opts: Options, path: Path, as_json: bool) -> None:
     if as_json:
         emit_json(verdict.to_json())
     else:
-        say(f"{verdict.decision} {','.join(verdict.rule_ids)}")
+        for line in verdict_lines(verdict):
+            say(line)
 
 
 def parse_cmd(opts: Options, path: Path) -> None:
@@ -63,7 +68,20 @@ def parse_cmd(opts: Options, path: Path) -> None:
 def register_cmd(opts: Options, path: Path, channel: str) -> None:
     if channel not in ("phone", "onsite"):
         raise ConfigError(f"--channel 应为 phone（电话）或 onsite（现场），而不是“{channel}”")
-    say(register(open_runtime(opts, with_transport=False), path, channel))
+    done = register(open_runtime(opts, with_transport=False), path, channel)
+    how = "电话" if channel == "phone" else "现场"
+    say(f"已登记{how}预约：" + (f"编号{done.case_number}，" if done.case_number else "未建立诉求编号，"))
+    for line in verdict_lines(done.verdict):
+        say(line)
+
+
+def verdict_lines(verdict: Verdict) -> list[str]:
+    """The decision and every reason, in Chinese (the rule ids stay in --json)."""
+    rules = "、".join(RULE_CN.get(r, r) for r in verdict.rule_ids)
+    lines = [f"处理结论：{DECISION_WORDS.get(verdict.decision, verdict.decision)}" + (f"（{rules}）" if rules else "")]
+    lines += [f"　　{index}．{r.text}" for index, r in enumerate(verdict.reasons, 1)]
+    lines += [f"　　提示：{f.text}" for f in verdict.flags]
+    return lines
 
 
 def read_file(path: Path) -> bytes:
@@ -133,7 +151,7 @@ def parse_file(opts: Options, path: Path) -> Form:
         try:
             form = read_attachment(read_file(path), path.name, districts=districts, city=city)
         except FormUnreadable as exc:
-            raise InputError(f"{path}：无法作为登记表读取（{exc.reason}）") from None
+            raise InputError(f"{path} 无法作为登记表读取（{exc.reason}）") from None
     if rules is not None:
         complete_from_roster(form, rules)
     return form

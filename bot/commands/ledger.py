@@ -9,27 +9,25 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from bot.commands.output import say
-from bot.commands.progress import track, working
 from bot.commands.sending import send_now
-from bot.documents.ledger import export_ledger
 from bot.errors import InputError
-from bot.followup.ledger_io import import_file, ledger_rows
-from bot.service.runtime import Options, open_runtime
+from bot.commands.progress import track, working
+from bot.followup.ledger_io import export_file, import_file
 from bot.store.models import Case
+from bot.service.runtime import Options, open_runtime
 
 
 def export_cmd(opts: Options, out: Path) -> None:
     rt = open_runtime(opts, with_transport=False)
     with Session(rt.engine) as db:
         total = db.exec(select(func.count()).select_from(Case)).one()
-        rows = track(ledger_rows(db, rt), "导出台账", total)
-        count = export_ledger(rows, out, unit_names=[u.name for u in rt.ruleset.units])
-    say(f"wrote {count} case(s) to {out}")
+        count = export_file(db, rt, out, progress=lambda rows: track(rows, "导出台账", total))
+    say(f"已导出{count}件诉求到 {out}。请在黄色列填写现场结果、承办单位等，保存后再导入。")
 
 
 def import_cmd(opts: Options, path: Path) -> None:
     if not path.exists():
-        raise InputError(f"file not found: {path}")
+        raise InputError(f"找不到文件：{path}")
     rt = open_runtime(opts)
     with working("导入台账"):
         ok, summary = import_file(rt, path)

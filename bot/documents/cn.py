@@ -30,11 +30,12 @@ def cn_time(hhmm: str) -> str:
     return f"{int(hours)}:{minutes}" if minutes else str(int(hours))
 
 
-def cn_span(first: date, last: date) -> str:
-    """x月x日至x月x日, with the years spelled out when the span crosses a year end."""
+def cn_span(first: date, last: date, full: bool = False) -> str:
+    """x月x日至x月x日, with the years spelled out when the span crosses a year end; `full`: the
+    first year always (2026年11月24日至12月15日)."""
     if first.year != last.year:
         return f"{cn_date(first)}至{cn_date(last)}"
-    return f"{cn_month_day(first)}至{cn_month_day(last)}"
+    return f"{cn_date(first) if full else cn_month_day(first)}至{cn_month_day(last)}"
 
 
 def iso(d: date | None) -> str:
@@ -74,3 +75,11 @@ def official_page(document) -> None:
         section.top_margin, section.bottom_margin = Cm(3.7), Cm(3.5)
         section.left_margin, section.right_margin = Cm(2.8), Cm(2.6)
     set_font(document.styles["Normal"], BODY_FONT, 16)
+
+
+def set_properties(document, title: str, author: str) -> None:
+    """Document properties name the office and the document, not the library that wrote it."""
+    props = document.core_properties
+    props.author = props.last_modified_by = author or title
+    props.title = title
+    props.comments = props.keywords = ""

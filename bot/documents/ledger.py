@@ -20,6 +20,7 @@ from .ledger_export import (
     fast_sheet,
     place_cells,
     quoted,
+    set_properties,
     style_of,
     text_cell,
 )
@@ -27,5 +28,5 @@ from .ledger_import import import_ledger
 
 __all__ = [
     "BASELINE_SHEET", "CO_SEPARATOR", "LISTS_SHEET", "OUTCOMES", "SHEET_TITLE", "export_ledger", "fast_sheet",
-    "import_ledger", "place_cells", "quoted", "style_of", "text_cell",
+    "import_ledger", "place_cells", "quoted", "set_properties", "style_of", "text_cell",
 ]

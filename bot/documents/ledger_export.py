@@ -16,7 +16,7 @@ from typing import Iterable
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Font, PatternFill, Protection
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
 from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -32,6 +32,9 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _MAX_CELL = 32767  # Excel's limit on the characters of one cell
 _BOT_FILL = PatternFill("solid", start_color="E7E6E6", end_color="E7E6E6")
 _ADMIN_FILL = PatternFill("solid", start_color="FFF2CC", end_color="FFF2CC")
+_THIN = Side(style="thin", color="808080")
+_BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
+DATE_FORMAT = 'yyyy"年"m"月"d"日"'  # 2027年1月22日, as every document writes a date
 
 
 # ---------------------------------------------------------------- cells shared with publish.py
@@ -90,9 +93,12 @@ def quoted(style):
 # ---------------------------------------------------------------- export
 
 def export_ledger(rows: Iterable[LedgerRow], out_path: Path, *, unit_names: list[str],
-                  outcome_choices: tuple[str, ...] = OUTCOMES) -> int:
-    """Stream the ledger to out_path; return the number of cases written."""
+                  outcome_choices: tuple[str, ...] = OUTCOMES, session_labels: list[str] = (),
+                  author: str = "") -> int:
+    """Stream the ledger to out_path; return the number of cases written. `session_labels` fill
+    the 接待场次 dropdown; `author` (the office) goes into the file's properties."""
     wb = Workbook(write_only=True)
+    set_properties(wb, SHEET_TITLE, author)
     ws = fast_sheet(wb, SHEET_TITLE)
     lists = fast_sheet(wb, LISTS_SHEET)
     lists.sheet_state = "hidden"
@@ -110,7 +116,7 @@ def export_ledger(rows: Iterable[LedgerRow], out_path: Path, *, unit_names: list
         count += 1
     last_row = count + 1
     ws.auto_filter.ref = f"A1:{get_column_letter(len(LEDGER_COLUMNS))}{last_row}"
-    _add_validations(ws, lists, unit_names, outcome_choices, last_row)
+    _add_validations(ws, lists, unit_names, list(session_labels), outcome_choices, last_row)
     _protect(ws)
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -128,6 +134,18 @@ def _lay_out(ws) -> None:
         dimension.fill = _ADMIN_FILL if column.admin else _BOT_FILL
         dimension.protection = Protection(locked=not column.admin)
     ws.freeze_panes = "B2"  # header row and the case number stay visible
+    # Printed: landscape A4, as wide as the page, the header row on every page.
+    ws.page_setup.orientation, ws.page_setup.paperSize = "landscape", "9"  # 9: A4
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = "1:1"
+    ws.print_options.horizontalCentered = True
+
+
+def set_properties(wb, title: str, author: str) -> None:
+    """Document properties name the office, not the library that wrote the file."""
+    wb.properties.creator = wb.properties.lastModifiedBy = author or title
+    wb.properties.title = title
 
 
 class _ColumnStyles:
@@ -137,13 +155,13 @@ class _ColumnStyles:
         self.header, self.data, self.risky = [], [], []
         for column in LEDGER_COLUMNS:
             fill = _ADMIN_FILL if column.admin else _BOT_FILL
-            self.header.append(style_of(ws, font=Font(bold=True), fill=fill, alignment=Alignment(
+            self.header.append(style_of(ws, font=Font(bold=True), fill=fill, border=_BORDER, alignment=Alignment(
                 horizontal="center", vertical="center", wrap_text=True)))
             data = style_of(
-                ws, fill=fill,
+                ws, fill=fill, border=_BORDER,
                 alignment=Alignment(vertical="top", wrap_text=column.kind in ("long", "list")),
                 protection=Protection(locked=not column.admin),
-                number_format="yyyy-mm-dd" if column.kind == "date" else "General")
+                number_format=DATE_FORMAT if column.kind == "date" else "General")
             self.data.append(data)
             self.risky.append(quoted(data))
 
@@ -181,11 +199,17 @@ def _display(column: LedgerColumn, value) -> str:
     return clean_text(value)
 
 
-def _add_validations(ws, lists, unit_names: list[str], outcomes: tuple[str, ...], last_row: int) -> None:
-    for name in unit_names:
-        lists.append([text_cell(lists, name)])
+def _add_validations(ws, lists, unit_names: list[str], session_labels: list[str],
+                     outcomes: tuple[str, ...], last_row: int) -> None:
+    # Column A of the hidden sheet holds the unit names, column B the sessions.
+    for index in range(max(len(unit_names), len(session_labels))):
+        lists.append([text_cell(lists, values[index]) if index < len(values) else None
+                      for values in (unit_names, session_labels)])
     units_ref = f"'{LISTS_SHEET}'!$A$1:$A${max(len(unit_names), 1)}"
+    sessions_ref = f"'{LISTS_SHEET}'!$B$1:$B${max(len(session_labels), 1)}"
     rules = {
+        "接待场次": _dropdown(sessions_ref, "企业参加接待的场次；改选其他场次即把该诉求列入所选场次，并通知企业"),
+        "回访": _dropdown(None, "填写回访情况（不超过200字），导入后记入该诉求", strict=False),
         "现场结果": _dropdown(",".join(outcomes), "请从下拉列表中选择：" + "、".join(outcomes)),
         "承办单位": _dropdown(units_ref, "请从下拉列表中选择一个承办单位"),
         # A dropdown holds one value; several co-units are typed, separated by 、, so no error alert.
@@ -200,7 +224,10 @@ def _add_validations(ws, lists, unit_names: list[str], outcomes: tuple[str, ...]
             ws.data_validations.append(rule)
 
 
-def _dropdown(source: str, prompt: str, strict: bool = True) -> DataValidation:
+def _dropdown(source: str | None, prompt: str, strict: bool = True) -> DataValidation:
+    if source is None:  # a prompt only: any text
+        return DataValidation(type=None, allow_blank=True, showInputMessage=True, promptTitle="填写说明",
+                              prompt=prompt, showErrorMessage=False)
     formula = source if source.startswith("'") else f'"{source}"'
     return DataValidation(type="list", formula1=formula, allow_blank=True, showDropDown=False,
                           showInputMessage=True, promptTitle="填写说明", prompt=prompt,

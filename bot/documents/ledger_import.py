@@ -1,7 +1,8 @@
-"""企业诉求台账 import: read back the five admin columns of a ledger the office filled in.
+"""企业诉求台账 import: read back the admin columns of a ledger the office filled in.
 
-Only 现场结果, 承办单位, 协办单位, 办理要求 and 长期整改 are the office's; every other column belongs to the
-bot. Rows are keyed by case number and cells found by header name, never by position, so sorting,
+Only 接待场次, 现场结果, 承办单位, 协办单位, 办理要求, 长期整改 and 回访 are the office's; every other column
+belongs to the bot. 接待场次 and 回访 are filled by the bot too: they count as the clerk's only when
+changed. Rows are keyed by case number and cells found by header name, never by position, so sorting,
 hiding and adding columns do not matter. The very-hidden baseline sheet written by ledger_export.py
 tells which rows the clerk changed and which bot-owned cells were edited (reported and ignored).
 """
@@ -26,9 +27,12 @@ from .rows import LEDGER_COLUMNS, LedgerEdit, LedgerImportResult, clean_text
 _CO_SPLIT = re.compile(r"[、，,；;/\s]+")
 _ADMIN = tuple(c for c in LEDGER_COLUMNS if c.admin)
 _YES = ("是", "√", "✓")
+_PREFILLED = ("接待场次", "回访", "长期整改")  # exported filled: an unchanged value is no decision
+REVISIT_MAX = 200
 
 
 def import_ledger(path: Path, *, unit_by_name: Callable[[str], str | None],
+                  session_by_label: Callable[[str], str | None] = lambda _label: None,
                   outcome_choices: tuple[str, ...] = OUTCOMES) -> LedgerImportResult:
     """Read the admin columns of a ledger the office filled in.
 
@@ -45,7 +49,7 @@ def import_ledger(path: Path, *, unit_by_name: Callable[[str], str | None],
             result.problems.append("未找到台账表头：工作表中应有“编号”及“现场结果”“承办单位”“协办单位”“办理要求”“长期整改”等列")
             return result
         header_row, columns, rows = found
-        reader = _RowReader(unit_by_name, outcome_choices, baseline, result)
+        reader = _RowReader(unit_by_name, session_by_label, outcome_choices, baseline, result)
         for number, values in enumerate(rows, header_row + 1):
             cells = {h: (values[i] if i < len(values) else None) for h, i in columns.items()}
             reader.read(number, cells)
@@ -130,15 +134,17 @@ def _cell_text(value) -> str:
 
 
 def _filled(text: dict[str, str]) -> bool:
-    """True when the row carries any admin decision (an exported 否 in 长期整改 is no decision)."""
-    return any(text[c.header] for c in _ADMIN if c.header != "长期整改") or text["长期整改"] in _YES
+    """True when the row carries any admin decision (an exported 否 in 长期整改, the exported
+    接待场次 and 回访 are none)."""
+    return any(text[c.header] for c in _ADMIN if c.header not in _PREFILLED) or text["长期整改"] in _YES
 
 
 class _RowReader:
     """Turns one sheet row into an edit, problems and ignored changes."""
 
-    def __init__(self, unit_by_name, outcomes, baseline, result: LedgerImportResult):
+    def __init__(self, unit_by_name, session_by_label, outcomes, baseline, result: LedgerImportResult):
         self.unit_by_name = unit_by_name
+        self.session_by_label = session_by_label
         self.outcomes = outcomes
         self.baseline = baseline
         self.result = result
@@ -164,7 +170,7 @@ class _RowReader:
                 return  # admin cells as exported: nothing to record
         elif not _filled(text):
             return
-        self._record(number, case, text)
+        self._record(number, case, text, exported)
 
     def _exported(self, number: int, case: str) -> dict | None | bool:
         """The case's exported digests; None without a baseline; False for a case not exported."""
@@ -186,11 +192,14 @@ class _RowReader:
                     f"第{number}行（编号{case}）：“{column.header}”由系统维护，此处改动（现为{now}）未予导入；"
                     f"如需更正，请联系管理员")
 
-    def _record(self, number: int, case: str, text: dict) -> None:
+    def _record(self, number: int, case: str, text: dict, exported: dict | None) -> None:
         problems: list[str] = []
 
         def say(message: str) -> None:
             problems.append(f"第{number}行：{message}（编号{case}）")
+
+        def changed(header: str) -> bool:
+            return exported is None or cell_digest(text[header]) != exported.get(header)
 
         outcome = text["现场结果"] or None
         if outcome and outcome not in self.outcomes:
@@ -208,10 +217,26 @@ class _RowReader:
             say(f"“协办单位”中的“{lead_name}”已是承办单位，请从协办单位中删去")
         if long_term and outcome != "交办":
             say("“长期整改”为“是”时，“现场结果”应为“交办”")
+        # Without the export baseline nobody knows what was exported: a 接待场次 that names no
+        # session is then left alone (the apply step compares a known one with the case).
+        session = (self._session(text["接待场次"], say) if exported is not None and changed("接待场次")
+                   else self.session_by_label(text["接待场次"]) if text["接待场次"] else None)
+        revisit = text["回访"] if changed("回访") else None
+        if revisit and len(revisit) > REVISIT_MAX:
+            say(f"“回访”不超过{REVISIT_MAX}字，现为{len(revisit)}字")
         if problems:
             self.result.problems.extend(problems)
             return
-        self.result.edits.append(LedgerEdit(number, case, outcome, lead, co, text["办理要求"], bool(long_term)))
+        self.result.edits.append(LedgerEdit(number, case, outcome, lead, co, text["办理要求"], bool(long_term),
+                                            session, revisit))
+
+    def _session(self, label: str, say) -> str | None:
+        if not label:
+            return None
+        session_id = self.session_by_label(label)
+        if session_id is None:
+            say(f"“接待场次”中的“{label}”不是已安排的接待场次，请从下拉列表中选择")
+        return session_id
 
     def _unit(self, name: str, header: str, say) -> str | None:
         unit_id = self.unit_by_name(name)

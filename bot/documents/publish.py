@@ -14,8 +14,8 @@ from typing import Iterable
 from jinja2 import Environment
 
 from ..defaults import TemplatePath
-from .cn import cn_date, iso
-from .ledger import fast_sheet, quoted, style_of, text_cell
+from .cn import cn_date
+from .ledger import fast_sheet, quoted, set_properties, style_of, text_cell
 from .rows import PublicRow
 
 COLUMNS = ("编号", "诉求领域", "承办单位", "办理状态", "受理日期", "交办日期", "办结时限", "办结日期")
@@ -24,7 +24,7 @@ PAGE = "progress.html.j2"  # templates/html/, found through the template search 
 
 
 def publish(rows: Iterable[PublicRow], out_dir: Path, *, title: str, generated: date,
-            templates: TemplatePath = TemplatePath()) -> list[Path]:
+            author: str = "", templates: TemplatePath = TemplatePath()) -> list[Path]:
     """Write progress.html and progress.xlsx into out_dir; return their paths. The page is
     templates/html/progress.html.j2, the admin's copy when templates_dir has one."""
     out_dir = Path(out_dir)
@@ -32,10 +32,11 @@ def publish(rows: Iterable[PublicRow], out_dir: Path, *, title: str, generated: 
     table = [_values(row) for row in rows]
     html_path = out_dir / "progress.html"
     page = page_environment(templates).get_template(PAGE)
-    html = page.render(title=title, generated=cn_date(generated), columns=COLUMNS, rows=table)
+    html = page.render(title=title, generated=cn_date(generated), columns=COLUMNS, rows=table,
+                       author=author)
     html_path.write_text(html, encoding="utf-8")
     xlsx_path = out_dir / "progress.xlsx"
-    _write_xlsx(table, xlsx_path, title)
+    _write_xlsx(table, xlsx_path, title, author)
     return [html_path, xlsx_path]
 
 
@@ -46,14 +47,15 @@ def page_environment(templates: TemplatePath) -> Environment:
 
 def _values(row: PublicRow) -> tuple[str, ...]:
     return (row.case_number, row.field_name, row.lead_unit, row.status,
-            iso(row.accepted), iso(row.assigned), iso(row.result_due), iso(row.closed))
+            cn_date(row.accepted), cn_date(row.assigned), cn_date(row.result_due), cn_date(row.closed))
 
 
-def _write_xlsx(table: list[tuple[str, ...]], path: Path, title: str) -> None:
+def _write_xlsx(table: list[tuple[str, ...]], path: Path, title: str, author: str) -> None:
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
     wb = Workbook(write_only=True)
+    set_properties(wb, title, author)
     ws = fast_sheet(wb, "办理进度")
     for letter, width in zip("ABCDEFGH", (18, 16, 24, 12, 12, 12, 12, 12)):
         ws.column_dimensions[letter].width = width

@@ -42,7 +42,7 @@ class LedgerRow:
     suggested_departments: tuple[str, ...] = ()  # 建议解决部门 (unit names)
     decision: str = ""  # 处理结论 (e.g. 已受理 / 择期安排 / 转办)
     rules: tuple[str, ...] = ()  # 规则 (rule ids, e.g. MATCH-CURRENT)
-    session: str = ""  # 接待场次 (session id or its date)
+    session: str = ""  # 接待场次, as its date: 2026年12月22日上午 (admin column: moves the case)
     leader: str = ""  # 接待领导 (title)
     outcome: str | None = None  # 现场结果: 当场解决 / 交办 / 解释说明 (admin column)
     lead_unit: str | None = None  # 承办单位 name (admin column)
@@ -55,7 +55,7 @@ class LedgerRow:
     latest_progress: str = ""  # 最近进展
     status: str = ""  # 状态 (Chinese)
     closed: date | None = None  # 办结日期
-    follow_up: str = ""  # 回访
+    follow_up: str = ""  # 回访 (admin column: the office's follow-up notes)
     satisfaction: str = ""  # 满意度
 
 
@@ -84,7 +84,7 @@ LEDGER_COLUMNS: tuple[LedgerColumn, ...] = (
     LedgerColumn("建议解决部门", "suggested_departments", "list", 20),
     LedgerColumn("处理结论", "decision", "text", 12),
     LedgerColumn("规则", "rules", "list", 18),
-    LedgerColumn("接待场次", "session", "text", 12),
+    LedgerColumn("接待场次", "session", "text", 18, admin=True),
     LedgerColumn("接待领导", "leader", "text", 16),
     LedgerColumn("现场结果", "outcome", "text", 12, admin=True),
     LedgerColumn("承办单位", "lead_unit", "text", 22, admin=True),
@@ -97,7 +97,7 @@ LEDGER_COLUMNS: tuple[LedgerColumn, ...] = (
     LedgerColumn("最近进展", "latest_progress", "long", 36),
     LedgerColumn("状态", "status", "text", 10),
     LedgerColumn("办结日期", "closed", "date", 12),
-    LedgerColumn("回访", "follow_up", "long", 24),
+    LedgerColumn("回访", "follow_up", "long", 24, admin=True),
     LedgerColumn("满意度", "satisfaction", "text", 10),
 )
 
@@ -113,6 +113,8 @@ class LedgerEdit:
     co_units: tuple[str, ...]  # unit ids
     requirements: str  # 办理要求
     long_term: bool
+    session: str | None = None  # a session id when the clerk chose (another) 接待场次, else None
+    revisit: str | None = None  # 回访 text when the clerk changed it, else None
 
 
 @dataclass
@@ -137,16 +139,23 @@ class SlipData:
     field_name: str = ""
     facts: str = ""
     requests: str = ""
-    leader_title: str = ""
+    leader_title: str = ""  # the receiving leader as printed: 副市长张三
     reception_date: date | None = None
     requirements: str = ""
     assigned: date | None = None
     status_due: date | None = None
     result_due: date | None = None
     long_term: bool = False
-    office_contact: str = ""
+    office_contact: str = ""  # the office's contact person
     office_phone: str = ""
     reply_instructions: str = ""
+    title: str = ""  # 诉求标题
+    reasons: str = ""  # 理由依据: the demand's basis
+    status_days: int = 7  # deadlines.toml, printed in the note (the caller passes the rules' values)
+    result_days: int = 30
+    long_term_days: int = 10
+    first_progress_due: date | None = None  # long-term: the first 十日一报
+    lead_contact: str = ""  # the lead unit's contact and phone, for the co-units
 
 
 @dataclass(frozen=True)
@@ -166,8 +175,12 @@ class PublicRow:
 @dataclass(frozen=True)
 class UnitOnTime:
     unit: str
-    due: int  # reports that fell due in the period
-    on_time: int  # of those, received by their due date
+    due: int  # items that fell due in the period (落实情况, 办理结果, 十日一报)
+    on_time: int  # of those, received by their due date; the rest were late or are still missing
+
+    @property
+    def late(self) -> int:
+        return self.due - self.on_time
 
     @property
     def rate(self) -> float | None:
@@ -184,6 +197,19 @@ class OverdueItem:
 
 
 @dataclass(frozen=True)
+class LateItem:
+    """An item of the period that was reported late or not at all, for the leaders' report."""
+
+    case_number: str
+    unit: str
+    kind: str  # status | result | progress
+    due: date
+    reported: date | None  # None: still not reported
+    days_late: int  # to the report, or to the end of the period when still missing
+    escalated: date | None = None  # the day it was put to the supervision office
+
+
+@dataclass(frozen=True)
 class CommonIssue:
     topic: str  # field name or keyword
     enterprises: int
@@ -195,13 +221,18 @@ SATISFACTION_LEVELS = ("满意", "基本满意", "不满意", "未答复")
 
 @dataclass(frozen=True)
 class ReportData:
+    """The figures of the leaders' report. The totals add up: by_status sums to `registered`,
+    by_field to the demands taken on (受理), by_unit to the demands assigned (交办), and each
+    unit's due items to its on-time plus late ones."""
+
     period_from: date
     period_to: date
-    by_field: Mapping[str, int] = field(default_factory=dict)
-    by_unit: Mapping[str, int] = field(default_factory=dict)
-    by_status: Mapping[str, int] = field(default_factory=dict)
+    registered: int = 0  # 登记: every registration of the period, whatever its decision
+    by_field: Mapping[str, int] = field(default_factory=dict)  # 受理 (accepted or deferred) by field
+    by_unit: Mapping[str, int] = field(default_factory=dict)  # 交办 by lead unit
+    by_status: Mapping[str, int] = field(default_factory=dict)  # 登记 by status
     on_time: tuple[UnitOnTime, ...] = ()
-    overdue: tuple[OverdueItem, ...] = ()
+    late: tuple[LateItem, ...] = ()
     satisfaction: Mapping[str, int] = field(default_factory=dict)  # keys of SATISFACTION_LEVELS
     common_issues: tuple[CommonIssue, ...] = ()  # only those raised by >= 3 enterprises
     office: str = ""  # signs the report

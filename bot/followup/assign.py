@@ -13,10 +13,11 @@ from bot.cases import add_event, find_case
 from bot.context import Runtime
 from bot.documents.rows import SlipData
 from bot.errors import CaseError
-from bot.followup.mails import enterprise_assigned_draft, slip_drafts
-from bot.followup.reminders.due import compute_deadlines
-from bot.followup.status import ASSIGNABLE, IN_HAND
+from bot.followup.mails import enterprise_assigned_draft, queue_to_enterprise, slip_drafts
+from bot.followup.reminders.due import AssignmentIn, compute_deadlines, next_progress_due
+from bot.followup.status import ASSIGNABLE, STATUS_CN
 from bot.outbox.queue import queue
+from bot.rules.texts import leader_words
 from bot.store.models import Assignment, Case, UnitReport
 from bot.store.states import CaseStatus, Role
 
@@ -34,9 +35,9 @@ def check_units(rt: Runtime, req: AssignRequest) -> None:
     rules = rt.ruleset
     for unit_id in (req.lead, *req.co):
         if rules.unit_by_id(unit_id) is None:
-            raise CaseError(f"unknown unit {unit_id!r} (see units.toml)")
+            raise CaseError(f"单位“{unit_id}”未在单位名单（units.toml）中登记")
     if req.lead in req.co:
-        raise CaseError(f"unit {req.lead} cannot be both lead and co-unit")
+        raise CaseError(f"{rules.unit_by_id(req.lead).name}不能既是承办单位又是协办单位")
 
 
 def assignments_of(db: Session, case: Case) -> list[Assignment]:
@@ -59,8 +60,8 @@ def assign(db: Session, rt: Runtime, req: AssignRequest) -> bool:
     check_units(rt, req)
     case = find_case(db, req.case)
     if case.status not in ASSIGNABLE:
-        raise CaseError(f"case {case.number} is {case.status}; only accepted, deferred, assigned or "
-                        "reopened cases can be assigned")
+        raise CaseError(f"编号{case.number}当前状态为“{STATUS_CN.get(case.status, case.status)}”，"
+                        "只有当期安排、择期安排、办理中或重新办理的诉求可以交办")
     if same_assignment(db, case, req):
         return False
     today, now = rt.today(), rt.now()
@@ -76,8 +77,9 @@ def assign(db: Session, rt: Runtime, req: AssignRequest) -> bool:
     for draft in slip_drafts(rt, case, req, slip):
         queue(db, draft, rt.sender, now)
     enterprise = enterprise_assigned_draft(rt, case, req, status_due, result_due)
-    if enterprise is not None:
-        queue(db, enterprise, rt.sender, now)
+    out = queue(db, enterprise, rt.sender, now) if enterprise is not None else None
+    if out is not None:
+        case.last_outbound_id = out.message_id
     return True
 
 
@@ -104,23 +106,41 @@ def _replace_assignments(db: Session, case: Case, req: AssignRequest, today: dat
 
 def slip_data(rt: Runtime, case: Case, req: AssignRequest, today: date, status_due: date,
               result_due: date) -> SlipData:
-    rules = rt.ruleset
+    rules, deadlines = rt.ruleset, rt.ruleset.deadlines
     form = json.loads(case.form_json or "{}")
     session = rules.session_by_id(case.session_id) if case.session_id else None
-    leader = rules.leader_by_id(session.leader) if session else None
     field_rule = rules.field_by_id(case.field_id) if case.field_id else None
+    lead = rules.unit_by_id(req.lead)
+    cal = WorkCalendar.from_ruleset(rules)
+    programme = rules.programme
     return SlipData(
-        case_number=case.number, office=rules.programme.office,
-        lead_unit=rules.unit_by_id(req.lead).name,
+        case_number=case.number, office=programme.office, lead_unit=lead.name,
         co_units=tuple(rules.unit_by_id(u).name for u in req.co),
         enterprise_name=case.enterprise_name, contact_name=case.contact_name,
         contact_phone=case.contact_phone, field_name=field_rule.name if field_rule else "",
         facts=form.get("facts") or "", requests=form.get("requests") or "",
-        leader_title=leader.title if leader else "", reception_date=session.date if session else None,
+        title=form.get("title") or "", reasons=form.get("reasons") or "",
+        leader_title=leader_words(rules, session), reception_date=session.date if session else None,
         requirements=req.note, assigned=today, status_due=status_due, result_due=result_due,
-        long_term=req.long_term, office_contact=rules.programme.office,
-        office_phone=rules.programme.phone,
+        long_term=req.long_term,
+        first_progress_due=_first_progress(case, req, today, status_due, result_due, deadlines, cal),
+        status_days=deadlines.status_report_working_days, result_days=deadlines.result_days,
+        long_term_days=deadlines.long_term_report_days,
+        office_contact=programme.contact or programme.office,
+        office_phone=programme.contact_phone or programme.phone,
+        lead_contact="　".join(p for p in (lead.contact, lead.phone) if p),
         reply_instructions=f"请直接回复本邮件报送办理情况，主题中保留编号[{case.number}]。")
+
+
+def _first_progress(case: Case, req: AssignRequest, today: date, status_due: date, result_due: date,
+                    deadlines, cal: WorkCalendar) -> date | None:
+    """The first 十日一报 date, by the reminders' own rule (none for an ordinary case)."""
+    if not req.long_term:
+        return None
+    fresh = AssignmentIn(case=case.number, unit=req.lead, role=Role.LEAD, assigned=today, long_term=True,
+                         result_due=result_due, status_due=status_due, reports=(), closed=False,
+                         unit_emails=())
+    return next_progress_due(fresh, deadlines, cal)
 
 
 def resolve(db: Session, rt: Runtime, number: str, how: str, note: str) -> bool:
@@ -130,26 +150,21 @@ def resolve(db: Session, rt: Runtime, number: str, how: str, note: str) -> bool:
     if case.status == status and case.requirements == note:
         return False
     if case.status not in ASSIGNABLE:
-        raise CaseError(f"case {case.number} is {case.status} and cannot be resolved")
-    now = rt.now()
+        raise CaseError(f"编号{case.number}当前状态为“{STATUS_CN.get(case.status, case.status)}”，"
+                        "不能登记为当场解决或解释说明")
+    now, today = rt.now(), rt.today()
     case.status, case.outcome = status, "当场解决" if how == "on_site" else "解释说明"
-    case.requirements, case.closed_on, case.updated_at = note, rt.today(), now
+    case.requirements, case.closed_on, case.updated_at = note, today, now
     for a in assignments_of(db, case):
         a.closed = True
         db.add(a)
     db.add(case)
     add_event(db, case, now, status, note)
+    rules = rt.ruleset
+    session = rules.session_by_id(case.session_id) if case.session_id else None
+    reply_by = WorkCalendar.from_ruleset(rules).add_working_days(
+        today, rules.deadlines.satisfaction_reply_working_days)
+    queue_to_enterprise(db, rt, case, "enterprise_closed", "notice-closed", on_site=how == "on_site",
+                        note=note, session=session, leader=leader_words(rules, session),
+                        reply_by=reply_by)
     return True
-
-
-def extend(db: Session, rt: Runtime, number: str, to: date) -> Assignment:
-    case = find_case(db, number)
-    lead = next((a for a in assignments_of(db, case) if a.role == Role.LEAD), None)
-    if lead is None or case.status not in IN_HAND:
-        raise CaseError(f"case {case.number} has no open assignment to extend")
-    if to <= lead.result_due:
-        raise CaseError(f"--to {to} is not after the current result due date {lead.result_due}")
-    old, lead.result_due = lead.result_due, to
-    db.add(lead)
-    add_event(db, case, rt.now(), "extended", f"{old} -> {to}")
-    return lead

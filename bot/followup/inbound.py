@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from bot.cases import add_event
 from bot.context import Runtime
-from bot.followup import ledger_mail, reports, satisfaction
+from bot.followup import admin_reply, ledger_mail, reports, satisfaction
 from bot.followup.held import KIND_CN, hold
 from bot.followup.incoming import Followup, tagged_case, unit_of_address
 from bot.followup.notify import notify_admin
@@ -52,6 +52,11 @@ def handle(db: Session, rt: Runtime, msg: InboundMessage, ctx: Context) -> Follo
         if not trust.authenticated:
             return _hold_or_refuse(db, rt, msg, ctx, "ledger-import", None, trust)
         return ledger_mail.import_by_mail(db, rt, msg)
+    if is_admin(rt, sender) and admin_reply.replied_review(db, msg) is not None:
+        # the admin's decision on a draft answer or an extension request
+        if not trust.authenticated:
+            return _hold_or_refuse(db, rt, msg, ctx, "answer-approval", None, trust)
+        return admin_reply.handle(db, rt, msg)
     case = tagged_case(db, msg)
     if case is None:
         return None
@@ -61,7 +66,7 @@ def handle(db: Session, rt: Runtime, msg: InboundMessage, ctx: Context) -> Follo
     if unit_id is None and sender in case_parties(case):
         if trust.forged:
             return refuse(db, rt, msg, case, trust.why_cn, trust.why)
-        if case.status == CaseStatus.RESULT_RECEIVED:
+        if satisfaction.awaits_rating(case):
             answer = satisfaction.record_answer(db, rt, msg, case)
             if answer is not None:
                 return answer

@@ -9,14 +9,19 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
+from bot.cases import add_event, find_case
 from bot.context import Runtime
-from bot.documents.ledger import import_ledger
-from bot.documents.rows import LedgerImportResult, LedgerRow
+from bot.documents.cn import cn_date
+from bot.documents.ledger import export_ledger, import_ledger
+from bot.documents.rows import LedgerEdit, LedgerImportResult, LedgerRow
 from bot.errors import CaseError
 from bot.followup.assign import AssignRequest, assign, resolve
-from bot.followup.status import DECISION_CN, STATUS_CN
+from bot.followup.mails import queue_to_enterprise
+from bot.followup.status import DECISION_CN, RULE_CN, STATUS_CN
+from bot.rules.texts import leader_words, session_label, session_words
 from bot.store.models import Assignment, Case, UnitReport
-from bot.store.states import Role
+from bot.store.states import CaseStatus, Role
+from bot.verdict import Decision
 
 
 def ledger_rows(db: Session, rt: Runtime, batch: int = 1000) -> Iterator[LedgerRow]:
@@ -42,7 +47,7 @@ def _followup_of(db: Session, case_ids: list[int]):
     if by_assignment:
         for r in db.exec(select(UnitReport).where(UnitReport.assignment_id.in_(list(by_assignment)))
                          .order_by(UnitReport.id)):
-            latest[by_assignment[r.assignment_id]] = f"{r.received} {r.summary[:200]}"
+            latest[by_assignment[r.assignment_id]] = f"{cn_date(r.received)}　{r.summary[:200]}"
     return assignments, latest
 
 
@@ -68,7 +73,7 @@ def _row(rt: Runtime, case: Case, assignments: list[Assignment], latest: str) ->
         suggested_departments=tuple(_suggested(rt, case, form)),
         decision=DECISION_CN.get(case.decision, case.decision),
         rules=tuple(r for r in case.rules.split(",") if r),
-        session=session.id if session else "", leader=leader.title if leader else "",
+        session=session_label(session), leader=leader.full_title if leader else "",
         outcome=case.outcome or None, lead_unit=name(lead.unit_id) if lead else None,
         co_units=tuple(name(a.unit_id) for a in assignments if a.role == Role.CO and not a.closed),
         requirements=case.requirements or "", assigned=lead.assigned if lead else None,
@@ -79,19 +84,45 @@ def _row(rt: Runtime, case: Case, assignments: list[Assignment], latest: str) ->
 
 
 def _suggested(rt: Runtime, case: Case, form: dict) -> list[str]:
-    """What the enterprise suggested, plus the departments of the matched field."""
-    names = list(form.get("suggested_departments") or [])
+    """What the enterprise suggested, plus the departments of the matched field: each unit once,
+    by its registered name when the enterprise's wording names a known unit (市发改委 and
+    乌海市发展和改革委员会 are one)."""
+    names: list[str] = []
     field_rule = rt.ruleset.field_by_id(case.field_id) if case.field_id else None
-    for uid in field_rule.departments if field_rule else ():
-        unit = rt.ruleset.unit_by_id(uid)
+    field_units = [rt.ruleset.unit_by_id(uid) for uid in (field_rule.departments if field_rule else ())]
+    for written in form.get("suggested_departments") or []:
+        unit = unit_named(rt, written)
+        name = unit.name if unit else written
+        if name not in names:
+            names.append(name)
+    for unit in field_units:
         if unit and unit.name not in names:
             names.append(unit.name)
     return names
 
 
+def unit_named(rt: Runtime, written: str):
+    """The unit an enterprise means by `written`: its exact name or id, or the name without the
+    city (市发展和改革委员会 for 乌海市发展和改革委员会)."""
+    unit = rt.ruleset.unit_by_name(written)
+    if unit is not None:
+        return unit
+    key = _bare(written, rt.ruleset.programme.city)
+    return next((u for u in rt.ruleset.units if key and _bare(u.name, rt.ruleset.programme.city) == key), None)
+
+
+def _bare(name: str, city: str) -> str:
+    name = name.strip()
+    for prefix in (city, city.removesuffix("市"), "市"):
+        if prefix and name.startswith(prefix):
+            name = name[len(prefix):]
+    return name
+
+
 def apply_import(db: Session, rt: Runtime, result: LedgerImportResult) -> list[str]:
     """Apply the edits in the caller's transaction; returns one summary line per change.
-    Raises CaseError (the caller rolls back) when an edit is not allowed for the case's state."""
+    An edit not allowed for the case's state becomes a problem of its row (the caller refuses
+    the whole import when there is any)."""
     changes = []
     for edit in result.edits:
         try:
@@ -101,20 +132,61 @@ def apply_import(db: Session, rt: Runtime, result: LedgerImportResult) -> list[s
     return changes
 
 
-def _apply_edit(db: Session, rt: Runtime, edit) -> list[str]:
+def _apply_edit(db: Session, rt: Runtime, edit: LedgerEdit) -> list[str]:
+    case = find_case(db, edit.case_number)
+    changes = []
+    if edit.session is not None and edit.session != case.session_id:
+        changes.append(move_to_session(db, rt, case, edit.session))
+    if edit.revisit is not None and edit.revisit != (case.revisit or ""):
+        case.revisit = edit.revisit
+        db.add(case)
+        add_event(db, case, rt.now(), "revisit", edit.revisit)
+        changes.append(f"{case.number}：已记录回访情况")
     if edit.outcome is None:
-        return []
+        return changes
+    check_outcome(rt, case)
+    rules = rt.ruleset
     if edit.outcome == "交办":
         req = AssignRequest(edit.case_number, edit.lead_unit, tuple(edit.co_units),
                             edit.long_term, edit.requirements)
         if assign(db, rt, req):
-            co = f"，协办：{'、'.join(edit.co_units)}" if edit.co_units else ""
-            return [f"{edit.case_number}：交办 {edit.lead_unit}{co}，已发送交办单"]
-        return []
+            name = lambda uid: rules.unit_by_id(uid).name  # noqa: E731
+            co = f"，协办单位{'、'.join(name(u) for u in edit.co_units)}" if edit.co_units else ""
+            changes.append(f"{edit.case_number}：交{name(edit.lead_unit)}承办{co}，已发送交办单")
+        return changes
     how = "on_site" if edit.outcome == "当场解决" else "explained"
     if resolve(db, rt, edit.case_number, how, edit.requirements):
-        return [f"{edit.case_number}：{edit.outcome}"]
-    return []
+        changes.append(f"{edit.case_number}：登记为{edit.outcome}，已告知企业")
+    return changes
+
+
+def check_outcome(rt: Runtime, case: Case) -> None:
+    """A 现场结果 belongs to a case accepted for a session that has taken place."""
+    session = rt.ruleset.session_by_id(case.session_id) if case.session_id else None
+    if case.decision != Decision.ACCEPTED or session is None:
+        rule = "、".join(RULE_CN.get(r, r) for r in case.rules.split(",") if r)
+        decision = DECISION_CN.get(case.decision, case.decision) + (f"（{rule}）" if rule else "")
+        raise CaseError(f"编号{case.number}的处理结论为“{decision}”，没有安排在接待场次，不能登记现场结果；"
+                        "如该企业确已参加接待，请在本行“接待场次”中选择所参加的场次")
+    if session.date > rt.today():
+        raise CaseError(f"编号{case.number}安排在{session_label(session)}接待，该场次尚未举行，不能登记现场结果")
+
+
+def move_to_session(db: Session, rt: Runtime, case: Case, session_id: str) -> str:
+    """The clerk put the case into a session: it is accepted for it, and the enterprise is told."""
+    session = rt.ruleset.session_by_id(session_id)
+    now, old = rt.now(), case.session_id
+    case.session_id, case.decision = session_id, Decision.ACCEPTED
+    if case.status in (CaseStatus.ACCEPTED, CaseStatus.DEFERRED):
+        case.status = CaseStatus.ACCEPTED
+        case.accepted_on = case.accepted_on or rt.today()
+    case.updated_at = now
+    db.add(case)
+    add_event(db, case, now, "moved-session", f"{old or '-'} -> {session_id}")
+    queue_to_enterprise(db, rt, case, "enterprise_moved", "notice-moved", session=session,
+                        session_words=session_words(session), leader=leader_words(rt.ruleset, session),
+                        held=session.date <= rt.today())
+    return f"{case.number}：列入{session_label(session)}接待场次，已告知企业"
 
 
 def import_file(rt: Runtime, path: Path) -> tuple[bool, str]:
@@ -123,7 +195,8 @@ def import_file(rt: Runtime, path: Path) -> tuple[bool, str]:
         unit = rt.ruleset.unit_by_name(name)
         return unit.id if unit else None
 
-    result = import_ledger(path, unit_by_name=unit_by_name)
+    result = import_ledger(path, unit_by_name=unit_by_name,
+                           session_by_label=lambda label: session_by_label(rt, label))
     with Session(rt.engine) as db:
         changes = [] if result.problems else apply_import(db, rt, result)
         ok = not result.problems
@@ -134,12 +207,29 @@ def import_file(rt: Runtime, path: Path) -> tuple[bool, str]:
     return ok, summary_text(result, changes, ok)
 
 
+def session_by_label(rt: Runtime, label: str) -> str | None:
+    """接待场次 as the ledger shows it (2026年12月22日上午), or a session id."""
+    label = label.strip()
+    return next((s.id for s in rt.ruleset.sessions if label in (s.id, session_label(s))), None)
+
+
+def session_labels(rt: Runtime) -> list[str]:
+    return [session_label(s) for s in rt.ruleset.sessions]
+
+
 def summary_text(result: LedgerImportResult, changes: list[str], ok: bool) -> str:
     lines = ["台账导入完成。" if ok else "台账导入未执行：存在以下问题，请更正后重新导入（本次未做任何修改）。"]
     lines += [f"  问题：{p}" for p in result.problems]
     if ok:
-        lines.append(f"  变更 {len(changes)} 项：" if changes else "  没有需要变更的内容（重复导入不会重复发送）。")
+        lines.append(f"  共变更{len(changes)}项：" if changes else "  没有需要变更的内容（重复导入不会重复发送）。")
         lines += [f"    {c}" for c in changes]
     lines += [f"  已忽略（系统维护的列不接受修改）：{i}" for i in result.ignored]
     lines += [f"  提示：{n}" for n in result.notes]
     return "\n".join(lines)
+
+
+def export_file(db: Session, rt: Runtime, out: Path, progress=lambda rows: rows) -> int:
+    """The ledger of every case, with the units and sessions for its dropdowns (`progress` wraps
+    the rows, for a progress bar)."""
+    return export_ledger(progress(ledger_rows(db, rt)), out, unit_names=[u.name for u in rt.ruleset.units],
+                         session_labels=session_labels(rt), author=rt.ruleset.programme.office)

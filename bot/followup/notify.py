@@ -13,12 +13,12 @@ from sqlmodel import Session, select
 from bot.context import Runtime
 from bot.documents.cn import cn_date
 from bot.followup.held import expire_overdue
-from bot.followup.status import IN_HAND
+from bot.followup.status import IN_HAND, KIND_CN
 from bot.followup.views import overdue_items
 from bot.outbox.compose import Draft
 from bot.outbox.queue import queue
 from bot.store.models import Case, Outbox, ReminderLog, TrustEvent
-from bot.store.states import OutboxStatus
+from bot.store.states import CaseStatus, OutboxStatus
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,7 @@ def admin_draft(rt: Runtime, template: str, **values) -> Draft | None:
     if not rt.admin_emails:
         log.warning("ADMIN no admin_emails configured; %s not mailed", template)
         return None
+    values.setdefault("cn_date", cn_date)
     subject, body = rt.templates.render(template, programme=rt.ruleset.programme, **values)
     case = values.get("case")
     return Draft(purpose="admin", to=rt.admin_emails, subject=subject, body=body,
@@ -35,11 +36,13 @@ def admin_draft(rt: Runtime, template: str, **values) -> Draft | None:
                  auto_submitted="auto-generated")
 
 
-def notify_admin(db: Session, rt: Runtime, template: str, **values) -> None:
-    """Queue the admin's mail in the caller's transaction (it commits with the change it reports)."""
+def notify_admin(db: Session, rt: Runtime, template: str, **values) -> Outbox | None:
+    """Queue the admin's mail in the caller's transaction (it commits with the change it reports).
+    The queued row's Message-ID lets a reply to it be recognised (see followup.admin_reply)."""
     draft = admin_draft(rt, template, **values)
-    if draft is not None:
-        queue(db, draft, rt.sender, rt.now())
+    if draft is None:
+        return None
+    return queue(db, draft, rt.sender, rt.now())
 
 
 def tell_admin(rt: Runtime, template: str, **values) -> None:
@@ -56,7 +59,9 @@ def queue_digest(rt: Runtime) -> None:
     with Session(rt.engine) as db:
         overdue = overdue_items(db, rt, today)
         open_count = len(db.exec(select(Case.id).where(Case.status.in_(IN_HAND))).all())
-        draft = admin_draft(rt, "admin_digest", overdue=overdue, open_count=open_count, today=today)
+        pending = len(db.exec(select(Case.id).where(Case.status == CaseStatus.ANSWER_PENDING)).all())
+        draft = admin_draft(rt, "admin_digest", overdue=overdue, open_count=open_count, today=today,
+                            kind_cn=KIND_CN, pending_answers=pending)
         if draft is None:
             return
         # Recorded with the mail, so a restart (or a second daemon) sends one digest a week.

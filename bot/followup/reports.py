@@ -8,6 +8,7 @@ from sqlmodel import Session, select
 
 from bot.cases import add_event
 from bot.context import Runtime
+from bot.followup import answers, extensions
 from bot.followup.incoming import Followup
 from bot.followup.notify import notify_admin
 from bot.followup.status import KIND_CN
@@ -17,7 +18,7 @@ from bot.message.quote import fresh_text
 from bot.outbox.compose import Draft
 from bot.outbox.queue import queue
 from bot.store.models import Assignment, Case, ReminderLog, UnitReport
-from bot.store.states import CaseStatus, ReportKind, Role
+from bot.store.states import ReportKind, Role
 
 log = logging.getLogger(__name__)
 
@@ -47,38 +48,18 @@ def record_report(db: Session, rt: Runtime, msg: InboundMessage, case: Case,
         if att.data:
             archive_raw(rt.config.archive_dir, att.data)
     summary = fresh_text(msg.text_body)[:4000]
-    db.add(UnitReport(assignment_id=assignment.id, kind=kind, received=today,
-                      message_id=msg.message_id, summary=summary))
+    report = UnitReport(assignment_id=assignment.id, kind=kind, received=today,
+                        message_id=msg.message_id, summary=summary)
+    db.add(report)
+    db.flush()  # the review below refers to it
     add_event(db, case, now, f"report-{kind}", f"{assignment.unit_id}: {summary[:200]}")
     unit = rt.ruleset.unit_by_id(assignment.unit_id)
     if kind == ReportKind.RESULT and assignment.role == Role.LEAD:
-        _result_received(db, rt, case, assignment, summary, msg)
+        answers.result_received(db, rt, case, assignment, report)
     elif kind == ReportKind.EXTENSION:
-        notify_admin(db, rt, "admin_extension", case=case, unit=unit, summary=summary,
-                            due=assignment.result_due)
+        extensions.request_received(db, rt, case, assignment, report)
     _acknowledge(db, rt, msg, case, unit, kind)
     return Followup("report", case.number, kind)
-
-
-def _result_received(db: Session, rt: Runtime, case: Case, assignment: Assignment,
-                     summary: str, msg: InboundMessage) -> None:
-    """The result goes to the enterprise with the request to say whether it is satisfied."""
-    case.status, case.updated_at = CaseStatus.RESULT_RECEIVED, rt.now()
-    assignment.closed = True
-    db.add_all([case, assignment])
-    address = case.contact_email or case.sender
-    if not address:
-        return
-    unit = rt.ruleset.unit_by_id(assignment.unit_id)
-    subject, body = rt.templates.render("enterprise_result", programme=rt.ruleset.programme,
-                                        case=case, unit=unit, summary=summary)
-    draft = Draft(purpose="result-forward", to=[address], subject=subject, body=body,
-                  case_number=case.number, in_reply_to=case.last_outbound_id,
-                  references=[case.thread_root] if case.thread_root else [],
-                  auto_submitted="auto-generated")
-    out = queue(db, draft, rt.sender, rt.now())
-    if out is not None:
-        case.last_outbound_id = out.message_id
 
 
 def _acknowledge(db: Session, rt: Runtime, msg: InboundMessage, case: Case, unit, kind: str) -> None:
@@ -90,7 +71,8 @@ def _acknowledge(db: Session, rt: Runtime, msg: InboundMessage, case: Case, unit
         return
     db.add(ReminderLog(key=key, sent_on=rt.today()))
     subject, body = rt.templates.render("unit_ack", programme=rt.ruleset.programme, case=case,
-                                        unit=unit, kind=kind, kind_cn=KIND_CN[kind])
+                                        unit=unit, kind=kind, kind_cn=KIND_CN[kind],
+                                        reviewed=rt.ruleset.programme.result_review != answers.DIRECT)
     queue(db, Draft(purpose="ack", to=[msg.from_addr], subject=subject, body=body,
                     case_number=case.number, in_reply_to=msg.message_id,
                     references=msg.references), rt.sender, rt.now())

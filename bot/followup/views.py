@@ -17,11 +17,11 @@ from bot.followup.reminders.due import (
     next_progress_due,
 )
 from bot.followup.reminders.queue import open_lead_assignments
-from bot.store.models import Assignment, Case, CaseEvent, UnitReport
-from bot.store.states import Role
+from bot.store.models import Assignment, Case, CaseEvent, Review, UnitReport
+from bot.store.states import ReviewKind, ReviewStatus, Role
 
 
-def _progress_due(a: Assignment, reports: list[UnitReport], deadlines) -> str | None:
+def _progress_due(a: Assignment, reports: list[UnitReport], deadlines, cal: WorkCalendar) -> str | None:
     """The next 十日一报 date, by the same rule the reminders use."""
     if a.closed:
         return None
@@ -29,11 +29,12 @@ def _progress_due(a: Assignment, reports: list[UnitReport], deadlines) -> str | 
                         long_term=a.long_term, result_due=a.result_due, status_due=a.status_due,
                         reports=tuple(ReportIn(r.kind, r.received) for r in reports), closed=a.closed,
                         unit_emails=())
-    due = next_progress_due(view, deadlines)
+    due = next_progress_due(view, deadlines, cal)
     return due.isoformat() if due else None
 
 
 def case_json(db: Session, rt: Runtime, case: Case) -> dict:
+    cal = WorkCalendar.from_ruleset(rt.ruleset)
     assignments = []
     for a in db.exec(select(Assignment).where(Assignment.case_id == case.id)
                      .order_by(Assignment.role.desc(), Assignment.id)):
@@ -43,7 +44,7 @@ def case_json(db: Session, rt: Runtime, case: Case) -> dict:
             "unit": a.unit_id, "role": a.role, "assigned": a.assigned.isoformat(),
             "long_term": a.long_term, "status_due": a.status_due.isoformat(),
             "result_due": a.result_due.isoformat(),
-            "progress_due": (_progress_due(a, reports, rt.ruleset.deadlines)
+            "progress_due": (_progress_due(a, reports, rt.ruleset.deadlines, cal)
                              if a.role == Role.LEAD else None),
             "reports": [{"kind": r.kind, "received": r.received.isoformat()} for r in reports],
         })
@@ -56,7 +57,21 @@ def case_json(db: Session, rt: Runtime, case: Case) -> dict:
             "credit_code": case.credit_code, "decision": case.decision,
             "rules": [r for r in case.rules.split(",") if r], "channel": case.channel,
             "district": case.district, "satisfaction": case.satisfaction or None,
-            "assignments": assignments, "history": history}
+            "assignments": assignments, "answer": answer_json(db, case), "history": history}
+
+
+def latest_answer(db: Session, case: Case) -> Review | None:
+    return db.exec(select(Review).where(Review.case_id == case.id, Review.kind == ReviewKind.ANSWER,
+                                        Review.status != ReviewStatus.SUPERSEDED)
+                   .order_by(Review.id.desc())).first()
+
+
+def answer_json(db: Session, case: Case) -> dict | None:
+    """`case show --json` "answer": {"status": "draft|sent", "text": …}, or None."""
+    review = latest_answer(db, case)
+    if review is None:
+        return None
+    return {"status": str(review.status), "text": review.final_text or review.text}
 
 
 def show(db: Session, rt: Runtime, number: str) -> dict:

@@ -18,19 +18,42 @@ LISTS_SHEET = "选项"
 W14_NS = "http://schemas.microsoft.com/office/word/2010/wordml"
 
 
-def instructions(max_attendees: int) -> list[str]:
+# forms.md: the fields a form must carry (the rest are optional); marked * on the blank form.
+MANDATORY = frozenset({"enterprise_name", "credit_code", "district", "contact_name", "contact_phone", "field",
+                       "facts", "requests", "declarations.judicial", "declarations.discipline",
+                       "declarations.petition", "declarations.proposal"})
+MARK = "*"
+
+
+def printed_label(label: str, key: str) -> str:
+    """The label as printed: mandatory ones start with *, which the reader ignores."""
+    return f"{MARK}{label}" if key in MANDATORY else label
+
+
+def instructions(max_attendees: int, mailbox: str = "", controls: str = "xlsx") -> list[str]:
+    """The filling instructions; `controls` says how the choices are made in that file: dropdown
+    lists in the workbook, tick boxes in the Word file."""
+    if controls == "xlsx":
+        choose = ("四、所属地区、诉求领域、接待形式以及四项“是否”问题，请点击单元格后从下拉列表中选择；"
+                  "企业类型可从下拉列表中选择一项，属于多个类型的，请直接输入，类型之间用顿号（、）分隔。")
+    else:
+        choose = ("四、所属地区、企业类型、诉求领域、接待形式以及四项“是否”问题，请点击对应的方框勾选；"
+                  "企业类型可多选，其余各项只选一项。")
+    send = (f"七、请保持本表格式，勿修改栏目名称；填好后请作为邮件附件发送至{mailbox}，"
+            "请勿转换为图片。谢谢配合！" if mailbox else
+            "七、请保持本表格式，勿修改栏目名称；填好后请作为邮件附件发送至通告公布的预约邮箱，"
+            "请勿转换为图片。谢谢配合！")
     return [
         "感谢贵企业报名参加市长服务民营企业接待日。请按以下说明填写本表：",
-        "一、企业名称、统一社会信用代码、所属地区、联系人、联系电话、诉求领域、基本情况、具体请求"
-        "以及四项“是否”问题为必填项，请逐项填写完整。",
+        f"一、标有“{MARK}”的栏目为必填项（企业名称、统一社会信用代码、所属地区、联系人、联系电话、诉求领域、"
+        "基本情况、具体请求以及四项“是否”问题），请逐项填写完整。",
         "二、统一社会信用代码请按营业执照填写18位代码；联系电话请填写11位手机号码或带区号的固定电话。",
         f"三、参加接待人员不超过{max_attendees}人，请写明姓名和职务，多人之间用顿号（、）分隔。",
-        "四、企业类型可多选，多个类型之间用顿号分隔；所属地区、诉求领域、接待形式请从下拉列表中选择。",
+        choose,
         "五、已进入司法程序、行政复议或仲裁程序，已由纪委监委受理，已通过信访渠道反映，"
         "或已列入人大建议、政协提案办理的事项，按规定不纳入接待日受理范围，请如实选择“是”或“否”。",
         "六、基本情况请写明事情经过和目前困难，具体请求请写明希望政府协调解决的事项。",
-        "七、请保持本表格式，勿修改栏目名称；填好后请以 .xlsx 或 .docx 格式作为邮件附件发送，"
-        "请勿转换为 PDF 或图片。谢谢配合！",
+        send,
     ]
 
 
@@ -50,21 +73,27 @@ def _choices(key: str, districts, field_names) -> tuple[str, ...] | None:
 
 # ---------------------------------------------------------------- xlsx
 
-def write_blank_xlsx(path, *, districts=(), field_names=(), max_attendees: int = 3) -> None:
+def write_blank_xlsx(path, *, districts=(), field_names=(), max_attendees: int = 3, mailbox: str = "",
+                     office: str = "") -> None:
     from openpyxl import Workbook
 
     workbook = Workbook()
+    workbook.properties.creator = workbook.properties.lastModifiedBy = office or TITLE
+    workbook.properties.title = TITLE
     sheet = workbook.active
     sheet.title = TITLE
     lists = workbook.create_sheet(LISTS_SHEET)
-    _xlsx_form(sheet, lists, districts, field_names, max_attendees)
-    _xlsx_instructions(workbook.create_sheet(INSTRUCTIONS_SHEET, 1), max_attendees)
+    _xlsx_form(sheet, lists, districts, field_names, max_attendees, mailbox)
+    _xlsx_instructions(workbook.create_sheet(INSTRUCTIONS_SHEET, 1), max_attendees, mailbox)
     lists.sheet_state = "hidden"
     workbook.save(path)
 
 
-def _xlsx_form(sheet, lists, districts, field_names, max_attendees) -> None:
-    from openpyxl.styles import Alignment, Font, PatternFill, Protection
+def _xlsx_form(sheet, lists, districts, field_names, max_attendees, mailbox: str = "") -> None:
+    from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
+
+    thin = Side(style="thin")
+    border = Border(left=thin, right=thin, top=thin, bottom=thin)
 
     sheet["A1"] = ANNEX
     sheet["A1"].font = Font(name="黑体", size=12)
@@ -76,8 +105,10 @@ def _xlsx_form(sheet, lists, districts, field_names, max_attendees) -> None:
     label_fill = PatternFill("solid", fgColor="F2F2F2")
     for offset, (label, key) in enumerate(CANONICAL_LABELS):
         row = 3 + offset
-        cell = sheet.cell(row=row, column=1, value=label)
-        cell.font, cell.fill = Font(bold=True), label_fill
+        cell = sheet.cell(row=row, column=1, value=printed_label(label, key))
+        cell.font, cell.fill, cell.border = Font(bold=True), label_fill, border
+        for column in (2, 3, 4):  # the merged value cell keeps its frame when printed
+            sheet.cell(row=row, column=column).border = border
         cell.alignment = Alignment(wrap_text=True, vertical="center")
         sheet.merge_cells(start_row=row, start_column=2, end_row=row, end_column=4)
         value = sheet.cell(row=row, column=2)
@@ -86,7 +117,10 @@ def _xlsx_form(sheet, lists, districts, field_names, max_attendees) -> None:
         value.number_format = "@"  # digits of a credit code or phone stay text, never a float
         sheet.row_dimensions[row].height = _row_height(key)
         _xlsx_validation(sheet, lists, value.coordinate, key, districts, field_names, max_attendees)
-    _xlsx_page(sheet, 2 + len(CANONICAL_LABELS))
+    last = 3 + len(CANONICAL_LABELS)
+    sheet.merge_cells(start_row=last, start_column=1, end_row=last, end_column=4)
+    sheet.cell(row=last, column=1, value=f"标有“{MARK}”的为必填项。" + (f"填好后请发送至：{mailbox}" if mailbox else ""))
+    _xlsx_page(sheet, last)
 
 
 def _row_height(key: str) -> float:
@@ -140,11 +174,11 @@ def _xlsx_page(sheet, last_row: int) -> None:
     sheet.protection.sheet = True  # labels locked so nobody renames them; value cells unlocked
 
 
-def _xlsx_instructions(sheet, max_attendees: int) -> None:
+def _xlsx_instructions(sheet, max_attendees: int, mailbox: str = "") -> None:
     from openpyxl.styles import Alignment
 
     sheet.column_dimensions["A"].width = 100
-    for row, line in enumerate(instructions(max_attendees), start=1):
+    for row, line in enumerate(instructions(max_attendees, mailbox, "xlsx"), start=1):
         cell = sheet.cell(row=row, column=1, value=line)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
@@ -152,12 +186,16 @@ def _xlsx_instructions(sheet, max_attendees: int) -> None:
 
 # ---------------------------------------------------------------- docx
 
-def write_blank_docx(path, *, districts=(), field_names=(), max_attendees: int = 3) -> None:
+def write_blank_docx(path, *, districts=(), field_names=(), max_attendees: int = 3, mailbox: str = "",
+                     office: str = "") -> None:
     from docx import Document
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.shared import Mm, Pt
 
     document = Document()
+    props = document.core_properties
+    props.author = props.last_modified_by = office or TITLE
+    props.title, props.comments = TITLE, ""
     section = document.sections[0]
     section.page_width, section.page_height = Mm(210), Mm(297)
     section.left_margin = section.right_margin = Mm(25)
@@ -169,7 +207,7 @@ def write_blank_docx(path, *, districts=(), field_names=(), max_attendees: int =
     run.bold, run.font.size = True, Pt(18)
     _docx_table(document, districts, field_names)
     document.add_paragraph(INSTRUCTIONS_SHEET)
-    for line in instructions(max_attendees):
+    for line in instructions(max_attendees, mailbox, "docx"):
         document.add_paragraph(line)
     document.save(path)
 
@@ -181,7 +219,7 @@ def _docx_table(document, districts, field_names) -> None:
     table.style = "Table Grid"
     for row, (label, key) in zip(table.rows, CANONICAL_LABELS):
         row.cells[0].width, row.cells[1].width = Mm(55), Mm(105)
-        row.cells[0].paragraphs[0].add_run(label).bold = True
+        row.cells[0].paragraphs[0].add_run(printed_label(label, key)).bold = True
         choices = _choices(key, districts, field_names)
         if choices:
             add_checkbox_options(row.cells[1].paragraphs[0], choices)

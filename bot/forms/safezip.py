@@ -32,7 +32,7 @@ BOMB_DETAIL = ("附件解压后的体积超出安全限制，系统未予读取�
                "请用 Excel、WPS 或 Word 正常保存登记表后重新发送。")
 CORRUPT_DETAIL = "附件已损坏，无法打开。请重新保存登记表（.docx、.xlsx、.doc 或 .xls）后再发送。"
 ENCRYPTED_DETAIL = "附件设置了打开密码，系统无法读取。请取消密码后重新发送登记表。"
-DTD_DETAIL = ("附件中含有不安全的 XML 声明，系统未予读取。"
+DTD_DETAIL = ("附件中含有不安全的内容（外部实体声明），系统未予读取。"
               "请用 Excel、WPS 或 Word 重新保存登记表后发送。")
 
 

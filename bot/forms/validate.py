@@ -37,7 +37,7 @@ def validate(form: Form, districts: tuple[str, ...] = ()) -> list[Reason]:
     for key, value, check in checks:
         problem = check(value) if value else None
         if problem:
-            reasons.append(Reason(RULE, key, f"「{LABEL_OF_KEY[key]}」{problem}"))
+            reasons.append(Reason(RULE, key, f"“{LABEL_OF_KEY[key]}”{problem}"))
     return reasons
 
 

@@ -53,11 +53,11 @@ def _reschedule(db: Session, rt: Runtime, case: Case, match) -> None:
     if match.session is None or not (case.contact_email or case.sender):
         return
     field = rules.field_by_id(case.field_id)
-    reason = texts.match(match.rule, match.session, field, rules)
-    leader = rules.leader_by_id(match.session.leader)
+    reason = texts.match(match.rule, match.session, field, rules, rt.today())
     subject, body = rt.templates.render(
         "reply_rescheduled", programme=rules.programme, case=case, session=match.session,
-        session_words=texts.session_words(match.session), leader_title=leader.title if leader else "",
+        session_words=texts.session_words(match.session),
+        leader_title=texts.leader_words(rules, match.session),
         reason=reason, accepted=accepted, form=Form.from_json(json.loads(case.form_json or "{}")))
     out = queue(db, Draft(purpose="reply-rescheduled", to=[case.contact_email or case.sender],
                           subject=subject, body=body, case_number=case.number,

@@ -35,7 +35,8 @@ def blank_form_attachments(rules: Ruleset, cache_dir: Path) -> list[OutgoingAtta
     """The blank registration form in both formats, generated once per rules state."""
     kwargs = dict(districts=list(rules.programme.districts),
                   field_names=[f.name for f in rules.fields],
-                  max_attendees=rules.programme.max_attendees)
+                  max_attendees=rules.programme.max_attendees, mailbox=rules.programme.mailbox,
+                  office=rules.programme.office)
     # The dropdowns come from the rules: a changed field list makes a new pair of forms.
     key = hashlib.sha256(repr(sorted(kwargs.items())).encode()).hexdigest()[:12]
     cache_dir = cache_dir / key
@@ -55,6 +56,7 @@ def drafts_for(verdict: Verdict, ctx: ReplyContext, rules: Ruleset, templates: T
         return []
     values = _template_values(verdict, ctx, rules)
     subject, body = templates.render(f"reply_{verdict.decision}", **values)
+    body = texts.cite_plan(body, rules.programme.plan_title)
     reply = Draft(purpose=f"reply-{verdict.decision}", to=[ctx.sender], subject=subject,
                   body=body, case_number=ctx.case_number, in_reply_to=ctx.message_id,
                   references=list(ctx.references))
@@ -68,14 +70,13 @@ def drafts_for(verdict: Verdict, ctx: ReplyContext, rules: Ruleset, templates: T
 
 def _template_values(verdict: Verdict, ctx: ReplyContext, rules: Ruleset) -> dict:
     session = rules.session_by_id(verdict.session) if verdict.session else None
-    leader = rules.leader_by_id(session.leader) if session else None
     field_rule = rules.field_by_id(verdict.field) if verdict.field else None
     blank = any(r.rule in (Rule.FORM_MISSING, Rule.FORM_UNREADABLE) for r in verdict.reasons)
     return dict(
         programme=rules.programme, form=verdict.form, reasons=verdict.reasons,
         flags=verdict.flags, case_number=ctx.case_number, updated=ctx.updated,
         session=session, session_words=texts.session_words(session) if session else "",
-        leader_title=leader.title if leader else "", field_name=field_rule.name if field_rule else "",
+        leader_title=texts.leader_words(rules, session), field_name=field_rule.name if field_rule else "",
         refer_unit=rules.unit_by_id(verdict.refer_to) if verdict.refer_to else None,
         blank_forms=blank,
     )
@@ -85,6 +86,7 @@ def _referral(values: dict, ctx: ReplyContext, templates: Templates) -> Draft:
     """The referral to a unit: a summary and a document rebuilt from the values read, never the
     sender's own file (bot.documents.referral says why)."""
     subject, body = templates.render("referral_forward", **values)
+    body = texts.cite_plan(body, values["programme"].plan_title)
     unit = values["refer_unit"]
     draft = Draft(purpose="referral", to=list(unit.emails), subject=subject, body=body,
                   case_number=ctx.case_number, auto_submitted="auto-generated")

@@ -38,6 +38,7 @@ class Draft:
     references: list[str] = field(default_factory=list)
     attachments: list[OutgoingAttachment] = field(default_factory=list)
     auto_submitted: str = "auto-replied"  # auto-generated for reminders and notices
+    cc: list[str] = field(default_factory=list)  # in copy (e.g. the admin on an escalation)
 
 
 class Templates:
@@ -86,6 +87,8 @@ def build_mime(draft: Draft, *, message_id: str, mail_from: str, from_name: str,
     msg = EmailMessage()
     msg["From"] = formataddr((header_text(from_name), mail_from))
     msg["To"] = ", ".join(header_text(a) for a in draft.to)
+    if draft.cc:
+        msg["Cc"] = ", ".join(header_text(a) for a in draft.cc)
     tag = case_tag(draft.case_number)
     subject = header_text(draft.subject)[:900]
     msg["Subject"] = f"{subject} {tag}".strip() if tag and tag not in subject else subject

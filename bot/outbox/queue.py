@@ -57,13 +57,15 @@ BOUNCED, CAPPED = "bounced", "capped"  # why a row is held back (the start of it
 def queue(db: Session, draft: Draft, sender: Sender, now: datetime) -> Outbox | None:
     """Add a mail to the outbox in the caller's transaction. A recipient whose address bounced, or
     who has had `cap` automatic mails in the window, gets a copy held back (`suppressed`): kept and
-    visible, sent when the suppression ends, never lost silently. None only without recipients."""
-    to = list(dict.fromkeys(a.strip().lower() for a in draft.to if a and a.strip()))
+    visible, sent when the suppression ends, never lost silently. None only without recipients.
+    Copy recipients (`cc`, the admin on an escalation) go with the deliverable copy only."""
+    to = _unique(draft.to)
+    cc = [a for a in _unique(draft.cc) if a not in to and not _suppressed(db, a, now)]
     held = {a: why for a in to if (why := _held_back(db, a, draft.purpose, sender, now))}
-    rows = [_add(db, draft, part, sender, now, status, reason)
-            for part, status, reason in (
-                ([a for a in to if a not in held], OutboxStatus.PENDING, ""),
-                (list(held), OutboxStatus.SUPPRESSED, "; ".join(sorted(set(held.values())))))
+    rows = [_add(db, draft, part, copy, sender, now, status, reason)
+            for part, copy, status, reason in (
+                ([a for a in to if a not in held], cc, OutboxStatus.PENDING, ""),
+                (list(held), [], OutboxStatus.SUPPRESSED, "; ".join(sorted(set(held.values())))))
             if part]
     if held:
         log.warning("OUTBOX-HELD purpose=%s case=%s: %d recipient(s) held back", draft.purpose,
@@ -71,13 +73,17 @@ def queue(db: Session, draft: Draft, sender: Sender, now: datetime) -> Outbox | 
     return rows[0] if rows else None
 
 
-def _add(db: Session, draft: Draft, to: list[str], sender: Sender, now: datetime, status: str,
-         reason: str) -> Outbox:
+def _unique(addresses: list[str]) -> list[str]:
+    return list(dict.fromkeys(a.strip().lower() for a in addresses if a and a.strip()))
+
+
+def _add(db: Session, draft: Draft, to: list[str], cc: list[str], sender: Sender, now: datetime,
+         status: str, reason: str) -> Outbox:
     message_id = new_message_id(sender.domain)
-    raw = build_mime(replace(draft, to=to), message_id=message_id, mail_from=sender.address,
+    raw = build_mime(replace(draft, to=to, cc=cc), message_id=message_id, mail_from=sender.address,
                      from_name=sender.name, now=now)
     row = Outbox(message_id=message_id, purpose=draft.purpose, case_number=draft.case_number,
-                 mail_from=sender.address, recipients=",".join(to), subject=draft.subject,
+                 mail_from=sender.address, recipients=",".join(to + cc), subject=draft.subject,
                  raw=raw, next_attempt_at=now, created_at=now, status=status, last_error=reason)
     db.add(row)
     return row

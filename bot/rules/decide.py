@@ -56,7 +56,7 @@ def decide(intake: Intake, rules: Ruleset, today: date,
     match = match_session(field_rule.id, rules, today, used)
     session_id = match.session.id if match.session else None
     decision = Decision.ACCEPTED if match.rule == Rule.MATCH_CURRENT else Decision.DEFERRED
-    reason = Reason(match.rule, None, texts.match(match.rule, match.session, field_rule, rules))
+    reason = Reason(match.rule, None, texts.match(match.rule, match.session, field_rule, rules, today))
     return Verdict(decision, [reason], flags, form, field_rule.id, session_id, None, True)
 
 

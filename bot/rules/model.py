@@ -46,6 +46,12 @@ class Programme:
     max_attendees: Annotated[PositiveInt, _help("每家企业参会人数上限")] = 5
     admin_emails: Annotated[Texts, _help("管理员邮箱：接收规则错误和摘要，可发送台账")] = ()
     city: Annotated[Text, _help("城市名，如“乌海市”：读取“乌海市海勃湾区”时去掉")] = ""
+    result_review: Annotated[Literal["admin", "direct"], _help(
+        "办理结果的答复方式：admin（默认，承办单位报来的办理结果先形成答复草稿，经管理员同意后发送企业）"
+        "或 direct（直接转告企业）")] = "admin"
+    contact: Annotated[Text, _help("交办方联系人（印在交办单和给承办单位的邮件上），如“营商环境科 王丽”")] = ""
+    contact_phone: Annotated[Text, _help("交办方联系电话；省略时用 phone")] = ""
+    plan_title: Annotated[Text, _help("工作方案全称，每封邮件首次引用时使用，如《乌海市……工作方案》")] = ""
 
 
 @dataclass(frozen=True, config=ENTRY)
@@ -68,6 +74,11 @@ class Leader:
     fields: Annotated[Texts, _help("分管的领域 id（fields.toml）")] = ()
     name: Annotated[Text, _help("姓名（可不填）")] = ""
 
+    @property
+    def full_title(self) -> str:
+        """As printed on notices, replies and slips: 副市长张三, or the title alone without a name."""
+        return f"{self.title}{self.name}"
+
 
 @dataclass(frozen=True, config=ENTRY)
 class Session:
@@ -87,6 +98,7 @@ class Session:
     registration_closes: Annotated[Day, _help("预约登记截止日期")]
     capacity: Annotated[PositiveInt, _help("本场最多接待的企业数")]
     notice_date: Annotated[Day | None, _help("通告发布日期；须早于接待日 15 个工作日")] = None
+    issue: Annotated[PositiveInt | None, _help("期次（第几期），印在通告上；省略时按当年场次顺序")] = None
 
 
 @dataclass(frozen=True, config=ENTRY)
@@ -142,6 +154,8 @@ class Deadlines:
     escalate_to: Annotated[Text, Required(), _help("督办单位 id（units.toml），通常为督查室")] = ""
     reminder_time: Annotated[ClockTime, _help("每日发送催办的时间（北京时间），如 \"09:00\"")] = "09:00"
     digest_weekday: Annotated[Text, _help("每周向管理员发送摘要的日子，如 \"monday\"")] = "monday"
+    satisfaction_reply_working_days: Annotated[PositiveInt, _help(
+        "请企业在几个工作日内对办理结果作出满意度评价")] = 5
 
 
 @dataclass(frozen=True, config=ENTRY)

@@ -93,6 +93,27 @@ class UnitReport(SQLModel, table=True):
     summary: str = Field(default="", sa_column=Column(Text, default=""))
 
 
+class Review(SQLModel, table=True):
+    """Something the office decides before the bot acts: the answer to the enterprise made from a
+    unit's 办理结果 (kind answer: draft -> sent), or a unit's 延期申请 (kind extension: pending ->
+    approved | refused). `admin_message_id` is the mail that asked the admin, so a reply to it
+    finds its review."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case_record.id", index=True)
+    kind: str = Field(max_length=20)  # answer | extension
+    status: str = Field(max_length=20, index=True)  # ReviewStatus
+    unit_id: str = Field(default="", max_length=60)
+    report_id: int | None = Field(default=None, foreign_key="unit_report.id")
+    text: str = Field(default="", sa_column=Column(Text, default=""))  # the draft / the request
+    final_text: str = Field(default="", sa_column=Column(Text, default=""))  # what was sent
+    requested: date | None = None  # extension: the date the unit asked for
+    admin_message_id: str = Field(default="", max_length=500, index=True)
+    decided_by: str = Field(default="", max_length=320)  # an admin address, or "command"
+    created_at: datetime
+    decided_at: datetime | None = None
+
+
 class CaseEvent(SQLModel, table=True):
     __tablename__ = "case_event"
 

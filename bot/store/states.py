@@ -37,7 +37,8 @@ class CaseStatus(StrEnum):
     RESOLVED_ON_SITE = "resolved_on_site"
     EXPLAINED = "explained"
     ASSIGNED = "assigned"
-    RESULT_RECEIVED = "result_received"
+    ANSWER_PENDING = "answer_pending"  # the unit's result is in; the office's answer awaits approval
+    RESULT_RECEIVED = "result_received"  # the answer went to the enterprise; its rating is awaited
     CLOSED = "closed"
     REOPENED = "reopened"
 
@@ -52,3 +53,17 @@ class ReportKind(StrEnum):
     PROGRESS = "progress"  # 进展情况（十日一报）
     RESULT = "result"  # 办理结果
     EXTENSION = "extension"  # 延期申请
+
+
+class ReviewKind(StrEnum):
+    ANSWER = "answer"  # the office's answer to the enterprise, made from a unit's 办理结果
+    EXTENSION = "extension"  # a unit's 延期申请
+
+
+class ReviewStatus(StrEnum):
+    DRAFT = "draft"  # answer: waiting for the admin
+    SENT = "sent"  # answer: approved (or direct) and queued to the enterprise
+    SUPERSEDED = "superseded"  # answer: a newer draft replaced it
+    PENDING = "pending"  # extension: waiting for the admin
+    APPROVED = "approved"
+    REFUSED = "refused"

@@ -13,7 +13,6 @@ from sqlmodel import Session, select
 
 from bot.calendar import WorkCalendar
 from bot.context import Runtime
-from bot.documents.cn import cn_date
 from bot.followup.reminders.due import (
     ESCALATION,
     AssignmentIn,
@@ -21,8 +20,8 @@ from bot.followup.reminders.due import (
     ReportIn,
     reminders_due,
 )
-from bot.followup.status import IN_HAND, KIND_CN
-from bot.outbox.compose import Draft
+from bot.followup.reminders.mails import escalation_draft, reminder_draft
+from bot.followup.status import IN_HAND
 from bot.outbox.queue import queue
 from bot.store.models import Assignment, Case, ReminderLog, UnitReport
 from bot.store.states import Role
@@ -34,19 +33,28 @@ def open_lead_assignments(db: Session, rt: Runtime) -> list[AssignmentIn]:
     """Lead assignments of open cases with their reports: plain rows through Core, not ORM
     objects, so 100,000 of them load in about a second."""
     a = Assignment
+    return _lead_rows(db, rt, (a.role == Role.LEAD, a.closed == False,  # noqa: E712
+                               Case.status.in_(IN_HAND)))
+
+
+def all_lead_assignments(db: Session, rt: Runtime) -> list[AssignmentIn]:
+    """Every lead assignment, closed ones too (the leaders' report counts what fell due)."""
+    return _lead_rows(db, rt, (Assignment.role == Role.LEAD,))
+
+
+def _lead_rows(db: Session, rt: Runtime, where: tuple) -> list[AssignmentIn]:
+    a = Assignment
     sqlite = db.get_bind().dialect.name == "sqlite"
     as_date, day = (_as_text, date.fromisoformat) if sqlite else (_native, _same)
-    is_open = (a.role == Role.LEAD, a.closed == False,  # noqa: E712
-               Case.status.in_(IN_HAND))
     conn = db.connection()
     rows = conn.execute(select(a.id, Case.number, a.unit_id, a.role, as_date(a.assigned),
                                a.long_term, as_date(a.result_due), as_date(a.status_due), a.closed)
-                        .join(Case, Case.id == a.case_id).where(*is_open)).all()
-    open_ids = select(a.id).join(Case, Case.id == a.case_id).where(*is_open)
+                        .join(Case, Case.id == a.case_id).where(*where)).all()
+    chosen = select(a.id).join(Case, Case.id == a.case_id).where(*where)
     reports: dict[int, list[ReportIn]] = defaultdict(list)
     for assignment_id, kind, received in conn.execute(
             select(UnitReport.assignment_id, UnitReport.kind, as_date(UnitReport.received))
-            .where(UnitReport.assignment_id.in_(open_ids))):
+            .where(UnitReport.assignment_id.in_(chosen))):
         reports[assignment_id].append(ReportIn(kind, day(received)))
     emails = {u.id: tuple(u.emails) for u in rt.ruleset.units}
     return [AssignmentIn(case=number, unit=unit, role=role, assigned=day(assigned),
@@ -93,35 +101,37 @@ def remind_json(db: Session, rt: Runtime) -> dict:
 
 
 def queue_reminders(rt: Runtime) -> int:
-    """Queue today's reminders; each is logged in the same transaction as its mail."""
+    """Queue today's reminders; each is logged in the same transaction as its mail. The
+    escalations of one case and unit go in one mail."""
     today, count = rt.today(), 0
     with Session(rt.engine) as db:
         pending = due_today(db, rt, today)
-    for reminder in pending:
+    for batch in mail_batches(pending):
         with Session(rt.engine) as db:
-            db.add(ReminderLog(key=_key(reminder, today), sent_on=today))
-            draft = reminder_draft(db, rt, reminder)
+            for reminder in batch:
+                db.add(ReminderLog(key=_key(reminder, today), sent_on=today))
+            draft = (escalation_draft(db, rt, batch, today) if batch[0].stage == ESCALATION
+                     else reminder_draft(db, rt, batch[0]))
             if draft is not None:
                 queue(db, draft, rt.sender, rt.now())
             try:
                 db.commit()
             except IntegrityError:
                 continue  # another process sent it first
-            count += 1
-            log.info("REMIND case=%s unit=%s kind=%s stage=%s due=%s", reminder.case,
-                     reminder.unit, reminder.kind, reminder.stage, reminder.due)
+            count += len(batch)
+            for reminder in batch:
+                log.info("REMIND case=%s unit=%s kind=%s stage=%s due=%s", reminder.case,
+                         reminder.unit, reminder.kind, reminder.stage, reminder.due)
     return count
 
 
-def reminder_draft(db: Session, rt: Runtime, r: Reminder) -> Draft | None:
-    if not r.to:
-        return None
-    rules = rt.ruleset
-    case = db.exec(select(Case).where(Case.number == r.case)).first()
-    template = "escalation" if r.stage == "escalation" else "unit_reminder"
-    subject, body = rt.templates.render(
-        template, programme=rules.programme, r=r, case=case, unit=rules.unit_by_id(r.unit),
-        supervisor=rules.unit_by_id(rules.deadlines.escalate_to), kind_cn=KIND_CN[r.kind],
-        cn_date=cn_date)
-    return Draft(purpose=f"reminder-{r.stage}", to=list(r.to), subject=subject, body=body,
-                 case_number=r.case, auto_submitted="auto-generated")
+def mail_batches(reminders: list[Reminder]) -> list[list[Reminder]]:
+    """One batch per mail: each reminder alone, the escalations of one case and unit together."""
+    batches: list[list[Reminder]] = []
+    escalations: dict[tuple[str, str], list[Reminder]] = defaultdict(list)
+    for r in reminders:
+        if r.stage == ESCALATION:
+            escalations[(r.case, r.unit)].append(r)
+        else:
+            batches.append([r])
+    return batches + list(escalations.values())
