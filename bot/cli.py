@@ -258,7 +258,7 @@ def extend(ctx: typer.Context, case: str = typer.Argument(..., metavar="CASE", h
 
 
 @app.command()
-def answer(ctx: typer.Context, case: str,
+def answer(ctx: typer.Context, case: str = typer.Argument(..., metavar="CASE", help="诉求编号"),
            text: Optional[Path] = typer.Option(None, "--text", help="答复全文（UTF-8 文本文件）；不给则用答复草稿")) -> None:
     """审核同意办理答复并发送企业（答复草稿由承办单位的办理结果生成，或用 --text 文件）。
 

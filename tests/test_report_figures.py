@@ -16,6 +16,8 @@ from bot.followup.assign import AssignRequest, assign
 from bot.followup.exports import report_data
 from bot.samples import FormValues, form_xlsx, registration_mail
 from tests.support.embedded import INTAKE, REPO, Embedded
+from tests.support.mail import authenticated
+
 
 def test_report_figures_from_a_season_with_late_and_escalated_items(tmp_path):
     rules = tmp_path / "rules"
@@ -39,8 +41,8 @@ def test_report_figures_from_a_season_with_late_and_escalated_items(tmp_path):
     day = date(2026, 12, 23)
     while day <= date(2027, 1, 29):
         for unit, case, kind in reports.get(day, []):
-            bot.deliver(registration_mail(sender=f"{unit}@units.test", to=INTAKE, subject=f"[{case}] {kind}",
-                                          body=f"{kind}：工作正在推进。"))
+            bot.deliver(authenticated(registration_mail(sender=f"{unit}@units.test", to=INTAKE, subject=f"[{case}] {kind}",
+                                          body=f"{kind}：工作正在推进。")))
         bot.run(day.isoformat())
         day += timedelta(days=1)
 

@@ -18,6 +18,7 @@ from bot.followup.assign import AssignRequest, assign, resolve
 from bot.followup.extensions import extend
 from bot.samples import FormValues, form_xlsx, registration_mail
 from tests.support.embedded import INTAKE, REPO, Embedded
+from tests.support.mail import authenticated
 
 CASE = "WHJD-2026-0001"
 ENT, ADMIN, FGW = "ent1@corp.test", "admin@rb.test", "fgw@units.test"
@@ -63,7 +64,7 @@ def to(bot, address: str) -> list:
 
 
 def unit_reports_result(bot, day: str = "2027-01-14") -> None:
-    bot.deliver(registration_mail(sender=FGW, to=INTAKE, subject=f"[{CASE}] 办理结果", body=UNIT_RESULT))
+    bot.deliver(authenticated(registration_mail(sender=FGW, to=INTAKE, subject=f"[{CASE}] 办理结果", body=UNIT_RESULT)))
     bot.run(day)
 
 
@@ -79,9 +80,9 @@ def show(bot, day: str) -> dict:
 
 
 def admin_replies(bot, mail, text: str, day: str) -> None:
-    bot.deliver(registration_mail(sender=ADMIN, to=INTAKE, subject=f"回复：{mail['Subject']}",
+    bot.deliver(authenticated(registration_mail(sender=ADMIN, to=INTAKE, subject=f"回复：{mail['Subject']}",
                                   body=text + "\n\n------------------ 原始邮件 ------------------\n" + body(mail),
-                                  in_reply_to=mail["Message-ID"].strip("<>")))
+                                  in_reply_to=mail["Message-ID"].strip("<>"))))
     bot.run(day)
 
 
@@ -175,7 +176,7 @@ def test_satisfaction_gets_a_short_thank_you(bot):
 
 
 def extension_request(bot, text="因需自治区审批，申请延期至2027年2月26日。"):
-    bot.deliver(registration_mail(sender=FGW, to=INTAKE, subject=f"[{CASE}] 延期申请", body=text))
+    bot.deliver(authenticated(registration_mail(sender=FGW, to=INTAKE, subject=f"[{CASE}] 延期申请", body=text)))
     bot.run("2027-01-12")
     [mail] = [m for m in to(bot, ADMIN) if "延期申请待审核" in str(m["Subject"])]
     assert "请直接回复本邮件" in body(mail) and "reception-bot" not in body(mail)

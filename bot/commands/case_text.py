@@ -8,7 +8,14 @@ from datetime import date, datetime
 
 from bot.documents.cn import cn_date
 from bot.followup.reminders.due import Reminder
-from bot.followup.status import ANSWER_CN, KIND_CN, ROLE_CN, RULE_CN, STAGE_CN, STATUS_CN
+from bot.followup.status import (
+    ANSWER_CN,
+    KIND_CN,
+    ROLE_CN,
+    RULE_CN,
+    STAGE_CN,
+    STATUS_CN,
+)
 from bot.rules.model import Ruleset
 from bot.rules.texts import session_label
 from bot.verdict import Decision

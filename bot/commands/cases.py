@@ -9,7 +9,13 @@ from sqlmodel import Session
 
 from bot.calendar import WorkCalendar
 from bot.cases import find_case
-from bot.commands.case_text import case_lines, list_line, reminder_line, reminder_summary, unit_name
+from bot.commands.case_text import (
+    case_lines,
+    list_line,
+    reminder_line,
+    reminder_summary,
+    unit_name,
+)
 from bot.commands.output import emit_json, say
 from bot.commands.sending import send_now
 from bot.documents.cn import cn_date

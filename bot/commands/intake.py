@@ -13,6 +13,7 @@ from bot.commands.case_text import DECISION_WORDS
 from bot.commands.output import emit_json, say
 from bot.config import Config
 from bot.errors import ConfigError, FormUnreadable, InputError
+from bot.followup.status import RULE_CN
 from bot.forms.model import Form
 from bot.forms.reader import read_attachment, read_body
 from bot.intake.manual import register
@@ -29,7 +30,6 @@ from bot.service.runtime import (
     open_runtime,
     open_sandbox,
 )
-from bot.followup.status import RULE_CN
 from bot.store.db import make_engine
 from bot.verdict import Verdict
 

@@ -9,12 +9,12 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from bot.commands.output import say
+from bot.commands.progress import track, working
 from bot.commands.sending import send_now
 from bot.errors import InputError
-from bot.commands.progress import track, working
 from bot.followup.ledger_io import export_file, import_file
-from bot.store.models import Case
 from bot.service.runtime import Options, open_runtime
+from bot.store.models import Case
 
 
 def export_cmd(opts: Options, out: Path) -> None:

@@ -22,7 +22,14 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Cm, Pt
 
 from ..errors import DocumentError
-from .cn import HEADING_FONT, TITLE_FONT, cn_date, official_page, set_font, set_properties
+from .cn import (
+    HEADING_FONT,
+    TITLE_FONT,
+    cn_date,
+    official_page,
+    set_font,
+    set_properties,
+)
 from .rows import SATISFACTION_LEVELS, LateItem, ReportData, clean_text
 
 REPORT_TITLE = "“市长服务民营企业接待日”企业诉求办理情况报告"

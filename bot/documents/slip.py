@@ -15,7 +15,14 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Cm, Pt
 from docxtpl import DocxTemplate
 
-from .cn import HEADING_FONT, TITLE_FONT, cn_date, official_page, set_font, set_properties
+from .cn import (
+    HEADING_FONT,
+    TITLE_FONT,
+    cn_date,
+    official_page,
+    set_font,
+    set_properties,
+)
 from .notice import TEMPLATES_DIR, template_source
 from .rows import SlipData, clean_text
 

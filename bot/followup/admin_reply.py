@@ -14,9 +14,9 @@ from bot.errors import CaseError
 from bot.followup import answers, extensions
 from bot.followup.decisions import APPROVE, REFUSE, TEXT, find_date, read_decision
 from bot.followup.incoming import Followup
-from bot.message.quote import fresh_text
 from bot.followup.notify import notify_admin
 from bot.message.model import InboundMessage
+from bot.message.quote import fresh_text
 from bot.store.models import Case, Review
 from bot.store.states import ReviewKind, ReviewStatus
 

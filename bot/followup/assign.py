@@ -13,8 +13,16 @@ from bot.cases import add_event, find_case
 from bot.context import Runtime
 from bot.documents.rows import SlipData
 from bot.errors import CaseError
-from bot.followup.mails import enterprise_assigned_draft, queue_to_enterprise, slip_drafts
-from bot.followup.reminders.due import AssignmentIn, compute_deadlines, next_progress_due
+from bot.followup.mails import (
+    enterprise_assigned_draft,
+    queue_to_enterprise,
+    slip_drafts,
+)
+from bot.followup.reminders.due import (
+    AssignmentIn,
+    compute_deadlines,
+    next_progress_due,
+)
 from bot.followup.status import ASSIGNABLE, STATUS_CN
 from bot.outbox.queue import queue
 from bot.rules.texts import leader_words

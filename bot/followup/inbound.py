@@ -24,7 +24,6 @@ from bot.followup.trust import (
 from bot.message.model import InboundMessage
 from bot.message.quote import fresh_text
 from bot.store.models import Assignment, Case, Outbox
-from bot.store.states import CaseStatus
 
 log = logging.getLogger(__name__)
 

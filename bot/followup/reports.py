@@ -10,7 +10,6 @@ from bot.cases import add_event
 from bot.context import Runtime
 from bot.followup import answers, extensions
 from bot.followup.incoming import Followup
-from bot.followup.notify import notify_admin
 from bot.followup.status import KIND_CN
 from bot.intake.archive import archive_raw
 from bot.message.model import InboundMessage

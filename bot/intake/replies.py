@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
+from bot.documents.cn import cn_date
 from bot.documents.referral import referral_docx
 from bot.forms.blank import write_blank_docx, write_blank_xlsx
 from bot.forms.model import LABEL_OF_KEY
@@ -106,8 +108,18 @@ def form_rows(form) -> list[tuple[str, str]]:
     for key, label in LABEL_OF_KEY.items():
         value = data.get(key) if not key.startswith("declarations.") else \
             data["declarations"].get(key.split(".", 1)[1])
+        if key == "signed_date":
+            value = _cn_day(value)
         rows.append((label, _shown(value)))
     return rows
+
+
+def _cn_day(value):
+    """A date read from the form, as people write it (2026年11月30日); anything else as read."""
+    try:
+        return cn_date(date.fromisoformat(value)) if value else value
+    except ValueError:
+        return value
 
 
 def _shown(value) -> str:

@@ -52,6 +52,13 @@ class Sample:
         return Sample(self._name)
 
 
+class _Words(str):
+    """A template reads kind_cn as the one word (unit_ack) or as a table by kind (admin_digest)."""
+
+    def __getitem__(self, key) -> str:
+        return str(self)
+
+
 def _cn_date(value) -> str:
     # Sample records carry no dates: a fixture date stands in, the real formatting is used.
     return cn_date(value if isinstance(value, date) else SAMPLE_DAY)
@@ -69,7 +76,7 @@ def fixture_context(rules: Ruleset) -> dict:
         "field_name": "工业和信息化", "case_number": "WHJD-2026-0001", "updated": False, "accepted": True,
         "form": Sample("示例企业"), "case": Sample("WHJD-2026-0001"), "slip": Sample(), "r": Sample(),
         "row": Sample(), "msg": Sample(), "reasons": [Sample("示例说明")], "reason": Sample("示例说明"),
-        "blank_forms": True, "role": "lead", "kind": "status", "kind_cn": "落实情况",
+        "blank_forms": True, "role": "lead", "kind": "status",
         "long_term_days": rules.deadlines.long_term_report_days, "due": SAMPLE_DAY,
         "result_due": SAMPLE_DAY, "today": SAMPLE_DAY, "open_count": 3, "overdue": [Sample()],
         "summary": "示例", "text": "示例", "why": "示例", "error": "550 示例", "addresses": ["a@example.cn"],
@@ -77,6 +84,12 @@ def fixture_context(rules: Ruleset) -> dict:
         "kept": ["fgw@example.gov.cn"], "events": ["09:30 已拒绝（WHJD-2026-0001）：示例"],
         "held_back": [Sample()], "code": "K7Q2-MX9P", "original_subject": "示例",
         "received": datetime(2026, 12, 22, 9, 30), "expires": datetime(2026, 12, 25, 9, 30),
+        "review": Sample(), "raw": "示例", "outcome": "sent", "requested": SAMPLE_DAY,
+        "leader": "副市长张三", "long_term": False, "on_site": True, "note": "示例", "held": False,
+        "title": "示例", "answer": "示例答复", "level": "满意", "assigned": SAMPLE_DAY,
+        "requirements": "示例", "sent": [Sample()], "approved": True, "pending_answers": 1,
+        "old": SAMPLE_DAY, "new": SAMPLE_DAY,
+        "kind_cn": _Words("落实情况"),
     }
 
 
@@ -101,7 +114,7 @@ def render_all(templates: Templates, rules: Ruleset) -> list[Rendered]:
     html = jinja2.Environment(loader=path.loader("html"), autoescape=True, undefined=jinja2.StrictUndefined)
     for name in path.names("html", ".html.j2"):
         results.append(_try(path, f"html/{name}", lambda n=name: html.get_template(n).render(
-            title="示例", generated="2026年12月22日", columns=("编号",), rows=[("WHJD-2026-0001",)])))
+            title="示例", generated="2026年12月22日", columns=("编号",), rows=[("WHJD-2026-0001",)], author="示例单位")))
     return results
 
 

@@ -120,11 +120,16 @@ def scan(base: Path) -> list[tuple[str, Finding]]:
         elif path.name == "bot.db":
             for raw in _outbox_rows(path):
                 take_mail(test, raw)
-        elif path.suffix.lower() in _DOCUMENTS and "archive" not in path.parts:
+        elif path.suffix.lower() in _DOCUMENTS and not _TEMPLATE_PARTS & set(path.parts):
             text = document_text(path.read_bytes(), path.name)
             if text is not None:
                 found.extend((test, f) for f in findings(text, f"file {path.name}"))
     return found
+
+
+# Where a file is not a document the bot wrote: mail archived as received, the template files
+# themselves (shipped, copied by `init`, or in a test's override folder), an installed package.
+_TEMPLATE_PARTS = {"archive", "templates", "site-packages", "defaults"}
 
 
 def _owner(path: Path) -> tuple[str, bool]:
