@@ -190,4 +190,6 @@ def test_photo_and_doc_forms_are_accepted_like_an_xlsx(bot):
         assert reply["In-Reply-To"] == f"<{message_id}>"
         assert "预约受理通知" in reply["Subject"]
         assert "2026年12月22日（星期二）" in body_text(reply)
+        # names read from the photo are echoed back to be confirmed; the .doc needs no such check
+        assert ("以下内容由系统从图片中识别" in body_text(reply)) == (message_id == "e2e-photo@corp.test")
     assert len(rig.messages(INTAKE, "Processed")) == 2

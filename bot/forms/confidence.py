@@ -14,6 +14,11 @@ from bot.forms.refusals import unreadable
 from bot.verdict import Reason, Rule
 
 OCR_THRESHOLD = 0.85
+# Names no check can confirm (a credit code has its check character, a phone its pattern, a district
+# its list): a recogniser may drop a character of a name with full confidence (陈晓明 read as 陈明).
+# Read from an image, they are always flagged for the admin and echoed back for the enterprise to
+# confirm, however sure the recogniser was.
+UNVERIFIABLE = ("enterprise_name", "contact_name")
 ASKED_KEYS = ("enterprise_name", "credit_code", "district", "contact_name", "contact_phone",
               *(f"declarations.{key}" for key in DECLARATION_KEYS))
 ILLEGIBLE_AT = 4  # this many doubtful mandatory values: the photo is not a readable form
@@ -49,14 +54,32 @@ def ocr_reasons(form: Form, already_invalid: set[str]) -> list[Reason]:
             for key in doubtful_keys(form) if key in ASKED_KEYS and key not in already_invalid]
 
 
+def checked_keys(form: Form) -> list[str]:
+    """JSON keys (form order) a person must compare with the image: the doubtful values, and the
+    names read by OCR, which nothing else can confirm."""
+    doubtful = set(doubtful_keys(form))
+    return [key for key, source in form.sources.items()
+            if key in doubtful or (source.via == "ocr" and key in UNVERIFIABLE and value_text(form, key))]
+
+
 def ocr_flags(form: Form) -> list[Reason]:
-    """OCR-CHECK for the admin on every doubtful value, with what was read and the confidence."""
+    """OCR-CHECK for the admin on every value to compare with the image, with what was read and
+    the confidence."""
     flags = []
-    for key in doubtful_keys(form):
+    for key in checked_keys(form):
         confidence = form.sources[key].confidence or 0.0
         flags.append(Reason(Rule.OCR_CHECK, key, f"「{LABEL_OF_KEY[key]}」为图片识别结果“{value_text(form, key)}”"
                                               f"（置信度 {confidence:.2f}），请与原图核对。"))
     return flags
+
+
+def confirm_lines(form: Form | None) -> list[str]:
+    """For the reply: the names read from an image that the enterprise is asked to confirm."""
+    if form is None:
+        return []
+    doubtful = set(doubtful_keys(form))  # those are asked back as FORM-INVALID instead
+    return [f"{LABEL_OF_KEY[key]}：{value_text(form, key)}" for key in checked_keys(form)
+            if key not in doubtful]
 
 
 def _ask_text(key: str, value: str) -> str:

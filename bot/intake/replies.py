@@ -10,6 +10,7 @@ from pathlib import Path
 from bot.documents.cn import cn_date
 from bot.documents.referral import referral_docx
 from bot.forms.blank import write_blank_docx, write_blank_xlsx
+from bot.forms.confidence import confirm_lines
 from bot.forms.model import LABEL_OF_KEY
 from bot.message.model import Attachment
 from bot.outbox.compose import Draft, OutgoingAttachment, Templates
@@ -76,7 +77,8 @@ def _template_values(verdict: Verdict, ctx: ReplyContext, rules: Ruleset) -> dic
     blank = any(r.rule in (Rule.FORM_MISSING, Rule.FORM_UNREADABLE) for r in verdict.reasons)
     return dict(
         programme=rules.programme, form=verdict.form, reasons=verdict.reasons,
-        flags=verdict.flags, case_number=ctx.case_number, updated=ctx.updated,
+        flags=verdict.flags, ocr_checks=confirm_lines(verdict.form),
+        case_number=ctx.case_number, updated=ctx.updated,
         session=session, session_words=texts.session_words(session) if session else "",
         leader_title=texts.leader_words(rules, session), field_name=field_rule.name if field_rule else "",
         refer_unit=rules.unit_by_id(verdict.refer_to) if verdict.refer_to else None,

@@ -76,7 +76,7 @@ def fixture_context(rules: Ruleset) -> dict:
         "field_name": "工业和信息化", "case_number": "WHJD-2026-0001", "updated": False, "accepted": True,
         "form": Sample("示例企业"), "case": Sample("WHJD-2026-0001"), "slip": Sample(), "r": Sample(),
         "row": Sample(), "msg": Sample(), "reasons": [Sample("示例说明")], "reason": Sample("示例说明"),
-        "blank_forms": True, "role": "lead", "kind": "status",
+        "blank_forms": True, "role": "lead", "kind": "status", "ocr_checks": ["联系人：示例"],
         "long_term_days": rules.deadlines.long_term_report_days, "due": SAMPLE_DAY,
         "result_due": SAMPLE_DAY, "today": SAMPLE_DAY, "open_count": 3, "overdue": [Sample()],
         "summary": "示例", "text": "示例", "why": "示例", "error": "550 示例", "addresses": ["a@example.cn"],

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.forms.confidence import doubtful_keys
+from bot.forms.confidence import checked_keys
 from bot.forms.model import DECLARATION_KEYS, Form
 from bot.forms.validate import credit_code_problem, district_problem, phone_problem
 
@@ -39,8 +39,10 @@ class Judgement:
 
 
 def judge(form: Form, expect: dict) -> Judgement:
-    """Every mandatory value is right, or asked back (doubtful, invalid or empty)."""
-    doubtful = set(doubtful_keys(form))
+    """Every mandatory value is right, or asked back: doubtful (FORM-INVALID), invalid or empty, or
+    a name read from the image, which the admin is told to compare (OCR-CHECK) and the reply asks
+    the enterprise to confirm. Anything else read wrong would be accepted silently."""
+    doubtful = set(checked_keys(form))
     read = form.to_json()
     result = Judgement()
     for key in MANDATORY:
