@@ -58,14 +58,16 @@ def test_a_broken_override_is_reported_by_name(tmp_path, rules):
 
 
 def test_the_slip_and_the_page_come_from_the_override_folder(tmp_path):
-    (tmp_path / "docs").mkdir()
-    (tmp_path / "html").mkdir()
+    folder = tmp_path / "templates"  # the admin's templates_dir
+    folder.mkdir()
+    (folder / "docs").mkdir()
+    (folder / "html").mkdir()
     document = Document(str(REPO / "templates" / "docs" / "slip.docx"))
     document.add_paragraph("本市附加说明")
-    document.save(str(tmp_path / "docs" / "slip.docx"))
-    (tmp_path / "html" / "progress.html.j2").write_text("<h1>{{ title }}</h1>{{ rows|length }}", encoding="utf-8")
-    path = TemplatePath(tmp_path)
-    assert path.find("docs/slip.docx") == tmp_path / "docs" / "slip.docx"
+    document.save(str(folder / "docs" / "slip.docx"))
+    (folder / "html" / "progress.html.j2").write_text("<h1>{{ title }}</h1>{{ rows|length }}", encoding="utf-8")
+    path = TemplatePath(folder)
+    assert path.find("docs/slip.docx") == folder / "docs" / "slip.docx"
     assert path.find("docs/notice.docx") == packaged("templates") / "docs" / "notice.docx"
     html, _xlsx = publish([PublicRow("WHJD-2026-0001", "能源", "发改委", "办理中", date(2026, 12, 1), None, None,
                                      None)], tmp_path / "out", title="<公开>", generated=date(2026, 12, 22),
