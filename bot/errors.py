@@ -30,6 +30,11 @@ class MailboxError(BotError):
     """The mailbox (IMAP or Maildir) failed: <command> failed: <server text>."""
 
 
+class WorkerStartError(BotError):
+    """The mail-reading worker processes cannot start (a broken installation, no memory): no mail
+    can be read safely, so intake stops instead of charging each mail with the failure."""
+
+
 class FormError(BotError):
     """An attachment or body cannot be read as a registration form."""
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.errors import WorkerStartError
 from bot.intake.prefetch import HEADERS, Sandbox, WorkerLimits, analyse
 from bot.intake.read import OVERRUN_NOTE
 from bot.rules.loader import load_rules
@@ -24,6 +25,7 @@ from tests.support.poison import (
     analyse_greedily_on,
     analyse_slowly_on,
 )
+from tests.support.slow_start import START_SECONDS, analyse_after_start, worker_start
 
 REPO = Path(__file__).resolve().parents[1]
 DOMAINS = ("bot.rb.test",)
@@ -104,6 +106,22 @@ def test_a_mail_over_the_time_limit_is_read_by_its_headers_and_the_next_goes_on(
     intake, _source = got.intake
     assert intake.form is None and intake.unreadable == [OVERRUN_NOTE]  # answered FORM-UNREADABLE
     assert after.result().intake[0].form is not None  # the next mail is read in full
+
+
+def test_a_workers_start_up_does_not_count_against_its_first_mail(sandbox, rules, monkeypatch):
+    monkeypatch.setenv("RB_TEST_WORKER_START", worker_start("slow"))  # each worker takes START_SECONDS to import
+    box = sandbox(seconds=START_SECONDS / 2, task=analyse_after_start)
+    got = box.submit(marked("FIRST"), rules, DOMAINS).result()
+    assert got.overrun == "" and got.intake[0].form is not None  # read in full, not cut at the limit
+    assert got.seconds < START_SECONDS  # timed from the worker's readiness, not from its spawn
+
+
+def test_workers_that_cannot_start_stop_intake_without_charging_a_mail(sandbox, rules, monkeypatch):
+    monkeypatch.setenv("RB_TEST_WORKER_START", worker_start("fail"))  # the worker exits while importing
+    job = sandbox(task=analyse_after_start).submit(marked("ANY"), rules, DOMAINS)
+    with pytest.raises(WorkerStartError, match="failed to start"):
+        job.result()
+    assert job.analysis is None and job.deaths == 0  # no verdict on the mail: it waits for a fix
 
 
 def test_a_mail_over_the_memory_limit_is_stopped_before_it_hurts(sandbox, rules):

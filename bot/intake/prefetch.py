@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Callable
 
+from bot.errors import WorkerStartError
 from bot.followup.ledger_mail import has_ledger
 from bot.intake.read import fresh_form, headers_intake, read_intake
 from bot.message.model import InboundMessage
@@ -38,6 +39,9 @@ log = logging.getLogger(__name__)
 FULL, HEADERS = "full", "headers"  # how much of a mail a job reads
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 _POLL = 0.05  # seconds between checks of a busy worker's clock and memory
+_START_SECONDS = 120.0  # a worker not ready by then is taken as failed to start
+_START_FAILURES = 3  # workers in a row that fail to start before intake gives up
+_READY = "ready"  # a worker's first message, once its imports are done
 
 
 @dataclass(frozen=True)
@@ -129,6 +133,8 @@ class _Worker:
     job: Job | None = None
     started: float = 0.0
     peak: int = 0
+    ready: bool = False  # its imports done: a mail's clock starts only on a ready worker
+    born: float = field(default_factory=time.monotonic)
 
 
 @dataclass
@@ -144,6 +150,7 @@ class Sandbox:
         self._pool: list[_Worker] = []
         self._queue: deque[Job] = deque()
         self._rules: tuple[Ruleset, str, bytes] | None = None  # the rules, their digest, pickled
+        self._start_failures = 0
 
     def submit(self, raw: bytes, rules: Ruleset, own_domains: tuple[str, ...]) -> Job:
         job = Job(self, raw, rules, own_domains)
@@ -160,7 +167,7 @@ class Sandbox:
     def finish(self, job: Job) -> None:
         """Run the pool until `job` has its analysis (other workers keep reading ahead meanwhile)."""
         while job.analysis is None:
-            if job in self._queue and not any(w.job is None for w in self._pool):
+            if job in self._queue and not any(w.ready and w.job is None for w in self._pool):
                 self._queue.remove(job)  # waited for before its turn: it goes first
                 self._queue.appendleft(job)
             self._dispatch()
@@ -194,17 +201,22 @@ class Sandbox:
             worker.peak = _rss_tree(worker.process.pid)  # at least what it holds when it starts
 
     def _idle_worker(self) -> _Worker | None:
-        idle = next((w for w in self._pool if w.job is None), None)
-        if idle is None and len(self._pool) < self.workers:
-            idle = self._start()
-        return idle
+        """A ready worker without a mail. Workers are started here as needed, but a new one gets
+        its first mail only once it is ready: its start-up (a second or more on a loaded machine)
+        must not count against the mail's time limit."""
+        if len(self._pool) < self.workers:
+            self._start()
+        return next((w for w in self._pool if w.ready and w.job is None), None)
 
     def _collect(self, timeout: float) -> None:
-        busy = {w.conn: w for w in self._pool if w.job is not None}
+        busy = {w.conn: w for w in self._pool if w.job is not None or not w.ready}
         if not busy:
             return
         for conn in wait(list(busy), timeout):
             worker = busy[conn]
+            if not worker.ready:
+                self._started(worker)
+                continue
             try:
                 analysis = conn.recv()
             except (EOFError, OSError):  # died mid-job: a segfault, the OOM killer, RLIMIT_AS
@@ -216,8 +228,31 @@ class Sandbox:
             analysis.peak_rss = worker.peak
             worker.job.analysis, worker.job = analysis, None
 
+    def _started(self, worker: _Worker) -> None:
+        """A new worker's first message: ready, or its end (it died while starting)."""
+        try:
+            worker.ready = worker.conn.recv() == _READY
+        except (EOFError, OSError):
+            worker.ready = False
+        if worker.ready:
+            self._start_failures = 0
+            return
+        self._failed_start(worker, f"exit code {worker.process.exitcode}")
+
+    def _failed_start(self, worker: _Worker, why: str) -> None:
+        log.warning("SANDBOX worker %s failed to start: %s", worker.process.pid, why)
+        self._replace(worker)
+        self._start_failures += 1
+        if self._start_failures >= _START_FAILURES:
+            raise WorkerStartError(f"{self._start_failures} mail-reading workers in a row failed "
+                                   f"to start (last: {why})")
+
     def _enforce(self) -> None:
-        """Kill a worker whose current mail has overrun its time or memory."""
+        """Kill a worker whose current mail has overrun its time or memory, or that does not
+        get ready."""
+        for worker in [w for w in self._pool if not w.ready]:
+            if time.monotonic() - worker.born > _START_SECONDS:
+                self._failed_start(worker, f"not ready after {_START_SECONDS:g} s")
         for worker in [w for w in self._pool if w.job is not None]:
             worker.peak = max(worker.peak, _rss_tree(worker.process.pid))
             elapsed = time.monotonic() - worker.started
@@ -306,6 +341,7 @@ def _serve(conn: Connection, parent: int, task: Task, address_space: int) -> Non
         resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
     except (ValueError, OSError):  # a lower hard limit already: keep it
         pass
+    conn.send(_READY)  # the imports that spawning costs are done: mails may be timed from now
     rules: Ruleset | None = None
     while True:
         try:
