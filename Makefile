@@ -1,12 +1,17 @@
 # The two set-up commands of the README. Each creates .venv when needed and installs the project.
 #   make demo   run the bot on its embedded default (Maildir + SQLite under storage/) with sample mail
 #   make test   install and start what the tests need (Dovecot, PostgreSQL, SMTP), run the whole suite
+#   make test-quick   the tests that need no mail server and are not marked slow (a few minutes)
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: demo test install install-test bench clean
+.PHONY: demo test test-quick install install-test bench clean
+
+# Two processes: most end-to-end tests wait on the servers, so two share the machine's cores well.
+# Each file runs whole on one process (its module fixtures once), each process with its own servers.
+XDIST  := -n 2 --dist loadfile
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +22,7 @@ $(VENV)/.installed: pyproject.toml | $(PY)
 
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	$(PIP) install -e '.[test]' 2>&1 | grep -v "^WARNING: Location" || true
-	$(PY) -c "import pytest, aiosmtpd" && touch $@
+	$(PY) -c "import pytest, aiosmtpd, xdist" && touch $@
 
 install: $(VENV)/.installed
 
@@ -28,7 +33,10 @@ demo: install
 
 test: install-test
 	bash scripts/install-test-deps.sh
-	$(VENV)/bin/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -q -p no:cacheprovider $(XDIST) $(PYTEST_ARGS)
+
+test-quick: install-test
+	$(VENV)/bin/pytest -q -p no:cacheprovider $(XDIST) -m "not rig and not slow" $(PYTEST_ARGS)
 
 bench: install-test
 	bash scripts/install-test-deps.sh

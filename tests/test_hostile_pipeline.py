@@ -23,6 +23,8 @@ from bot.store.models import InboundMail, Outbox
 
 REPO = Path(__file__).resolve().parents[1]
 HOSTILE = REPO / "tests" / "data" / "hostile"
+pytestmark = pytest.mark.rig  # the pipeline runs on PostgreSQL too
+
 FILES = [entry["file"] for entry in json.loads((HOSTILE / "INDEX.json").read_text(encoding="utf-8"))]
 
 

@@ -17,6 +17,8 @@ import sysconfig
 import zipfile
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[1]
 SOURCES = ("pyproject.toml", "README.md", "bot", "rules", "templates")
 
@@ -40,6 +42,7 @@ def clean_copy(target: Path) -> Path:
     return target
 
 
+@pytest.mark.slow  # builds and installs a wheel into a fresh virtual environment
 def test_the_wheel_installs_and_init_then_check_work(tmp_path):
     src = clean_copy(tmp_path / "src")
     dist = tmp_path / "dist"
