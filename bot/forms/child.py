@@ -52,7 +52,6 @@ def _read(request: dict, data: bytes) -> dict:
 
 
 def _read_pdf(request: dict, data: bytes) -> dict:
-
     inflated = pdf.precheck(data, request["inflate_left"], request["max_pixels"])
     document = pdf.open_pdf(data, request["max_pages"])
     pages, scans = [], 0
@@ -64,7 +63,6 @@ def _read_pdf(request: dict, data: bytes) -> dict:
             continue
         scans += 1
         if scans > request["max_images"]:
-
             raise over_limit("图片数量过多")
         pages.append(_ocr_page(pdf.render(page, request["max_pixels"])))
     return {"pages": pages, "inflated": inflated}
@@ -73,7 +71,6 @@ def _read_pdf(request: dict, data: bytes) -> dict:
 def _images(request: dict, data: bytes):
     """The frames of an image file (a multi-page TIFF scan has several), checked before decoding."""
     from PIL import Image
-
 
     Image.MAX_IMAGE_PIXELS = request["max_pixels"]
     _register_heif()

@@ -45,10 +45,8 @@ def _read_kind(kind: str, data: bytes, budget: FormBudget, nested: bool) -> RawV
     if kind == "ole":
         return _read_ole(data, budget)
     if kind in ("pdf", "image"):
-
         return read_isolated(kind, data, budget)
     if kind in ("zip", "7z") and not nested:
-
         return read_archive(data, kind, budget, lambda member, _name: read_values(member, budget, nested=True),
                             MIN_LABELS)
     if kind == "text":
@@ -61,11 +59,9 @@ def _read_ole(data: bytes, budget: FormBudget) -> RawValues:
     if inner == "encrypted":
         raise unreadable("encrypted")
     if inner == "doc":
-
         text = read_word97(data, budget)
         return RawValues(values_from_layout(text.grid, text.lines), "doc")
     if inner == "xls":
-
         return RawValues(read_xls(data, max_rows=budget.limits.max_rows, budget=budget), "xls")
     raise unreadable("old-format")
 

@@ -78,7 +78,6 @@ def sources_of(form: Form, raw: RawValues) -> dict[str, FieldSource]:
 
 
 def _named(exc: FormUnreadable, filename: str | None) -> FormUnreadable:
-
     prefix = name_prefix(filename)
     if not prefix or exc.detail.startswith(prefix):
         return exc
