@@ -5,12 +5,15 @@
 Reads the golden files of tests/data/formats (one of each kind, N rounds) through read_attachment,
 as the mail workers do, and prints a table: format, median ms per file. For OCR it also times the
 recognition alone inside one warm process (what "one A4 photo" costs once the child has started)
-and reports the child's peak RSS (ru_maxrss of the finished children). Not a test: numbers only.
+and reports the child's peak RSS (ru_maxrss of the finished children). It runs itself under the
+isolated reader's malloc settings (bot.forms.isolated), so the warm process measures like the child.
+Not a test: numbers only.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import statistics
 import sys
@@ -20,6 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bot.forms.isolated import MALLOC_VARS  # noqa: E402
 from bot.forms.reader import read_attachment  # noqa: E402
 from tests.support.formats import DISTRICTS, goldens, meta  # noqa: E402
 
@@ -70,6 +74,8 @@ def ocr_alone(path: Path) -> tuple[float, float, float]:
 
 
 def main() -> None:
+    if any(os.environ.get(name) != value for name, value in MALLOC_VARS.items()):
+        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, **MALLOC_VARS})
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
