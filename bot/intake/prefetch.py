@@ -237,6 +237,7 @@ class Sandbox:
         if worker.ready:
             self._start_failures = 0
             return
+        worker.process.join(timeout=1.0)  # its pipe closes a moment before it can be reaped
         self._failed_start(worker, f"exit code {worker.process.exitcode}")
 
     def _failed_start(self, worker: _Worker, why: str) -> None:
