@@ -17,7 +17,7 @@ from bot.intake.ledger import blame_left_behind
 from bot.intake.pipeline import NOT_REACHED, Hooks, process_batch
 from bot.intake.reevaluate import reevaluate_deferred
 from bot.mailbox.base import Source
-from bot.outbox.confirm import confirm_copy, copy_message_id, settle_unconfirmed
+from bot.outbox.confirm import confirm_copies, copy_message_id, settle_unconfirmed
 from bot.outbox.queue import drain, unconfirmed
 from bot.outbox.transport import grace_of
 from bot.retry import backoff_delay
@@ -65,11 +65,11 @@ def _fetch_round(rt: Runtime, source: Source, batch: int, hooks: Hooks, result: 
     """One batch from the inbox; False when the inbox has nothing more for this pass."""
     if grace_of(rt.transport) is not None:
         settle_unconfirmed(rt.engine, rt.now(), source.has_message_id)
-    items = source.fetch_new(limit=batch, max_bytes=rt.config.batch_bytes)
+    items = source.peek_new(limit=batch, max_bytes=rt.config.batch_bytes)
     lease.record_fetch(rt.engine, source.name, rt.holder_id, rt.now(), len(items))
-    copies, mail, done = [], [], []
-    for item in items:
-        (copies if _is_sent_copy(rt, item) else mail).append(item)
+    copies, mail = _split_copies(rt, items)
+    mail = source.fetch_whole(mail)  # the copies are filed unread: only new mail is fetched whole
+    done: list = []
     quarantined = 0
     for item, outcome in zip(mail, process_batch(rt, mail, hooks)):
         if outcome == NOT_REACHED:
@@ -93,15 +93,22 @@ def _fetch_round(rt: Runtime, source: Source, batch: int, hooks: Hooks, result: 
     return len(items) >= batch and bool(done or copies or quarantined)
 
 
-def _is_sent_copy(rt: Runtime, item) -> bool:
-    """Our own copy of a mail we sent: it confirms the delivery and is filed, not answered (the
-    outbox row holds the same bytes, so it is not archived again)."""
-    try:
-        message_id = copy_message_id(item.raw, rt.sender.address)
-    except Exception:  # noqa: BLE001 - a header we cannot read: the pipeline handles the mail
-        log.exception("SENT-COPY check failed for %s; processing it as inbound mail", item.key)
-        return False
-    return message_id is not None and confirm_copy(rt.engine, message_id, rt.now())
+def _split_copies(rt: Runtime, items: list) -> tuple[list, list]:
+    """(our own copies of mail we sent, the rest), from the headers: a copy confirms its delivery
+    and is filed, not answered (the outbox row holds the same bytes, so it is not archived again).
+    One query for the batch."""
+    marked = {}
+    for item in items:
+        try:
+            message_id = copy_message_id(item.raw, rt.sender.address)
+        except Exception:  # noqa: BLE001 - a header we cannot read: the pipeline handles the mail
+            log.exception("SENT-COPY check failed for %s; processing it as inbound mail", item.key)
+            continue
+        if message_id is not None:
+            marked[item.key] = message_id
+    ours = confirm_copies(rt.engine, list(marked.values()), rt.now())
+    copies = [item for item in items if marked.get(item.key) in ours]
+    return copies, [item for item in items if marked.get(item.key) not in ours]
 
 
 class BackgroundSender:
