@@ -151,10 +151,12 @@ class BackgroundSender:
 
     def _drain(self, transport) -> None:
         rt = self.rt
+        recover = True  # rows a dead sender left behind: looked for once per pass, not every round
         while True:
             try:
-                sent = drain(rt.engine, transport, rt.now, limit=20,
+                sent = drain(rt.engine, transport, rt.now, limit=20, recover=recover,
                              on_permanent=self._on_permanent, holder=rt.holder_id)
+                recover = False
             except Exception:  # noqa: BLE001 - the main loop drains again; keep the pass going
                 log.exception("SENDER error; the outbox is drained again after the pass")
                 return
