@@ -282,6 +282,30 @@ def test_reprocessed_mail_is_answered_once_and_its_old_row_closed(in_process_2, 
     assert ledger[1].message_id == "poison-2@corp.test"
 
 
+def test_a_mail_that_raises_in_a_chunk_is_set_aside_and_the_rest_of_the_chunk_answered(in_process):
+    """Three new mails in one chunk, the middle one raises: the chunk's transaction is rolled back,
+    that mail is recorded as an error (its try counted), the other two are handled again and
+    committed, each with one try. The failing one is retried alone until it is quarantined."""
+    from bot.service.daemon import run_once
+    from bot.service.runtime import open_source
+
+    rt, jobs, url, rig = (in_process[k] for k in ("rt", "jobs", "url", "rig"))
+    _reader(rt, failing_sandbox(b"chunk-poison@corp.test"))
+    for sender, mid in (("ent1@corp.test", "chunk-a@corp.test"), ("ent3@corp.test", "chunk-poison@corp.test"),
+                        ("ent4@corp.test", "chunk-b@corp.test")):
+        rig.append(INTAKE, form_mail(sender, mid))
+    run_once(rt, open_source(rt), jobs)
+    ledger = {r.message_id.split("@")[0] if "chunk" in r.message_id else "poison": r
+              for r in rows(url, InboundMail)}
+    assert [(ledger[k].status, ledger[k].attempts) for k in ("chunk-a", "chunk-b")] == [("done", 1)] * 2
+    assert (ledger["poison"].status, ledger["poison"].attempts) == ("quarantined", rt.config.max_attempts)
+    assert "parse" in ledger["poison"].last_error
+    assert_one_reply(rig, "ent1@corp.test", "chunk-a@corp.test")
+    assert_one_reply(rig, "ent4@corp.test", "chunk-b@corp.test")
+    assert rig.messages("ent3@corp.test") == []
+    assert len(rig.messages(INTAKE, "Quarantine")) == 1 and rig.messages(INTAKE) == []
+
+
 # -- IMAP dropped, Dovecot restarted, UIDVALIDITY changed -------------------------------------------
 
 def _recreate_inbox(rig, address: str) -> None:

@@ -92,12 +92,21 @@ def process_batch(rt: Runtime, items: list[Fetched], hooks: Hooks) -> list[str]:
     'quarantined', or NOT_REACHED when a stop request came first."""
     prepared = prepare(rt, items)
     outcomes: list[str] = []
-    size = max(1, rt.config.commit_batch)
-    for start in range(0, len(items), size):
-        if hooks.stopping():
-            break
-        outcomes += _process_chunk(rt, items[start:start + size], prepared[start:start + size], hooks)
+    while len(outcomes) < len(items) and not hooks.stopping():
+        start = len(outcomes)
+        end = _chunk_end(rt, prepared, start)
+        outcomes += _process_chunk(rt, items[start:end], prepared[start:end], hooks)
     return outcomes + [NOT_REACHED] * (len(items) - len(outcomes))
+
+
+def _chunk_end(rt: Runtime, prepared: list[Prepared], start: int) -> int:
+    """A chunk is the next mail and those after it that the workers have read already (at most
+    commit_batch): the main thread never sits idle waiting for a whole chunk to be read."""
+    prepared[start].job.result(rt.ruleset)
+    end, limit = start + 1, min(len(prepared), start + max(1, rt.config.commit_batch))
+    while end < limit and prepared[end].job.ready(rt.ruleset):
+        end += 1
+    return end
 
 
 def process(rt: Runtime, item: Fetched, in_hand: InHand) -> str:
@@ -122,6 +131,7 @@ def _process_chunk(rt: Runtime, items: list[Fetched], prepared: list[Prepared], 
         group = []
         if claim.state == AGAIN and not hooks.stopping():
             hooks.beat()
+            rt.analyser.poll()
             entry.outcome = _process_alone(rt, entry)
         elif claim.state != AGAIN:
             entry.outcome = claim.state
@@ -173,6 +183,7 @@ def _try_group(rt: Runtime, group: list[_Entry], hooks: Hooks) -> tuple[int, Exc
             if hooks.stopping():
                 break  # the rest keep their rows (no try counted) and stay in the inbox
             hooks.beat()
+            rt.analyser.poll()  # the workers read the next mails while this one is recorded
             hooks.in_hand.hold(entry.row_id)
             try:
                 handled.append((entry, _handle(rt, db, entry.row_id, entry.arrival.msg,
