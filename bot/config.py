@@ -259,6 +259,12 @@ class Config(Section):
     batch_bytes: Annotated[PositiveInt, Field(
         description="一批取回的原始邮件总字节数上限（至少一封）/ raw bytes fetched in one batch "
                     "(at least one mail)")] = 64 * 2**20
+    fetch_batch: Annotated[PositiveInt, Field(
+        le=1000, description="一次从邮箱取回的邮件封数上限 / mails fetched from the mailbox in one "
+                             "round")] = 100
+    commit_batch: Annotated[PositiveInt, Field(
+        le=200, description="在一个数据库事务中登记和处理的邮件封数；1 为逐封提交 / mails claimed "
+                            "and recorded in one database transaction; 1 commits each mail alone")] = 20
     trust: Annotated[TrustConfig, Kind("[trust] 段"), Field(
         default_factory=TrustConfig,
         description="[trust] 来信身份验证 / sender authentication")]

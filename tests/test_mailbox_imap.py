@@ -140,6 +140,33 @@ def test_fetch_new_in_order_without_setting_seen(source, clean_mail):
     assert [item.key for item in source.fetch_new()] == [item.key for item in items]
 
 
+def test_peek_reads_only_the_copy_headers_and_fetch_whole_the_rest(source, clean_mail):
+    copy = (f"From: {INTAKE}\r\nTo: ent1@corp.test\r\nMessage-ID: <ours.1@bot.rb.test>\r\n"
+            f"X-Loop: {INTAKE}\r\nSubject: reply\r\n\r\n" + "x" * 5000 + "\r\n").encode()
+    raws = [mail(1), copy, mail(2)]
+    for raw in raws:
+        clean_mail.append(INTAKE, raw)
+    peeked = source.peek_new()
+    assert [item.whole for item in peeked] == [False] * 3
+    assert b"X-Loop: " + INTAKE.encode() in peeked[1].raw and b"Subject" not in peeked[1].raw
+    assert all(len(item.raw) < 200 for item in peeked)  # no body came over the wire
+    whole = source.fetch_whole([peeked[0], peeked[2]])
+    assert [item.raw for item in whole] == [raws[0], raws[2]] and all(item.whole for item in whole)
+    assert [item.key for item in whole] == [peeked[0].key, peeked[2].key]
+    assert source.fetch_whole(whole) == whole  # already whole: no round trip, nothing changes
+    source.mark_done_many([peeked[1]], folder="Sent")  # a peeked copy is filed without its body
+    assert clean_mail.messages(INTAKE, "Sent") == [copy]
+    assert flags_in(clean_mail) == [set(), set()]  # BODY.PEEK: still unread
+
+
+def test_fetch_whole_leaves_out_mail_expunged_since_the_peek(source, clean_mail):
+    clean_mail.append(INTAKE, mail(1))
+    clean_mail.append(INTAKE, mail(2))
+    first, second = source.peek_new()
+    source.mark_done(first)  # gone from the inbox meanwhile (another process took it)
+    assert [item.key for item in source.fetch_whole([first, second])] == [second.key]
+
+
 def test_fetch_new_in_batches_respects_limit(source, clean_mail):
     for n in range(120):
         clean_mail.append(INTAKE, mail(n, subject=f"batch {n:03d}"))

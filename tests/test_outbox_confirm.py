@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlmodel import Session, select
 
-from bot.outbox.confirm import confirm_copy, copy_message_id, settle_unconfirmed
+from bot.outbox.confirm import confirm_copies, confirm_copy, copy_message_id, settle_unconfirmed
 from bot.outbox.queue import CLAIM, recover_stale
 from bot.store.db import open_database
 from bot.store.models import Outbox
@@ -72,6 +72,18 @@ def test_confirm_copy_marks_only_finalizing_rows_sent(engine):
     assert confirm_copy(engine, "not-ours", NOW) is False
     assert status(engine, "fin") == ("sent", "confirmed by its sent copy")
     assert status(engine, "pend")[0] == "pending"
+
+
+def test_confirm_copies_settles_a_batch_and_names_our_mail(engine):
+    add(engine, "fin-1", "finalizing")
+    add(engine, "fin-2", "finalizing")
+    add(engine, "pend", "pending")
+    add(engine, "done", "sent")
+    ours = confirm_copies(engine, ["fin-1", "pend", "not-ours", "fin-2", "done", "fin-1"], NOW)
+    assert ours == {"fin-1", "fin-2", "pend", "done"}
+    assert status(engine, "fin-1") == status(engine, "fin-2") == ("sent", "confirmed by its sent copy")
+    assert status(engine, "pend")[0] == "pending"
+    assert confirm_copies(engine, [], NOW) == set()
 
 
 def test_settle_waits_for_the_grace_and_for_a_live_sender(engine):

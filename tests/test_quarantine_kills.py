@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -47,3 +48,46 @@ def test_a_mail_that_kills_the_process_is_quarantined_after_max_attempts_kills(t
     assert clean_mail.messages(POISON) == []
     digest = [parse(m) for m in clean_mail.messages("admin@rb.test")]
     assert any("已隔离" in body_text(m) for m in digest)  # the admin is told
+
+
+def test_a_kill_in_the_middle_of_a_chunk_quarantines_only_the_poison(tmp_path, clean_mail):
+    """Ten forms in one batch (a commit claims a chunk of them, one records it), the sixth kills the
+    process. Each death is counted against the poison alone (the in-hand file names it), the
+    chunk's unfinished rows are then taken one at a time, and after `max_attempts` deaths only the
+    poison is set aside: the nine beside it are answered once each, with one try on record."""
+    url = f"sqlite:///{tmp_path}/bot.db"
+    env = make_env(tmp_path / "bot", clean_mail, url, extra="max_attempts = 3\ncommit_batch = 20")
+    senders = [f"chunk{i}@corp.test" for i in range(10)]
+    poison = senders[5]
+    for sender in senders:
+        clean_mail.add_user(sender)
+        clean_mail.clear(sender)
+    with clean_mail.imap(INTAKE) as client:  # one batch, in this order
+        for i, sender in enumerate(senders):
+            client.append("INBOX", form_mail(sender, f"chunk-{i}@corp.test"))
+    environ = env.env() | {"RB_TEST_DIE_ON": poison, "PYTHONPATH": REPO}
+    command = [sys.executable, os.path.join(REPO, "tests", "support", "dying_daemon.py"),
+               "--config", str(env.config), "--today", "2026-12-01", "run", "--once"]
+    exits = []
+    for _run in range(6):
+        done = subprocess.run(command, cwd=env.root, env=environ, capture_output=True, text=True,
+                              timeout=120)
+        exits.append(done.returncode)
+        if done.returncode == 0:
+            break
+    assert exits == [137, 137, 137, 0]  # the first death is counted although no commit named it
+    ledger = {r.message_id: r for r in rows(url, InboundMail)}
+    assert sorted(ledger) == sorted(f"chunk-{i}@corp.test" for i in range(10))
+    assert (ledger["chunk-5@corp.test"].status, ledger["chunk-5@corp.test"].attempts) == ("quarantined", 3)
+    others = [ledger[f"chunk-{i}@corp.test"] for i in range(10) if i != 5]
+    assert [(r.status, r.attempts) for r in others] == [("done", 1)] * 9  # no death counted on them
+    assert len(clean_mail.messages(INTAKE, "Quarantine")) == 1
+    assert clean_mail.messages(INTAKE) == []
+    for i, sender in enumerate(senders):
+        if sender == poison:
+            assert clean_mail.messages(sender) == []
+            continue
+        [reply] = [parse(m) for m in clean_mail.wait_for_messages(sender, 1)]
+        assert reply["In-Reply-To"] == f"<chunk-{i}@corp.test>"
+    time.sleep(1.0)  # a second reply, had one been sent, would be in by now
+    assert all(len(clean_mail.messages(s)) == (s != poison) for s in senders)  # once each

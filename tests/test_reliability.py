@@ -282,6 +282,30 @@ def test_reprocessed_mail_is_answered_once_and_its_old_row_closed(in_process_2, 
     assert ledger[1].message_id == "poison-2@corp.test"
 
 
+def test_a_mail_that_raises_in_a_chunk_is_set_aside_and_the_rest_of_the_chunk_answered(in_process):
+    """Three new mails in one chunk, the middle one raises: the chunk's transaction is rolled back,
+    that mail is recorded as an error (its try counted), the other two are handled again and
+    committed, each with one try. The failing one is retried alone until it is quarantined."""
+    from bot.service.daemon import run_once
+    from bot.service.runtime import open_source
+
+    rt, jobs, url, rig = (in_process[k] for k in ("rt", "jobs", "url", "rig"))
+    _reader(rt, failing_sandbox(b"chunk-poison@corp.test"))
+    for sender, mid in (("ent1@corp.test", "chunk-a@corp.test"), ("ent3@corp.test", "chunk-poison@corp.test"),
+                        ("ent4@corp.test", "chunk-b@corp.test")):
+        rig.append(INTAKE, form_mail(sender, mid))
+    run_once(rt, open_source(rt), jobs)
+    ledger = {r.message_id.split("@")[0] if "chunk" in r.message_id else "poison": r
+              for r in rows(url, InboundMail)}
+    assert [(ledger[k].status, ledger[k].attempts) for k in ("chunk-a", "chunk-b")] == [("done", 1)] * 2
+    assert (ledger["poison"].status, ledger["poison"].attempts) == ("quarantined", rt.config.max_attempts)
+    assert "parse" in ledger["poison"].last_error
+    assert_one_reply(rig, "ent1@corp.test", "chunk-a@corp.test")
+    assert_one_reply(rig, "ent4@corp.test", "chunk-b@corp.test")
+    assert rig.messages("ent3@corp.test") == []
+    assert len(rig.messages(INTAKE, "Quarantine")) == 1 and rig.messages(INTAKE) == []
+
+
 # -- IMAP dropped, Dovecot restarted, UIDVALIDITY changed -------------------------------------------
 
 def _recreate_inbox(rig, address: str) -> None:
@@ -319,7 +343,9 @@ def _done_count(url: str) -> int:
 def test_imap_outages_and_a_new_uidvalidity_lose_nothing_and_answer_nothing_twice(tmp_path, clean_mail):
     rig = clean_mail
     url = f"sqlite:///{tmp_path}/bot.db"
-    bot = make_env(tmp_path / "bot", rig, url)
+    # The burst must outlast the first chunk's commit (commit_batch mails) for the drop to fall
+    # inside it; its 120 mails come from five senders, so the per-sender cap is raised to match.
+    bot = make_env(tmp_path / "bot", rig, url, extra="rate_limit_per_recipient = 40")
     ents = [f"ent{n}@corp.test" for n in range(1, 6)]
     expected: list[str] = []
 
@@ -344,7 +370,7 @@ def test_imap_outages_and_a_new_uidvalidity_lose_nothing_and_answer_nothing_twic
 
         # Dropped in the middle of a pass over a backlog: the moves after the drop reconnect.
         with rig.imap(INTAKE) as c:
-            for i in range(30):
+            for i in range(120):
                 raw = form_mail(ents[i % 5], f"burst-{i}@corp.test")
                 c.append("INBOX", raw)
                 expected.append(f"burst-{i}@corp.test")

@@ -1,29 +1,32 @@
-"""One inbound mail, end to end: archive -> ledger row -> decide -> case + outbox in one commit.
+"""Inbound mail, a chunk at a time: archive -> ledger rows -> decide -> cases + outbox, committed together.
 
-The mailbox is changed by the caller only after this commit. A mail already done (same
+The mailbox is changed by the caller only after the commits. A mail already done (same
 mailbox/UIDVALIDITY/UID, or same Message-ID) is not processed again; one that keeps failing is
-quarantined after `max_attempts` tries, counted before each try so that a crash counts too.
+quarantined after `max_attempts` tries, and a try that killed the process counts too
+(bot.intake.ledger says how, with chunks). A chunk's mails are handled in one transaction, in
+mailbox order; a mail whose handling raises rolls the chunk back, is recorded as an error on its
+own, and the others are handled again without it.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import traceback
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import or_
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from bot.cases import clip, record, seats_for
 from bot.context import Runtime
 from bot.followup.inbound import Context, handle
 from bot.followup.incoming import Followup
 from bot.followup.trust import record_event
-from bot.intake.archive import archive_raw
+from bot.intake.archive import archive_batch
 from bot.intake.bounces import record_bounce
 from bot.intake.confirm import confirm_held
+from bot.intake.inhand import InHand
+from bot.intake.ledger import AGAIN, NEW, TODO, Arrival, claim_chunk, claim_one, record_error
 from bot.intake.prefetch import Analysis, Job
 from bot.intake.ratelimit import over_rate
 from bot.intake.replies import ReplyContext, drafts_for
@@ -38,6 +41,8 @@ from bot.verdict import Decision, Rule
 
 log = logging.getLogger(__name__)
 
+NOT_REACHED = ""  # the outcome of a mail left for the next pass (a stop was requested)
+
 
 @dataclass
 class Prepared:
@@ -48,158 +53,215 @@ class Prepared:
     job: Job
 
 
+@dataclass
+class Handled:
+    """What handling one mail came to, and its log line (written once the outcome is committed)."""
+
+    outcome: str
+    line: tuple = ()
+
+
+@dataclass
+class Hooks:
+    """What the daemon's loop lends the pipeline: a stop request, the watchdog's beat, the in-hand file."""
+
+    in_hand: InHand
+    stopping: Callable[[], bool] = lambda: False
+    beat: Callable[[], None] = lambda: None
+
+
+@dataclass
+class _Entry:
+    arrival: Arrival
+    analysis: Analysis
+    row_id: int = 0
+    outcome: str = NOT_REACHED
+    lines: list = field(default_factory=list)
+
+
 def prepare(rt: Runtime, items: list[Fetched]) -> list[Prepared]:
-    """Archive each mail first (nothing reads a mail before its raw copy is safe), then hand the
-    batch to the workers, which read ahead while the main thread records."""
-    archived = [archive_raw(rt.config.archive_dir, item.raw) for item in items]
+    """Archive the batch first (nothing reads a mail before its raw copy is safe), then hand it to
+    the workers, which read ahead while the main thread records."""
+    archived = archive_batch(rt.config.archive_dir, [item.raw for item in items])
     jobs = rt.analyser.submit_all([item.raw for item in items], rt.ruleset, own_domains(rt))
     return [Prepared(digest, path, job) for (digest, path), job in zip(archived, jobs)]
 
 
-def process(rt: Runtime, item: Fetched, prepared: Prepared | None = None) -> str:
-    """Returns the outcome: a decision, 'duplicate', 'error' (will retry) or 'quarantined'."""
-    prepared = prepared or prepare(rt, [item])[0]
-    digest_hex = prepared.digest_hex
-    analysis = prepared.job.result(rt.ruleset)
-    msg = analysis.msg
-    if analysis.parse_error:  # recorded when claimed; the mail is quarantined in _handle
-        log.error("PARSE-FAILED %s\n%s", digest_hex, analysis.parse_error.rstrip())
-    row_id, state = _claim(rt, item, msg, digest_hex, prepared.path)
-    if state != "todo":
-        return state
-    try:
-        return _handle(rt, row_id, msg, analysis)
-    except Exception as exc:  # noqa: BLE001 - one bad mail must not stop the loop
-        log.exception("ERROR <%s> %s", msg.message_id if msg else digest_hex, exc)  # with the traceback
-        return _record_error(rt, row_id, exc)
+def process_batch(rt: Runtime, items: list[Fetched], hooks: Hooks) -> list[str]:
+    """The outcome of each mail, in order: a decision, 'duplicate', 'error' (will retry),
+    'quarantined', or NOT_REACHED when a stop request came first."""
+    prepared = prepare(rt, items)
+    outcomes: list[str] = []
+    while len(outcomes) < len(items) and not hooks.stopping():
+        start = len(outcomes)
+        end = _chunk_end(rt, prepared, start)
+        outcomes += _process_chunk(rt, items[start:end], prepared[start:end], hooks)
+    return outcomes + [NOT_REACHED] * (len(items) - len(outcomes))
+
+
+def _chunk_end(rt: Runtime, prepared: list[Prepared], start: int) -> int:
+    """A chunk is the next mail and those after it that the workers have read already (at most
+    commit_batch): the main thread never sits idle waiting for a whole chunk to be read."""
+    prepared[start].job.result(rt.ruleset)
+    end, limit = start + 1, min(len(prepared), start + max(1, rt.config.commit_batch))
+    while end < limit and prepared[end].job.ready(rt.ruleset):
+        end += 1
+    return end
+
+
+def process(rt: Runtime, item: Fetched, in_hand: InHand) -> str:
+    """One mail on its own (the chunk of one)."""
+    return process_batch(rt, [item], Hooks(in_hand))[0]
 
 
 def own_domains(rt: Runtime) -> tuple[str, ...]:
     return (rt.config.message_id_domain,)
 
 
-def _message_id(msg: InboundMessage | None, digest_hex: str) -> str:
-    """The ledger key; an absurdly long Message-ID (hostile) is replaced by a digest of itself."""
-    mid = msg.message_id if msg and msg.message_id else f"{digest_hex}@archive.invalid"
-    if len(mid) > 400:
-        mid = f"{hashlib.sha256(mid.encode('utf-8', 'replace')).hexdigest()}@long.invalid"
-    return mid
+def _process_chunk(rt: Runtime, items: list[Fetched], prepared: list[Prepared], hooks: Hooks) -> list[str]:
+    entries = [_entry(rt, item, p) for item, p in zip(items, prepared)]
+    claims = claim_chunk(rt, [e.arrival for e in entries])
+    group: list[_Entry] = []
+    for entry, claim in zip(entries, claims):
+        entry.row_id = claim.row_id
+        if claim.state == NEW:
+            group.append(entry)
+            continue
+        _handle_group(rt, group, hooks)  # mailbox order: the new mails before this one first
+        group = []
+        if claim.state == AGAIN and not hooks.stopping():
+            hooks.beat()
+            rt.analyser.poll()
+            entry.outcome = _process_alone(rt, entry)
+        elif claim.state != AGAIN:
+            entry.outcome = claim.state
+    _handle_group(rt, group, hooks)
+    return [e.outcome for e in entries]
 
 
-def _claim(rt: Runtime, item: Fetched, msg, digest_hex: str, path: Path) -> tuple[int, str]:
-    """Find or create the ledger row and count this attempt, in a commit of its own. A mail that
-    has used up its attempts is quarantined here, before it is handled again: the tries that did
-    not return (the process was killed) count as much as those that raised."""
-    mid = _message_id(msg, digest_hex)
-    with Session(rt.engine) as db:
-        row = _ledger_row(db, item, mid)
-        elsewhere = row is not None and (row.mailbox, row.uidvalidity, row.uid) != (
-            item.mailbox, item.uidvalidity, item.uid)
-        if elsewhere and not _same_mail(row, item.raw):
-            log.warning("MESSAGE-ID-REUSED <%s>: another mail with this id; recorded apart", mid)
-            mid = f"{digest_hex}@reused-id.invalid"
-            row = _ledger_row(db, item, mid)
-        if row is None:
-            row = InboundMail(mailbox=item.mailbox, uidvalidity=item.uidvalidity, uid=item.uid,
-                              message_id=mid, digest=digest_hex, archive_path=str(path),
-                              sender=clip(msg.from_addr if msg else "", 320),
-                              subject=(msg.subject if msg else "")[:2000],
-                              received_at=rt.now())
-        if row.status in (MailStatus.DONE, MailStatus.QUARANTINED):
-            log.info("DUPLICATE <%s> digest=%s already %s", mid, digest_hex[:12], row.status)
-            return row.id, "duplicate" if row.status == MailStatus.DONE else "quarantined"
-        if row.attempts >= rt.config.max_attempts:
-            return row.id, _quarantine_spent(db, rt, row)
-        row.attempts += 1
-        db.add(row)
-        db.commit()
-        return row.id, "todo"
+def _entry(rt: Runtime, item: Fetched, prepared: Prepared) -> _Entry:
+    analysis = prepared.job.result(rt.ruleset)
+    if analysis.parse_error:  # recorded when claimed; the mail is quarantined in _handle
+        log.error("PARSE-FAILED %s\n%s", prepared.digest_hex, analysis.parse_error.rstrip())
+    return _Entry(Arrival(item, analysis.msg, prepared.digest_hex, prepared.path), analysis)
 
 
-def _ledger_row(db: Session, item: Fetched, mid: str) -> InboundMail | None:
-    return db.exec(select(InboundMail).where(or_(
-        (InboundMail.mailbox == item.mailbox) & (InboundMail.uidvalidity == item.uidvalidity)
-        & (InboundMail.uid == item.uid),
-        InboundMail.message_id == mid))).first()
-
-
-def _same_mail(row: InboundMail, raw: bytes) -> bool:
-    """The same bytes (line ends aside: IMAP gives CRLF, a Maildir LF) as the mail on record."""
+def _process_alone(rt: Runtime, entry: _Entry) -> str:
+    """A row an earlier try left unfinished: this try is counted before it starts, in its own commit."""
+    state = claim_one(rt, entry.row_id)
+    if state != TODO:
+        return state
     try:
-        known = Path(row.archive_path).read_bytes()
-    except OSError:
-        return True  # cannot tell: the Message-ID decides, as it always did
-    return known.replace(b"\r\n", b"\n") == raw.replace(b"\r\n", b"\n")
+        with Session(rt.engine) as db:
+            handled = _handle(rt, db, entry.row_id, entry.arrival.msg, entry.analysis, count=False)
+            db.commit()
+    except Exception as exc:  # noqa: BLE001 - one bad mail must not stop the loop
+        _log_error(entry, exc)
+        return record_error(rt, entry.row_id, exc, counted=True)
+    _write_log(handled)
+    return handled.outcome
 
 
-def _quarantine_spent(db: Session, rt: Runtime, row: InboundMail) -> str:
-    row.status = MailStatus.QUARANTINED
-    row.last_error = (row.last_error + "\n" if row.last_error else "") + (
-        f"quarantined when claimed: {row.attempts} tries did not finish (the process was stopped)")
-    db.add(row)
-    record_event(db, rt, "quarantined", row.sender, row.case_number,
-                 f"主题为“{row.subject[:80]}”的来信连续{row.attempts}次处理未完成，已隔离，请人工查看",
-                 f"<{row.message_id}> set aside after {row.attempts} unfinished tries")
-    db.commit()
-    log.error("QUARANTINED <%s> after %d tries that did not finish", row.message_id, row.attempts)
-    return "quarantined"
+def _handle_group(rt: Runtime, group: list[_Entry], hooks: Hooks) -> None:
+    """New mails in one transaction. A mail that raises is taken out and recorded as an error (this
+    try counted); the transaction is rolled back and the others are handled again without it."""
+    pending = list(group)
+    while pending:
+        failed = _try_group(rt, pending, hooks)
+        if failed is None:
+            return
+        index, exc = failed
+        entry = pending.pop(index)
+        _log_error(entry, exc)
+        entry.outcome = record_error(rt, entry.row_id, exc, counted=False)
 
 
-def _handle(rt: Runtime, row_id: int, msg: InboundMessage | None, analysis: Analysis) -> str:
-    if msg is None:
-        return _unreadable(rt, row_id, analysis)
-    rules, today, now = rt.ruleset, rt.today(), rt.now()
+def _try_group(rt: Runtime, group: list[_Entry], hooks: Hooks) -> tuple[int, Exception] | None:
+    handled: list[tuple[_Entry, Handled]] = []
     with Session(rt.engine) as db:
-        row = db.get(InboundMail, row_id)
-        followup = _followup(rt, db, msg, analysis, row_id)
-        if followup is not None:
-            return _done(db, row, followup.outcome, followup.detail, followup.case_number, msg, now)
-        verdict, source = _verdict(rt, db, msg, analysis)
-        refs = [msg.in_reply_to, *msg.references]
-        rec = record(db, verdict, rules, sender=msg.from_addr, refs=[r for r in refs if r],
-                     message_id=msg.message_id, today=today, now=now)
-        number = rec.case.number if rec.case else ""
-        ctx = ReplyContext(sender=msg.from_addr, message_id=msg.message_id,
-                           references=msg.references, case_number=number, updated=rec.updated,
-                           form_attachment=source)
-        for draft in drafts_for(verdict, ctx, rules, rt.templates, rt.config.documents_dir / "blank"):
-            out = queue(db, draft, rt.sender, now)
-            if out is not None and rec.case is not None and draft.purpose.startswith("reply"):
-                rec.case.last_outbound_id = out.message_id
-                db.add(rec.case)
-        row.status, row.decision = MailStatus.DONE, verdict.decision
-        row.rules, row.case_number = clip(",".join(verdict.rule_ids), 300), number
-        row.processed_at = now
-        db.add(row)
+        for index, entry in enumerate(group):
+            if hooks.stopping():
+                break  # the rest keep their rows (no try counted) and stay in the inbox
+            hooks.beat()
+            rt.analyser.poll()  # the workers read the next mails while this one is recorded
+            hooks.in_hand.hold(entry.row_id)
+            try:
+                handled.append((entry, _handle(rt, db, entry.row_id, entry.arrival.msg,
+                                               entry.analysis, count=True)))
+            except Exception as exc:  # noqa: BLE001 - one bad mail must not stop the loop
+                db.rollback()
+                hooks.in_hand.clear()
+                return index, exc
         db.commit()
-    log.info("%s <%s> case=%s rules=%s", verdict.decision.upper(), msg.message_id,
-             number or "-", ",".join(verdict.rule_ids))
-    return verdict.decision
+    hooks.in_hand.clear()
+    for entry, result in handled:
+        entry.outcome = result.outcome
+        _write_log(result)
+    return None
 
 
-def _unreadable(rt: Runtime, row_id: int, analysis: Analysis) -> str:
+def _log_error(entry: _Entry, exc: Exception) -> None:
+    msg = entry.arrival.msg
+    log.error("ERROR <%s> %s", msg.message_id if msg else entry.arrival.digest_hex, exc,
+              exc_info=exc)  # with the traceback
+
+
+def _write_log(handled: Handled) -> None:
+    if handled.line:
+        log.info(*handled.line)
+
+
+def _handle(rt: Runtime, db: Session, row_id: int, msg: InboundMessage | None, analysis: Analysis,
+            count: bool) -> Handled:
+    """Decide one mail and write its outcome into `db` (the caller commits). `count`: this try is
+    counted here, with its outcome (a chunk's new mail), not before it started."""
+    row = db.get(InboundMail, row_id)
+    if count:
+        row.attempts += 1
+    if msg is None:
+        return _unreadable(rt, db, row, analysis)
+    rules, today, now = rt.ruleset, rt.today(), rt.now()
+    followup = _followup(rt, db, msg, analysis, row_id)
+    if followup is not None:
+        return _done(db, row, followup.outcome, followup.detail, followup.case_number, msg, now)
+    verdict, source = _verdict(rt, db, msg, analysis)
+    refs = [msg.in_reply_to, *msg.references]
+    rec = record(db, verdict, rules, sender=msg.from_addr, refs=[r for r in refs if r],
+                 message_id=msg.message_id, today=today, now=now)
+    number = rec.case.number if rec.case else ""
+    ctx = ReplyContext(sender=msg.from_addr, message_id=msg.message_id,
+                       references=msg.references, case_number=number, updated=rec.updated,
+                       form_attachment=source)
+    for draft in drafts_for(verdict, ctx, rules, rt.templates, rt.config.documents_dir / "blank"):
+        out = queue(db, draft, rt.sender, now)
+        if out is not None and rec.case is not None and draft.purpose.startswith("reply"):
+            rec.case.last_outbound_id = out.message_id
+            db.add(rec.case)
+    row.status, row.decision = MailStatus.DONE, verdict.decision
+    row.rules, row.case_number = clip(",".join(verdict.rule_ids), 300), number
+    row.processed_at = now
+    db.add(row)
+    return Handled(verdict.decision, ("%s <%s> case=%s rules=%s", verdict.decision.upper(),
+                                      msg.message_id, number or "-", ",".join(verdict.rule_ids)))
+
+
+def _unreadable(rt: Runtime, db: Session, row: InboundMail, analysis: Analysis) -> Handled:
     """No message came out of the bytes. A message of no bytes at all has no sender to answer:
     ignored, its (empty) copy kept. One whose very headers overran the limits is set aside at
     once (reading it again would only overrun again); anything else is an error, tried again."""
-    with Session(rt.engine) as db:
-        row = db.get(InboundMail, row_id)
-        if analysis.overrun:
-            row.status, row.last_error = MailStatus.QUARANTINED, f"reading overran: {analysis.overrun}"
-            record_event(db, rt, "quarantined", row.sender, "",
-                         f"主题为“{row.subject[:80]}”的来信超出处理时间或内存限制，已隔离，请人工查看",
-                         f"<{row.message_id}> set aside: {analysis.overrun}")
-            db.add(row)
-            db.commit()
-            return "quarantined"
-        if Path(row.archive_path).stat().st_size:
-            raise ValueError("the message could not be parsed at all")
-        row.status, row.decision, row.rules = MailStatus.DONE, Decision.IGNORED, Rule.MAIL_EMPTY
-        row.processed_at = rt.now()
-        message_id = row.message_id
+    if analysis.overrun:
+        row.status, row.last_error = MailStatus.QUARANTINED, f"reading overran: {analysis.overrun}"
+        record_event(db, rt, "quarantined", row.sender, "",
+                     f"主题为“{row.subject[:80]}”的来信超出处理时间或内存限制，已隔离，请人工查看",
+                     f"<{row.message_id}> set aside: {analysis.overrun}")
         db.add(row)
-        db.commit()
-    log.info("IGNORED <%s> case=- rules=MAIL-EMPTY", message_id)
-    return "ignored"
+        return Handled("quarantined")
+    if Path(row.archive_path).stat().st_size:
+        raise ValueError("the message could not be parsed at all")
+    row.status, row.decision, row.rules = MailStatus.DONE, Decision.IGNORED, Rule.MAIL_EMPTY
+    row.processed_at = rt.now()
+    db.add(row)
+    return Handled("ignored", ("IGNORED <%s> case=- rules=MAIL-EMPTY", row.message_id))
 
 
 def _followup(rt: Runtime, db: Session, msg: InboundMessage, analysis: Analysis, row_id: int):
@@ -218,13 +280,12 @@ def _followup(rt: Runtime, db: Session, msg: InboundMessage, analysis: Analysis,
 
 
 def _done(db: Session, row: InboundMail, outcome: str, detail: str, number: str,
-          msg: InboundMessage, now) -> str:
+          msg: InboundMessage, now) -> Handled:
     row.status, row.decision, row.rules = MailStatus.DONE, outcome, detail[:300]
     row.case_number, row.processed_at = number, now
     db.add(row)
-    db.commit()
-    log.info("%s <%s> case=%s detail=%s", outcome.upper(), msg.message_id, number or "-", detail)
-    return outcome
+    return Handled(outcome, ("%s <%s> case=%s detail=%s", outcome.upper(), msg.message_id,
+                             number or "-", detail))
 
 
 def _verdict(rt: Runtime, db: Session, msg: InboundMessage, analysis: Analysis):
@@ -235,21 +296,3 @@ def _verdict(rt: Runtime, db: Session, msg: InboundMessage, analysis: Analysis):
     verdict = decide(intake, rt.ruleset, rt.today(),
                      lambda sid: seats_for(db, sid, code, msg.from_addr))
     return verdict, source
-
-
-TRACEBACK_LIMIT = 16000  # characters of a traceback kept in the ledger row
-
-
-def _record_error(rt: Runtime, row_id: int, exc: Exception) -> str:
-    """The whole traceback goes into the row, so a quarantined mail says where it failed."""
-    text = "".join(traceback.format_exception(exc)).strip()
-    if len(text) > TRACEBACK_LIMIT:  # the outer frames go first: the failing call is at the end
-        text = "…\n" + text[-TRACEBACK_LIMIT:]
-    with Session(rt.engine) as db:
-        row = db.get(InboundMail, row_id)
-        row.last_error = text
-        if row.attempts >= rt.config.max_attempts:
-            row.status = MailStatus.QUARANTINED
-        db.add(row)
-        db.commit()
-        return "quarantined" if row.status == MailStatus.QUARANTINED else "error"

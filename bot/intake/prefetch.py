@@ -109,6 +109,13 @@ class Job:
     analysis: Analysis | None = None
     deaths: int = 0  # workers that died under this job (not killed by us)
 
+    def ready(self, rules: Ruleset) -> bool:
+        """Whether result(rules) would return at once (the worker has answered under these rules)."""
+        if self.analysis is None:
+            self.sandbox.poll()
+        return rules is self.rules and self.analysis is not None and not (
+            self.analysis.overrun and self.mode == FULL)
+
     def result(self, rules: Ruleset | None = None) -> Analysis:
         """The analysis; read again when the rules in force changed since the job was queued,
         and again headers-only when the full reading overran its limits."""
@@ -173,6 +180,14 @@ class Sandbox:
             self._dispatch()
             self._collect(_POLL)
             self._enforce()
+
+    def poll(self) -> None:
+        """Hand finished results over and give idle workers their next mail, without waiting: the
+        main thread calls this between mails, so that the workers keep reading ahead while it
+        records (they get work only when it is here to give it)."""
+        self._collect(0)
+        self._dispatch()
+        self._enforce()
 
     def close(self) -> None:
         for worker in self._pool:

@@ -22,11 +22,13 @@ class Fetched:
     uid: int
     raw: bytes
     key: str
+    whole: bool = True  # False: `raw` holds only the header fields of a peek (Source.peek_new)
 
     def __repr__(self) -> str:  # the raw bytes would flood logs and tracebacks
         return f"Fetched(key={self.key!r}, size={len(self.raw)})"
 
 
+PEEK_FIELDS = ("Message-ID", "X-Loop")  # what tells our own sent copy (bot.outbox.confirm)
 HEADER_LIMIT = 64 * 1024  # a header block is a few KB; never read a body to find one
 
 
@@ -76,6 +78,16 @@ class Source(Protocol):
     def fetch_new(self, limit: int = 100, max_bytes: int | None = None) -> list[Fetched]:
         """Messages still in the inbox, oldest first, read without setting \\Seen: at most
         `limit` of them and, past the first, at most `max_bytes` of raw mail together."""
+        ...
+
+    def peek_new(self, limit: int = 100, max_bytes: int | None = None) -> list[Fetched]:
+        """As fetch_new, but an item may hold only the header fields PEEK_FIELDS (`whole` False):
+        enough to recognise our own sent copies, which are then filed without reading them."""
+        ...
+
+    def fetch_whole(self, items: list[Fetched]) -> list[Fetched]:
+        """The peeked items in full, in order; an item gone from the inbox meanwhile (or whose
+        UID means another message now) is left out: the next fetch finds it, or not."""
         ...
 
     def mark_done(self, item: Fetched) -> None:

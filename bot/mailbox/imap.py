@@ -19,7 +19,7 @@ from typing import Callable, Iterator, TypeVar
 from imapclient import IMAPClient
 
 from bot.errors import MailboxError
-from bot.mailbox.base import Fetched, headers_of, make_key, message_id_of, within_bytes
+from bot.mailbox.base import PEEK_FIELDS, Fetched, headers_of, make_key, message_id_of, within_bytes
 from bot.retry import backoff_delay
 from bot.tls import check_security, tls_context
 
@@ -89,6 +89,14 @@ class ImapSource:
 
     def fetch_new(self, limit: int = 100, max_bytes: int | None = None) -> list[Fetched]:
         return self._retrying("FETCH", lambda client: self._fetch_new(client, limit, max_bytes))
+
+    def peek_new(self, limit: int = 100, max_bytes: int | None = None) -> list[Fetched]:
+        return self._retrying("FETCH", lambda client: self._peek_new(client, limit, max_bytes))
+
+    def fetch_whole(self, items: list[Fetched]) -> list[Fetched]:
+        if all(item.whole for item in items):
+            return list(items)
+        return self._retrying("FETCH", lambda client: self._fetch_whole(client, items))
 
     def waiting(self) -> int:
         return self._retrying("SEARCH", lambda client: len(_call("SEARCH", client.search, ["UNDELETED"])))
@@ -218,9 +226,42 @@ class ImapSource:
                     items.append(self._fetched(uid, raw))
         return items
 
-    def _fetched(self, uid: int, raw: bytes) -> Fetched:
+    def _peek_new(self, client: IMAPClient, limit: int, max_bytes: int | None) -> list[Fetched]:
+        """Sizes and the PEEK_FIELDS of the waiting mail in one FETCH; the bodies come later, and
+        only for the mail that is not our own sent copy (fetch_whole)."""
+        _call("NOOP", client.noop)  # lets the server sync mail that arrived since the last command
+        waiting = sorted(_call("SEARCH", client.search, ["UNDELETED"]))
+        uids = waiting[:limit]
+        items: list[Fetched] = []
+        if uids:
+            data = _call("FETCH", client.fetch, uids, ["RFC822.SIZE", _PEEK])
+            present = [u for u in uids if u in data]  # the others were expunged meanwhile
+            if max_bytes is not None:
+                present = within_bytes(present, [data[u].get(b"RFC822.SIZE", 0) for u in present],
+                                       max_bytes)
+            uids = present
+            items = [self._fetched(uid, _header_fields(data[uid]), whole=False) for uid in present]
+        self._more = len(waiting) > len(uids)  # wait() must not sleep on a backlog
+        return items
+
+    def _fetch_whole(self, client: IMAPClient, items: list[Fetched]) -> list[Fetched]:
+        wanted = [i for i in items if not i.whole and i.uidvalidity == self.uidvalidity]
+        bodies: dict[int, bytes] = {}
+        for chunk in _chunks([i.uid for i in wanted], FETCH_CHUNK):
+            data = _call("FETCH", client.fetch, chunk, ["BODY.PEEK[]"])
+            bodies.update({uid: data[uid][b"BODY[]"] for uid in chunk
+                           if data.get(uid, {}).get(b"BODY[]") is not None})
+        whole = []
+        for item in items:
+            if item.whole:
+                whole.append(item)
+            elif item.uid in bodies and item.uidvalidity == self.uidvalidity:
+                whole.append(self._fetched(item.uid, bodies[item.uid]))
+        return whole
+
+    def _fetched(self, uid: int, raw: bytes, whole: bool = True) -> Fetched:
         uidvalidity = self.uidvalidity or 0
-        return Fetched(self.name, uidvalidity, uid, raw, make_key(self.name, uidvalidity, uid))
+        return Fetched(self.name, uidvalidity, uid, raw, make_key(self.name, uidvalidity, uid), whole)
 
     def _move_item(self, client: IMAPClient, item: Fetched, folder: str) -> None:
         if item.mailbox != self.name:
@@ -328,6 +369,17 @@ def _signals_mail(response: tuple) -> bool:
     if response and response[0] == b"BYE":
         return True  # the server is leaving; the caller reconnects and fetches
     return len(response) >= 2 and response[1] in (b"EXISTS", b"RECENT")
+
+
+_PEEK = "BODY.PEEK[HEADER.FIELDS (" + " ".join(f.upper() for f in PEEK_FIELDS) + ")]"
+
+
+def _header_fields(response: dict) -> bytes:
+    """The header block of a HEADER.FIELDS fetch (the server echoes the field list in the key)."""
+    for key, value in response.items():
+        if isinstance(key, bytes) and key.startswith(b"BODY[HEADER.FIELDS") and value is not None:
+            return value
+    return b"\r\n"
 
 
 def _chunks(items: list[int], size: int) -> Iterator[list[int]]:

@@ -118,6 +118,13 @@ class MaildirSource:
         self._more = len(uids) > len(oldest)
         return [item for item in items if item is not None]
 
+    def peek_new(self, limit: int = 100, max_bytes: int | None = None) -> list[Fetched]:
+        # A file is read whole: a local read of a few KB costs what reading its header would.
+        return self.fetch_new(limit, max_bytes)
+
+    def fetch_whole(self, items: list[Fetched]) -> list[Fetched]:
+        return list(items)
+
     def waiting(self) -> int:
         with _errors("COUNT"):
             ensure_maildir(self.root)

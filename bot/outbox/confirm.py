@@ -37,22 +37,31 @@ def copy_message_id(raw: bytes, own_address: str) -> str | None:
 
 
 def confirm_copy(engine: Engine, message_id: str, now: datetime) -> bool:
-    """Record that the server accepted `message_id`; False when it is not a mail we queued.
+    """Record that the server accepted `message_id`; False when it is not a mail we queued."""
+    return message_id in confirm_copies(engine, [message_id], now)
+
+
+def confirm_copies(engine: Engine, message_ids: list[str], now: datetime) -> set[str]:
+    """confirm_copy for a batch of copies in one query and one commit; returns the Message-IDs
+    that are mails we queued (the others are not our copies).
 
     Only a row still `finalizing` changes (its sender died at the dot, or lost the answer): a
     `pending` row may be waiting to retry recipients refused with 4xx, which the copy says nothing of."""
+    if not message_ids:
+        return set()
     with Session(engine) as db:
-        status = db.exec(select(Outbox.status).where(Outbox.message_id == message_id)).first()
-        if status is None:
-            return False
-        if status == OutboxStatus.FINALIZING:
+        known = db.exec(select(Outbox.message_id, Outbox.status)
+                        .where(Outbox.message_id.in_(set(message_ids)))).all()
+        finalizing = sorted({mid for mid, status in known if status == OutboxStatus.FINALIZING})
+        if finalizing:
             db.execute(update(Outbox)
-                       .where(Outbox.message_id == message_id, Outbox.status == OutboxStatus.FINALIZING)
+                       .where(Outbox.message_id.in_(finalizing), Outbox.status == OutboxStatus.FINALIZING)
                        .values(status=OutboxStatus.SENT, sent_at=now, claimed_by="",
                                last_error="confirmed by its sent copy"))
             db.commit()
-            log.info("CONFIRMED %s by its sent copy", message_id)
-        return True
+    for mid in finalizing:
+        log.info("CONFIRMED %s by its sent copy", mid)
+    return {mid for mid, _status in known}
 
 
 def settle_unconfirmed(engine: Engine, now: datetime, in_mailbox: Callable[[str], bool]) -> int:

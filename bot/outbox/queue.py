@@ -17,7 +17,7 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import bindparam, func, or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -130,24 +130,97 @@ class DrainResult:
     skipped: int = 0
 
 
+CLAIM_BATCH = 4  # rows one sender claims in one commit; small, so that every sender has work
+
+
 def drain(engine: Engine, transport, now_fn, *, respect_backoff: bool = True,
-          limit: int = 500, on_permanent=None, holder: str | None = None) -> DrainResult:
-    """Send pending mail. Each row is claimed first, so two daemons never send the same mail.
-    `on_permanent(row, error, addresses)` is called after a 5xx refusal."""
+          limit: int = 500, on_permanent=None, holder: str | None = None,
+          recover: bool = True) -> DrainResult:
+    """Send pending mail. Rows are claimed first, a few in one commit, so two daemons (or two
+    sender threads) never send the same mail. `on_permanent(row, error, addresses)` is called after
+    a 5xx refusal. `recover`: look for rows a dead sender left behind first (a sender that drains
+    again and again during a pass does so once, when it starts)."""
     holder = holder or holder_id()
     result = DrainResult()
-    recover_stale(engine, now_fn(), grace_of(transport))
+    if recover:
+        recover_stale(engine, now_fn(), grace_of(transport))
     with Session(engine) as db:
         stmt = select(Outbox.id).where(Outbox.status == OutboxStatus.PENDING)
         if respect_backoff:
             stmt = stmt.where(Outbox.next_attempt_at <= now_fn())
         ids = list(db.exec(stmt.order_by(Outbox.id).limit(limit)))
-    for row_id in ids:
-        outcome = _send_one(engine, transport, row_id, now_fn, on_permanent, holder)
-        setattr(result, outcome, getattr(result, outcome) + 1)
-        if outcome == "retried" and respect_backoff:
+    for start in range(0, len(ids), CLAIM_BATCH):
+        chunk = ids[start:start + CLAIM_BATCH]
+        rows = _claim(engine, chunk, now_fn(), holder)
+        result.skipped += len(chunk) - len(rows)  # another sender has them
+        if not _send_claimed(engine, transport, rows, now_fn, on_permanent, holder, result,
+                             respect_backoff):
             break  # the server is unhappy: leave the rest for the next round
     return result
+
+
+def _send_claimed(engine: Engine, transport, rows: list[Outbox], now_fn, on_permanent, holder: str,
+                  result: DrainResult, respect_backoff: bool) -> bool:
+    """Send the claimed rows; their "sent" is recorded in one commit after the last. False when a
+    temporary failure says to stop (the rows not tried yet are handed back, no try counted)."""
+    sent: list[tuple[Outbox, datetime]] = []
+    try:
+        for index, row in enumerate(rows):
+            outcome = _send_one(engine, transport, row, now_fn, on_permanent)
+            if outcome == "sent":
+                sent.append((row, now_fn()))
+            setattr(result, outcome, getattr(result, outcome) + 1)
+            if outcome == "retried" and respect_backoff:
+                _unclaim(engine, rows[index + 1:], holder, now_fn())
+                return False
+        return True
+    finally:
+        _record_sent(engine, sent)  # also when a crash is on its way: what went out is kept
+
+
+def _claim(engine: Engine, ids: list[int], now: datetime, holder: str) -> list[Outbox]:
+    """Claim the rows of `ids` still pending, in one statement and one commit; returns them."""
+    if not ids:
+        return []
+    with Session(engine, expire_on_commit=False) as db:
+        stmt = (update(Outbox).where(Outbox.id.in_(ids), Outbox.status == OutboxStatus.PENDING)
+                .values(status=OutboxStatus.SENDING, claimed_by=holder, attempts=Outbox.attempts + 1,
+                        next_attempt_at=now + CLAIM).returning(Outbox.id))
+        claimed = set(db.execute(stmt).scalars())
+        db.commit()
+        if not claimed:
+            return []
+        rows = db.exec(select(Outbox).where(Outbox.id.in_(claimed)).order_by(Outbox.id)).all()
+        db.expunge_all()
+        return list(rows)
+
+
+def _unclaim(engine: Engine, rows: list[Outbox], holder: str, now: datetime) -> None:
+    """Hand back claimed rows that were not tried: pending again, their try not counted."""
+    if not rows:
+        return
+    with Session(engine) as db:
+        db.execute(update(Outbox).where(
+            Outbox.id.in_([r.id for r in rows]), Outbox.status == OutboxStatus.SENDING,
+            Outbox.claimed_by == holder).values(status=OutboxStatus.PENDING, claimed_by="",
+                                                attempts=Outbox.attempts - 1, next_attempt_at=now))
+        db.commit()
+
+
+def _record_sent(engine: Engine, sent: list[tuple[Outbox, datetime]]) -> None:
+    """Mark the rows that the server accepted as sent, in one commit. Until then each is
+    `finalizing`, which a crash leaves to the sent copy (or, without one, counts as sent)."""
+    if not sent:
+        return
+    table = Outbox.__table__
+    with engine.begin() as conn:  # Core: one statement run for every row (executemany)
+        conn.execute(update(table).where(table.c.id == bindparam("row_id")).values(
+            status=OutboxStatus.SENT, sent_at=bindparam("at")),
+            [{"row_id": row.id, "at": at} for row, at in sent])
+    for row, _at in sent:
+        # Addresses stay out of the log (the case number names the enterprise well enough).
+        log.info("SENT %s purpose=%s case=%s recipients=%d", row.message_id, row.purpose,
+                 row.case_number or "-", row.recipients.count(",") + 1)
 
 
 def recover_stale(engine: Engine, now: datetime, confirm_grace: timedelta | None = None) -> None:
@@ -199,50 +272,36 @@ def unconfirmed(engine: Engine) -> int:
         return len(db.exec(select(Outbox.id).where(Outbox.status == OutboxStatus.FINALIZING)).all())
 
 
-def _claim(engine: Engine, row_id: int, now: datetime, holder: str) -> bool:
-    with Session(engine) as db:
-        stmt = (update(Outbox).where(Outbox.id == row_id, Outbox.status == OutboxStatus.PENDING)
-                .values(status=OutboxStatus.SENDING, claimed_by=holder, attempts=Outbox.attempts + 1,
-                        next_attempt_at=now + CLAIM))
-        claimed = db.execute(stmt).rowcount == 1
-        db.commit()
-        return claimed
-
-
-def _send_one(engine: Engine, transport, row_id: int, now_fn, on_permanent, holder: str) -> str:
-    if not _claim(engine, row_id, now_fn(), holder):
-        return "skipped"  # another sender has it
+def _send_one(engine: Engine, transport, row: Outbox, now_fn, on_permanent) -> str:
+    """Send one claimed row; "sent" is left to the caller's commit (_record_sent)."""
     grace = grace_of(transport)
+
+    def point_of_no_return() -> None:
+        row.status = OutboxStatus.FINALIZING
+        if grace is not None:
+            row.next_attempt_at = now_fn() + grace  # when to give up waiting for the copy
+        with engine.begin() as conn:
+            conn.execute(update(Outbox.__table__).where(Outbox.__table__.c.id == row.id).values(
+                status=row.status, next_attempt_at=row.next_attempt_at))
+
     with Session(engine) as db:
-        row = db.get(Outbox, row_id)
-
-        def point_of_no_return() -> None:
-            row.status = OutboxStatus.FINALIZING
-            if grace is not None:
-                row.next_attempt_at = now_fn() + grace  # when to give up waiting for the copy
-            db.add(row)
-            db.commit()
-
         try:
             transport.send(row.raw, row.mail_from, row.recipients.split(","),
                            before_dot=point_of_no_return)
         except OutcomeUnknown as exc:
+            db.add(row)
             if grace is None:
                 return _record_failure(db, row, exc, now_fn(), on_permanent)
             return _await_copy(db, row, exc)
         except RecipientsRefused as exc:
+            db.add(row)
             if not exc.accepted:
                 return _record_failure(db, row, exc, now_fn(), on_permanent)
             return _partly_sent(db, row, exc, now_fn(), on_permanent)
         except DeliveryError as exc:
+            db.add(row)
             return _record_failure(db, row, exc, now_fn(), on_permanent)
-        row.status, row.sent_at = OutboxStatus.SENT, now_fn()
-        db.add(row)
-        db.commit()
-        # Addresses stay out of the log (the case number names the enterprise well enough).
-        log.info("SENT %s purpose=%s case=%s recipients=%d", row.message_id, row.purpose,
-                 row.case_number or "-", row.recipients.count(",") + 1)
-        return "sent"
+    return "sent"
 
 
 def _await_copy(db: Session, row: Outbox, exc: OutcomeUnknown) -> str:

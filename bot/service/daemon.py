@@ -12,10 +12,12 @@ from bot.context import Runtime
 from bot.errors import MailboxError
 from bot.followup.notify import tell_admin
 from bot.intake.bounces import on_refused
-from bot.intake.pipeline import prepare, process
+from bot.intake.inhand import InHand
+from bot.intake.ledger import blame_left_behind
+from bot.intake.pipeline import NOT_REACHED, Hooks, process_batch
 from bot.intake.reevaluate import reevaluate_deferred
 from bot.mailbox.base import Source
-from bot.outbox.confirm import confirm_copy, copy_message_id, settle_unconfirmed
+from bot.outbox.confirm import confirm_copies, copy_message_id, settle_unconfirmed
 from bot.outbox.queue import drain, unconfirmed
 from bot.outbox.transport import grace_of
 from bot.retry import backoff_delay
@@ -33,54 +35,80 @@ class PassResult:
     outcomes: dict | None = None
 
 
-def fetch_pass(rt: Runtime, source: Source, batch: int = 100, life: Lifecycle | None = None) -> PassResult:
+def fetch_pass(rt: Runtime, source: Source, batch: int | None = None,
+               life: Lifecycle | None = None) -> PassResult:
     """Process everything waiting in the inbox, if this process holds the mailbox lease. With a
     lifecycle, a stop request ends the pass after the mail in hand (the rest stays in the inbox)."""
     result = PassResult(outcomes={})
-    stopping = life.stop_requested if life is not None else lambda: False
-    while not stopping() and lease.acquire(rt.engine, source.name, rt.holder_id, rt.now()):
-        if grace_of(rt.transport) is not None:
-            settle_unconfirmed(rt.engine, rt.now(), source.has_message_id)
-        items = source.fetch_new(limit=batch, max_bytes=rt.config.batch_bytes)
-        lease.record_fetch(rt.engine, source.name, rt.holder_id, rt.now(), len(items))
-        copies, mail, done = [], [], []
-        for item in items:
-            (copies if _is_sent_copy(rt, item) else mail).append(item)
-        for item, prepared in zip(mail, prepare(rt, mail)):
-            if stopping():
-                break  # what is left stays in the inbox for the next start
-            if life is not None:
-                life.beat()
-            outcome = process(rt, item, prepared)
-            result.outcomes[outcome] = result.outcomes.get(outcome, 0) + 1
-            if outcome == "error":
-                continue  # stays in the inbox; tried again next pass
-            result.processed += 1
-            if outcome == "quarantined":
-                source.quarantine(item)
-            else:
-                done.append(item)
-        # Moved after their commits, in one round trip; a crash before the move only means the
-        # ledger recognises them next time.
-        source.mark_done_many(done)
-        if copies:
-            source.mark_done_many(copies, folder=source.sent_folder)
-            result.processed += len(copies)
-            result.outcomes["sent-copy"] = result.outcomes.get("sent-copy", 0) + len(copies)
-        if len(items) < batch or not (done or copies or result.outcomes.get("quarantined")):
-            break
+    batch = batch or rt.config.fetch_batch
+    hooks = Hooks(in_hand_file(rt, source))
+    if life is not None:
+        hooks.stopping, hooks.beat = life.stop_requested, life.beat
+    try:
+        first = True
+        while not hooks.stopping() and lease.acquire(rt.engine, source.name, rt.holder_id, rt.now()):
+            if first:  # a try a killed holder of the lease left unfinished counts against its mail
+                blame_left_behind(rt, hooks.in_hand)
+                first = False
+            if not _fetch_round(rt, source, batch, hooks, result):
+                break
+    finally:
+        hooks.in_hand.close()
     return result
 
 
-def _is_sent_copy(rt: Runtime, item) -> bool:
-    """Our own copy of a mail we sent: it confirms the delivery and is filed, not answered (the
-    outbox row holds the same bytes, so it is not archived again)."""
-    try:
-        message_id = copy_message_id(item.raw, rt.sender.address)
-    except Exception:  # noqa: BLE001 - a header we cannot read: the pipeline handles the mail
-        log.exception("SENT-COPY check failed for %s; processing it as inbound mail", item.key)
-        return False
-    return message_id is not None and confirm_copy(rt.engine, message_id, rt.now())
+def in_hand_file(rt: Runtime, source: Source) -> InHand:
+    return InHand(rt.config.storage_dir / "intake", source.name)
+
+
+def _fetch_round(rt: Runtime, source: Source, batch: int, hooks: Hooks, result: PassResult) -> bool:
+    """One batch from the inbox; False when the inbox has nothing more for this pass."""
+    if grace_of(rt.transport) is not None:
+        settle_unconfirmed(rt.engine, rt.now(), source.has_message_id)
+    items = source.peek_new(limit=batch, max_bytes=rt.config.batch_bytes)
+    lease.record_fetch(rt.engine, source.name, rt.holder_id, rt.now(), len(items))
+    copies, mail = _split_copies(rt, items)
+    mail = source.fetch_whole(mail)  # the copies are filed unread: only new mail is fetched whole
+    done: list = []
+    quarantined = 0
+    for item, outcome in zip(mail, process_batch(rt, mail, hooks)):
+        if outcome == NOT_REACHED:
+            continue  # a stop was requested: what is left stays in the inbox for the next start
+        result.outcomes[outcome] = result.outcomes.get(outcome, 0) + 1
+        if outcome == "error":
+            continue  # stays in the inbox; tried again next pass
+        result.processed += 1
+        if outcome == "quarantined":
+            source.quarantine(item)
+            quarantined += 1
+        else:
+            done.append(item)
+    # Moved after their commits, in one round trip; a crash before the move only means the
+    # ledger recognises them next time.
+    source.mark_done_many(done)
+    if copies:
+        source.mark_done_many(copies, folder=source.sent_folder)
+        result.processed += len(copies)
+        result.outcomes["sent-copy"] = result.outcomes.get("sent-copy", 0) + len(copies)
+    return len(items) >= batch and bool(done or copies or quarantined)
+
+
+def _split_copies(rt: Runtime, items: list) -> tuple[list, list]:
+    """(our own copies of mail we sent, the rest), from the headers: a copy confirms its delivery
+    and is filed, not answered (the outbox row holds the same bytes, so it is not archived again).
+    One query for the batch."""
+    marked = {}
+    for item in items:
+        try:
+            message_id = copy_message_id(item.raw, rt.sender.address)
+        except Exception:  # noqa: BLE001 - a header we cannot read: the pipeline handles the mail
+            log.exception("SENT-COPY check failed for %s; processing it as inbound mail", item.key)
+            continue
+        if message_id is not None:
+            marked[item.key] = message_id
+    ours = confirm_copies(rt.engine, list(marked.values()), rt.now())
+    copies = [item for item in items if marked.get(item.key) in ours]
+    return copies, [item for item in items if marked.get(item.key) not in ours]
 
 
 class BackgroundSender:
@@ -123,10 +151,12 @@ class BackgroundSender:
 
     def _drain(self, transport) -> None:
         rt = self.rt
+        recover = True  # rows a dead sender left behind: looked for once per pass, not every round
         while True:
             try:
-                sent = drain(rt.engine, transport, rt.now, limit=20,
+                sent = drain(rt.engine, transport, rt.now, limit=20, recover=recover,
                              on_permanent=self._on_permanent, holder=rt.holder_id)
+                recover = False
             except Exception:  # noqa: BLE001 - the main loop drains again; keep the pass going
                 log.exception("SENDER error; the outbox is drained again after the pass")
                 return
