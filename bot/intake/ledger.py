@@ -19,7 +19,7 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import and_, delete, or_, update
 from sqlmodel import Session, select
 
 from bot.cases import clip
@@ -103,6 +103,19 @@ def claim_chunk(rt: Runtime, arrivals: list[Arrival]) -> list[Claim]:
         claims = [Claim(row.id, state) for row, state in found]
         db.commit()
     return claims
+
+
+def release_unreached(rt: Runtime, row_ids: list[int]) -> None:
+    """A stop request came before these new rows of a chunk were handled: their claims are taken
+    back (no try was counted, nothing was recorded), so a graceful stop leaves no unfinished row
+    behind; the mails stay in the inbox and are claimed again at the next start."""
+    if not row_ids:
+        return
+    with Session(rt.engine) as db:
+        db.execute(delete(InboundMail).where(InboundMail.id.in_(row_ids),
+                                             InboundMail.status == MailStatus.RECEIVED,
+                                             InboundMail.attempts == 0))
+        db.commit()
 
 
 def claim_one(rt: Runtime, row_id: int) -> str:

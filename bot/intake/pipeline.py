@@ -26,7 +26,16 @@ from bot.intake.archive import archive_batch
 from bot.intake.bounces import record_bounce
 from bot.intake.confirm import confirm_held
 from bot.intake.inhand import InHand
-from bot.intake.ledger import AGAIN, NEW, TODO, Arrival, claim_chunk, claim_one, record_error
+from bot.intake.ledger import (
+    AGAIN,
+    NEW,
+    TODO,
+    Arrival,
+    claim_chunk,
+    claim_one,
+    record_error,
+    release_unreached,
+)
 from bot.intake.prefetch import Analysis, Job
 from bot.intake.ratelimit import over_rate
 from bot.intake.replies import ReplyContext, drafts_for
@@ -136,6 +145,8 @@ def _process_chunk(rt: Runtime, items: list[Fetched], prepared: list[Prepared], 
         elif claim.state != AGAIN:
             entry.outcome = claim.state
     _handle_group(rt, group, hooks)
+    release_unreached(rt, [e.row_id for e, c in zip(entries, claims)
+                           if c.state == NEW and e.outcome == NOT_REACHED])
     return [e.outcome for e in entries]
 
 
@@ -181,7 +192,7 @@ def _try_group(rt: Runtime, group: list[_Entry], hooks: Hooks) -> tuple[int, Exc
     with Session(rt.engine) as db:
         for index, entry in enumerate(group):
             if hooks.stopping():
-                break  # the rest keep their rows (no try counted) and stay in the inbox
+                break  # the rest stay in the inbox; their claims are taken back (release_unreached)
             hooks.beat()
             rt.analyser.poll()  # the workers read the next mails while this one is recorded
             hooks.in_hand.hold(entry.row_id)
