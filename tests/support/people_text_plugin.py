@@ -8,6 +8,9 @@ and .html files under pytest's temporary directories. Mails and files that the b
 (test input, other programs' files) are recognised and left out. A test that deliberately feeds
 English or formula text through the bot (hostile input) is marked ``@pytest.mark.foreign_text``;
 what it makes is not scanned.
+
+Under pytest-xdist each worker scans what its own tests made (only it knows which test made which
+file) and hands its findings to the controller, which reports them and fails the run.
 """
 
 from __future__ import annotations
@@ -72,17 +75,37 @@ def pytest_runtest_teardown(item) -> None:
         _collector.dirs[Path(tmp)] = (item.nodeid, _collector.skip_current)
 
 
+def _controller(config) -> bool:
+    """The xdist controller: its tests ran in the workers, so it scans nothing itself."""
+    return config.pluginmanager.getplugin("dsession") is not None
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    """An xdist worker is done: keep the findings it scanned."""
+    reported = node.config.stash.setdefault(KEY, {"found": []})["found"]
+    for test, where, token, context in getattr(node, "workeroutput", {}).get(MARK, []):
+        reported.append((test, Finding(where, token, context)))
+
+
 def pytest_sessionfinish(session, exitstatus) -> None:
-    if session.config.option.collectonly:
+    config = session.config
+    if config.option.collectonly:
         return
     try:
-        base = session.config._tmp_path_factory.getbasetemp()
+        base = Path(config._tmp_path_factory.getbasetemp())
     except (AttributeError, OSError):
         return
-    found = scan(Path(base))
-    session.config.stash[KEY] = {"found": found}
+    if _controller(config):
+        found = config.stash.get(KEY, {}).get("found", [])
+    else:
+        found = scan(base)
+        config.stash[KEY] = {"found": found}
+    if hasattr(config, "workeroutput"):  # an xdist worker: the controller reports
+        config.workeroutput[MARK] = [(test, f.where, f.token, f.context) for test, f in found]
+        return
     if found:  # the whole list, for when the summary is cut short
-        (Path(base) / "people-text-findings.txt").write_text(
+        (base / "people-text-findings.txt").write_text(
             "".join(f"{test}: {f.where}: {f.token}: {f.context}\n" for test, f in found), encoding="utf-8")
     if found and session.exitstatus == 0:
         session.exitstatus = 1
