@@ -27,6 +27,7 @@ def test_writes_chinese(tmp_path):
 '''
 
 
+@pytest.mark.foreign_text  # the small suite writes English on purpose: not this run's findings
 @pytest.mark.parametrize("processes", [[], ["-n", "2"]], ids=["serial", "xdist"])
 def test_english_in_a_document_fails_the_run_and_names_the_test(pytester, monkeypatch, processes):
     monkeypatch.setenv("PYTHONPATH", str(REPO))

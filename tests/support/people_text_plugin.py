@@ -70,9 +70,11 @@ def pytest_runtest_setup(item) -> None:
 
 
 def pytest_runtest_teardown(item) -> None:
-    tmp = getattr(item, "funcargs", {}).get("tmp_path")
-    if tmp is not None:
-        _collector.dirs[Path(tmp)] = (item.nodeid, _collector.skip_current)
+    funcargs = getattr(item, "funcargs", {})
+    tmp, inner = funcargs.get("tmp_path"), funcargs.get("pytester")  # a pytester run has a dir of its own
+    for path in (tmp, inner.path if inner is not None else None):
+        if path is not None:
+            _collector.dirs[Path(path)] = (item.nodeid, _collector.skip_current)
 
 
 def _controller(config) -> bool:
