@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
@@ -28,16 +28,21 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Clock:
-    """Wall-clock time in the programme's zone (aware); `--today` pins the date, keeps the time."""
+    """Wall-clock time in the programme's zone (aware). `--today` sets the day the clock starts on,
+    at the real time of day; from then on time runs, across midnight too (a date pinned for good
+    sent a long run back 24 hours at midnight, and mail queued just before it was not due again)."""
 
     tz: ZoneInfo
     fixed_day: date | None = None
+    wall: Callable[[ZoneInfo], datetime] = field(default=datetime.now, repr=False, compare=False)
+    _shift: timedelta = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        start = self.wall(self.tz).date()
+        self._shift = timedelta(0) if self.fixed_day is None else self.fixed_day - start
 
     def now(self) -> datetime:
-        real = datetime.now(self.tz)
-        if self.fixed_day is None:
-            return real
-        return datetime.combine(self.fixed_day, real.timetz())
+        return self.wall(self.tz) + self._shift
 
     def today(self) -> date:
         return self.now().date()
