@@ -25,6 +25,8 @@ from bot.tls import check_security, tls_context
 
 log = logging.getLogger(__name__)
 
+_LOGOUT_SECONDS = 3.0  # at most, for the server's answer to LOGOUT when closing
+
 FETCH_CHUNK = 50  # messages per FETCH: bounded memory, few round trips
 DELETED = b"\\Deleted"
 T = TypeVar("T")
@@ -83,6 +85,9 @@ class ImapSource:
         if client is None:
             return
         try:
+            # LOGOUT is a courtesy, bounded: a stop that interrupted an IDLE before its DONE leaves a
+            # connection the server will not answer, and a stopping daemon waited the full timeout.
+            client.socket().settimeout(min(self.settings.timeout, _LOGOUT_SECONDS))
             client.logout()
         except (OSError, imaplib.IMAP4.error):
             _shutdown(client)
