@@ -28,16 +28,7 @@ def test_a_mail_that_kills_the_process_is_quarantined_after_max_attempts_kills(t
     env = make_env(tmp_path / "bot", clean_mail, url, extra="max_attempts = 3")
     clean_mail.append(INTAKE, form_mail(POISON, "poison@corp.test"))
     clean_mail.append(INTAKE, form_mail(NEXT, "behind-the-poison@corp.test"))
-    environ = env.env() | {"RB_TEST_DIE_ON": POISON, "PYTHONPATH": REPO}
-    command = [sys.executable, os.path.join(REPO, "tests", "support", "dying_daemon.py"),
-               "--config", str(env.config), "--today", "2026-12-01", "run", "--once"]
-    exits = []
-    for _run in range(6):
-        done = subprocess.run(command, cwd=env.root, env=environ, capture_output=True, text=True,
-                              timeout=120)
-        exits.append(done.returncode)
-        if done.returncode == 0:
-            break
+    exits = run_until_it_lives(env, POISON)
     assert exits == [137, 137, 137, 0]  # three deaths, then set aside when claimed the fourth time
     [poison] = [r for r in rows(url, InboundMail) if r.message_id == "poison@corp.test"]
     assert (poison.status, poison.attempts) == ("quarantined", 3)
@@ -65,16 +56,7 @@ def test_a_kill_in_the_middle_of_a_chunk_quarantines_only_the_poison(tmp_path, c
     with clean_mail.imap(INTAKE) as client:  # one batch, in this order
         for i, sender in enumerate(senders):
             client.append("INBOX", form_mail(sender, f"chunk-{i}@corp.test"))
-    environ = env.env() | {"RB_TEST_DIE_ON": poison, "PYTHONPATH": REPO}
-    command = [sys.executable, os.path.join(REPO, "tests", "support", "dying_daemon.py"),
-               "--config", str(env.config), "--today", "2026-12-01", "run", "--once"]
-    exits = []
-    for _run in range(6):
-        done = subprocess.run(command, cwd=env.root, env=environ, capture_output=True, text=True,
-                              timeout=120)
-        exits.append(done.returncode)
-        if done.returncode == 0:
-            break
+    exits = run_until_it_lives(env, poison)
     assert exits == [137, 137, 137, 0]  # the first death is counted although no commit named it
     ledger = {r.message_id: r for r in rows(url, InboundMail)}
     assert sorted(ledger) == sorted(f"chunk-{i}@corp.test" for i in range(10))
@@ -91,3 +73,19 @@ def test_a_kill_in_the_middle_of_a_chunk_quarantines_only_the_poison(tmp_path, c
         assert reply["In-Reply-To"] == f"<chunk-{i}@corp.test>"
     time.sleep(1.0)  # a second reply, had one been sent, would be in by now
     assert all(len(clean_mail.messages(s)) == (s != poison) for s in senders)  # once each
+
+
+def run_until_it_lives(env, poison: str) -> list[int]:
+    """`run --once` of a daemon that dies (SIGKILL) reading a mail from `poison`, again and again
+    until a run finishes (at most six): the exit codes, in order."""
+    environ = env.env() | {"RB_TEST_DIE_ON": poison, "PYTHONPATH": REPO}
+    command = [sys.executable, os.path.join(REPO, "tests", "support", "dying_daemon.py"),
+               "--config", str(env.config), "--today", "2026-12-01", "run", "--once"]
+    exits = []
+    for _run in range(6):
+        done = subprocess.run(command, cwd=env.root, env=environ, capture_output=True, text=True,
+                              timeout=120)
+        exits.append(done.returncode)
+        if done.returncode == 0:
+            break
+    return exits
