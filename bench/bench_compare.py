@@ -77,6 +77,7 @@ class Bench:
     pg_note: str = ""
     peer_note: str = ""
     pg_databases: list[str] = field(default_factory=list)
+    bot_settings: list[str] = field(default_factory=list)  # --bot-set, "section.key=value"
 
     @property
     def n(self) -> int:
@@ -134,6 +135,7 @@ def run_bot(b: Bench, system: str, tag: str, wrap: list[str] | None = None) -> d
     if url is None:
         return None
     env = common.bot_env(b.rig, root, database_url=url)
+    common.set_config(env.config, b.bot_settings)
     b.fresh_mailboxes()
     common.create_schema(env)
     common.multiappend(b.rig, INTAKE, b.mails)
@@ -265,6 +267,9 @@ def parse_args(argv):
     ap.add_argument("--profile", action="store_true",
                     help="also record the bot under py-spy and print where its time goes")
     ap.add_argument("--profile-db", default="sqlite", help="sqlite, postgres or both (comma-separated)")
+    ap.add_argument("--bot-set", action="append", default=[], metavar="KEY=VALUE",
+                    help="a setting of the bot's config.toml for every bot run, e.g. smtp.connections=4 "
+                         "or commit_batch=10 (repeatable; the value is written as TOML)")
     args = ap.parse_args(argv)
     args.systems = [s.strip() for s in args.systems.split(",") if s.strip()]
     unknown = set(args.systems) - set(SYSTEMS)
@@ -277,6 +282,7 @@ def setup(rig, args, work: Path) -> Bench:
     senders = common.sender_addresses(args.senders)
     mix = common.MailMix(senders)
     b = Bench(rig, senders, [raw for _s, raw in mix.mails(args.n, "cmp")], work, mix.describe(args.n))
+    b.bot_settings = list(args.bot_set)
     common.prepare(rig, senders)
     if "bot-postgres" in args.systems or "postgres" in args.profile_db:
         b.pg, why = common.postgres()

@@ -277,6 +277,18 @@ def bot_env(rig, root: Path, database_url: str | None = None, extra: str = ""):
     return env
 
 
+def set_config(config: Path, settings: list[str]) -> None:
+    """Write each "key=value" or "section.key=value" into config.toml (first in its table, so that
+    it wins over nothing: the rig's config never sets the benchmarked keys)."""
+    lines = config.read_text(encoding="utf-8").splitlines()
+    for setting in settings:
+        key, _, value = setting.partition("=")
+        section, _, name = key.strip().rpartition(".")
+        at = lines.index(f"[{section}]") + 1 if section else 1
+        lines.insert(at, f"{name} = {value.strip()}")
+    config.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 def create_schema(env) -> float:
     """`run --once` on an empty inbox: the database migrated and the folders made before a timed run,
     as the peer's `migrate` is; returns its seconds (start-up, migrations, login, logout)."""
