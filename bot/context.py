@@ -19,6 +19,7 @@ from bot.outbox.transport import Transport
 from bot.rules.loader import load_rules
 from bot.rules.model import Ruleset
 from bot.store.holders import holder_id
+from bot.store.turns import NO_TURNS, NoTurns, WriteTurns
 
 if TYPE_CHECKING:  # the workers are built by the service layer and only used through this field
     from bot.intake.prefetch import Sandbox
@@ -102,6 +103,7 @@ class Runtime:
     extra_transports: list[Transport] = field(default_factory=list)  # more SMTP connections
     holder_id: str = field(default_factory=holder_id)
     analyser: Sandbox | None = None  # the workers that read mail under the per-mail limits
+    turns: WriteTurns | NoTurns = NO_TURNS  # SQLite's write lock, shared fairly by this process's threads
 
     @property
     def ruleset(self) -> Ruleset:

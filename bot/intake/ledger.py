@@ -85,7 +85,7 @@ def claim_chunk(rt: Runtime, arrivals: list[Arrival]) -> list[Claim]:
     """One lookup and one commit for a chunk: a row (no try counted) for each new mail."""
     if not arrivals:
         return []
-    with Session(rt.engine) as db:
+    with rt.turns.turn(), Session(rt.engine) as db:
         known = _known_rows(db, arrivals)
         found: list[tuple[InboundMail, str]] = []
         for arrival in arrivals:

@@ -42,7 +42,8 @@ from bot.intake.replies import ReplyContext, drafts_for
 from bot.mailbox.base import Fetched
 from bot.message.loop import loop_reason
 from bot.message.model import InboundMessage
-from bot.outbox.queue import queue
+from bot.outbox.handoff import Handoff
+from bot.outbox.queue import claim_queued, queue
 from bot.rules.decide import decide
 from bot.store.models import InboundMail
 from bot.store.states import MailStatus
@@ -72,11 +73,13 @@ class Handled:
 
 @dataclass
 class Hooks:
-    """What the daemon's loop lends the pipeline: a stop request, the watchdog's beat, the in-hand file."""
+    """What the daemon's loop lends the pipeline: a stop request, the watchdog's beat, the in-hand
+    file, and the sender threads' hand-over (the answers of a chunk go to them claimed, unqueried)."""
 
     in_hand: InHand
     stopping: Callable[[], bool] = lambda: False
     beat: Callable[[], None] = lambda: None
+    handoff: Handoff | None = None
 
 
 @dataclass
@@ -174,22 +177,26 @@ def _process_alone(rt: Runtime, entry: _Entry) -> str:
 
 
 def _handle_group(rt: Runtime, group: list[_Entry], hooks: Hooks) -> None:
-    """New mails in one transaction. A mail that raises is taken out and recorded as an error (this
-    try counted); the transaction is rolled back and the others are handled again without it."""
+    """New mails in as few transactions as the sender threads allow (a transaction ends early
+    when one of them waits for SQLite's write lock: bot.store.turns). A mail that raises is taken
+    out and recorded as an error (this try counted); its transaction is rolled back and the others
+    of it are handled again without it."""
     pending = list(group)
-    while pending:
-        failed = _try_group(rt, pending, hooks)
-        if failed is None:
-            return
-        index, exc = failed
-        entry = pending.pop(index)
-        _log_error(entry, exc)
-        entry.outcome = record_error(rt, entry.row_id, exc, counted=False)
+    while pending and not hooks.stopping():
+        done, failed = _try_group(rt, pending, hooks)
+        pending = pending[done:]
+        if failed is not None:
+            entry = pending.pop(failed[0])
+            _log_error(entry, failed[1])
+            entry.outcome = record_error(rt, entry.row_id, failed[1], counted=False)
 
 
-def _try_group(rt: Runtime, group: list[_Entry], hooks: Hooks) -> tuple[int, Exception] | None:
+def _try_group(rt: Runtime, group: list[_Entry], hooks: Hooks) -> tuple[int, tuple[int, Exception] | None]:
+    """(mails handled and committed, (index, exception) of the mail that raised or None)."""
     handled: list[tuple[_Entry, Handled]] = []
-    with Session(rt.engine) as db:
+    handoff = hooks.handoff if hooks.handoff is not None and hooks.handoff.is_open() else None
+    # Not expired on commit: the claimed rows leave the session loaded, for the sender threads.
+    with rt.turns.turn(), Session(rt.engine, expire_on_commit=False) as db:
         for index, entry in enumerate(group):
             if hooks.stopping():
                 break  # the rest stay in the inbox; their claims are taken back (release_unreached)
@@ -202,13 +209,20 @@ def _try_group(rt: Runtime, group: list[_Entry], hooks: Hooks) -> tuple[int, Exc
             except Exception as exc:  # noqa: BLE001 - one bad mail must not stop the loop
                 db.rollback()
                 hooks.in_hand.clear()
-                return index, exc
+                return 0, (index, exc)
+            if rt.turns.wanted():
+                break  # a sender waits to write: commit now, go on in a new transaction
+        claimed = claim_queued(db, rt.holder_id, rt.now()) if handoff is not None else []
         db.commit()
+        for row in claimed:
+            db.expunge(row)
     hooks.in_hand.clear()
+    if handoff is not None:
+        handoff.put(claimed)
     for entry, result in handled:
         entry.outcome = result.outcome
         _write_log(result)
-    return None
+    return len(handled), None
 
 
 def _log_error(entry: _Entry, exc: Exception) -> None:

@@ -28,11 +28,13 @@ from bot.retry import backoff_delay
 from bot.store.holders import holder_id, holder_is_dead
 from bot.store.models import Outbox, Suppression
 from bot.store.states import OutboxStatus
+from bot.store.turns import NO_TURNS
 
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(hours=1)
 CLAIM = timedelta(minutes=10)  # a live sender finishes far sooner (SMTP timeout 30 s)
+QUEUED = "outbox.queued"  # Session.info: the rows queued in that session (for claim_queued)
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,20 @@ def _add(db: Session, draft: Draft, to: list[str], cc: list[str], sender: Sender
                  mail_from=sender.address, recipients=",".join(to + cc), subject=draft.subject,
                  raw=raw, next_attempt_at=now, created_at=now, status=status, last_error=reason)
     db.add(row)
+    db.info.setdefault(QUEUED, []).append(row)
     return row
+
+
+def claim_queued(db: Session, holder: str, now: datetime) -> list[Outbox]:
+    """Claim for `holder`, in the caller's transaction, the rows queued in this session that are
+    due now: nobody else can have seen them yet, so no query is needed. The caller sends them
+    after its commit (send_claimed), and expunges them from `db` first."""
+    rows = [row for row in db.info.pop(QUEUED, [])
+            if row.status == OutboxStatus.PENDING and row.next_attempt_at <= now]
+    for row in rows:
+        row.status, row.claimed_by = OutboxStatus.SENDING, holder
+        row.attempts, row.next_attempt_at = row.attempts + 1, now + CLAIM
+    return rows
 
 
 def _held_back(db: Session, address: str, purpose: str, sender: Sender, now: datetime) -> str:
@@ -135,7 +150,7 @@ CLAIM_BATCH = 4  # rows one sender claims in one commit; small, so that every se
 
 def drain(engine: Engine, transport, now_fn, *, respect_backoff: bool = True,
           limit: int = 500, on_permanent=None, holder: str | None = None,
-          recover: bool = True) -> DrainResult:
+          recover: bool = True, turns=NO_TURNS) -> DrainResult:
     """Send pending mail. Rows are claimed first, a few in one commit, so two daemons (or two
     sender threads) never send the same mail. `on_permanent(row, error, addresses)` is called after
     a 5xx refusal. `recover`: look for rows a dead sender left behind first (a sender that drains
@@ -151,31 +166,43 @@ def drain(engine: Engine, transport, now_fn, *, respect_backoff: bool = True,
         ids = list(db.exec(stmt.order_by(Outbox.id).limit(limit)))
     for start in range(0, len(ids), CLAIM_BATCH):
         chunk = ids[start:start + CLAIM_BATCH]
-        rows = _claim(engine, chunk, now_fn(), holder)
+        with turns.turn():
+            rows = _claim(engine, chunk, now_fn(), holder)
         result.skipped += len(chunk) - len(rows)  # another sender has them
         if not _send_claimed(engine, transport, rows, now_fn, on_permanent, holder, result,
-                             respect_backoff):
+                             respect_backoff, turns):
             break  # the server is unhappy: leave the rest for the next round
     return result
 
 
+def send_claimed(engine: Engine, transport, rows: list[Outbox], now_fn, *, holder: str,
+                 on_permanent=None, turns=NO_TURNS) -> DrainResult:
+    """Send rows claimed by `holder` (claim_queued) as drain sends the rows it claims: a temporary
+    failure hands the rows not tried yet back (pending, their try not counted)."""
+    result = DrainResult()
+    _send_claimed(engine, transport, rows, now_fn, on_permanent, holder, result, True, turns)
+    return result
+
+
 def _send_claimed(engine: Engine, transport, rows: list[Outbox], now_fn, on_permanent, holder: str,
-                  result: DrainResult, respect_backoff: bool) -> bool:
+                  result: DrainResult, respect_backoff: bool, turns) -> bool:
     """Send the claimed rows; their "sent" is recorded in one commit after the last. False when a
     temporary failure says to stop (the rows not tried yet are handed back, no try counted)."""
     sent: list[tuple[Outbox, datetime]] = []
     try:
         for index, row in enumerate(rows):
-            outcome = _send_one(engine, transport, row, now_fn, on_permanent)
+            outcome = _send_one(engine, transport, row, now_fn, on_permanent, turns)
             if outcome == "sent":
                 sent.append((row, now_fn()))
             setattr(result, outcome, getattr(result, outcome) + 1)
             if outcome == "retried" and respect_backoff:
-                _unclaim(engine, rows[index + 1:], holder, now_fn())
+                with turns.turn():
+                    unclaim(engine, rows[index + 1:], holder, now_fn())
                 return False
         return True
     finally:
-        _record_sent(engine, sent)  # also when a crash is on its way: what went out is kept
+        with turns.turn():
+            _record_sent(engine, sent)  # also when a crash is on its way: what went out is kept
 
 
 def _claim(engine: Engine, ids: list[int], now: datetime, holder: str) -> list[Outbox]:
@@ -195,7 +222,7 @@ def _claim(engine: Engine, ids: list[int], now: datetime, holder: str) -> list[O
         return list(rows)
 
 
-def _unclaim(engine: Engine, rows: list[Outbox], holder: str, now: datetime) -> None:
+def unclaim(engine: Engine, rows: list[Outbox], holder: str, now: datetime) -> None:
     """Hand back claimed rows that were not tried: pending again, their try not counted."""
     if not rows:
         return
@@ -272,7 +299,7 @@ def unconfirmed(engine: Engine) -> int:
         return len(db.exec(select(Outbox.id).where(Outbox.status == OutboxStatus.FINALIZING)).all())
 
 
-def _send_one(engine: Engine, transport, row: Outbox, now_fn, on_permanent) -> str:
+def _send_one(engine: Engine, transport, row: Outbox, now_fn, on_permanent, turns) -> str:
     """Send one claimed row; "sent" is left to the caller's commit (_record_sent)."""
     grace = grace_of(transport)
 
@@ -280,7 +307,7 @@ def _send_one(engine: Engine, transport, row: Outbox, now_fn, on_permanent) -> s
         row.status = OutboxStatus.FINALIZING
         if grace is not None:
             row.next_attempt_at = now_fn() + grace  # when to give up waiting for the copy
-        with engine.begin() as conn:
+        with turns.turn(), engine.begin() as conn:
             conn.execute(update(Outbox.__table__).where(Outbox.__table__.c.id == row.id).values(
                 status=row.status, next_attempt_at=row.next_attempt_at))
 

@@ -18,7 +18,8 @@ from bot.intake.pipeline import NOT_REACHED, Hooks, process_batch
 from bot.intake.reevaluate import reevaluate_deferred
 from bot.mailbox.base import Source
 from bot.outbox.confirm import confirm_copies, copy_message_id, settle_unconfirmed
-from bot.outbox.queue import drain, unconfirmed
+from bot.outbox.handoff import Handoff
+from bot.outbox.queue import CLAIM_BATCH, drain, send_claimed, unclaim, unconfirmed
 from bot.outbox.transport import grace_of
 from bot.retry import backoff_delay
 from bot.service import lease
@@ -36,12 +37,13 @@ class PassResult:
 
 
 def fetch_pass(rt: Runtime, source: Source, batch: int | None = None,
-               life: Lifecycle | None = None) -> PassResult:
+               life: Lifecycle | None = None, handoff: Handoff | None = None) -> PassResult:
     """Process everything waiting in the inbox, if this process holds the mailbox lease. With a
-    lifecycle, a stop request ends the pass after the mail in hand (the rest stays in the inbox)."""
+    lifecycle, a stop request ends the pass after the mail in hand (the rest stays in the inbox).
+    With a hand-over, the answers go to the sender threads claimed (BackgroundSender.handoff)."""
     result = PassResult(outcomes={})
     batch = batch or rt.config.fetch_batch
-    hooks = Hooks(in_hand_file(rt, source))
+    hooks = Hooks(in_hand_file(rt, source), handoff=handoff)
     if life is not None:
         hooks.stopping, hooks.beat = life.stop_requested, life.beat
     try:
@@ -114,11 +116,14 @@ def _split_copies(rt: Runtime, items: list) -> tuple[list, list]:
 class BackgroundSender:
     """Drains the outbox while mail is being processed, so replies leave during a backlog
     instead of after it: one thread per transport (the runtime's own and its extra SMTP
-    connections), which the outbox's claims keep from sending a mail twice. Leaving the block
-    normally lets the threads finish what is due; leaving it by an exception stops them."""
+    connections), which the outbox's claims keep from sending a mail twice. The intake hands its
+    answers over already claimed (`handoff`); the threads also send whatever else is due. Leaving
+    the block normally lets the threads finish what is due; leaving it by an exception stops them
+    (and what is still handed over goes back to the table, pending)."""
 
     def __init__(self, rt: Runtime, jobs):
         self.rt, self.jobs = rt, jobs
+        self.handoff = Handoff(CLAIM_BATCH)
         self._stop = threading.Event()
         self._finish = False
         self._fatal: BaseException | None = None
@@ -135,8 +140,10 @@ class BackgroundSender:
     def __exit__(self, exc_type, *exc) -> None:
         self._finish = exc_type is None
         self._stop.set()
+        self.handoff.wake(len(self._threads))
         for thread in self._threads:
             thread.join()
+        self._give_back(self.handoff.leftovers())
         if self._fatal is not None and exc_type is None:
             raise self._fatal
 
@@ -152,19 +159,41 @@ class BackgroundSender:
     def _drain(self, transport) -> None:
         rt = self.rt
         recover = True  # rows a dead sender left behind: looked for once per pass, not every round
+        busy = False
         while True:
+            batch = self.handoff.take(timeout=0 if busy else 0.2)
+            if self._stop.is_set() and not self._finish:
+                self._give_back(batch or [])
+                return
             try:
-                sent = drain(rt.engine, transport, rt.now, limit=20, recover=recover,
-                             on_permanent=self._on_permanent, holder=rt.holder_id)
-                recover = False
+                if batch:
+                    busy = self._send_handed(transport, batch)
+                else:
+                    sent = drain(rt.engine, transport, rt.now, limit=20, recover=recover,
+                                 on_permanent=self._on_permanent, holder=rt.holder_id,
+                                 turns=rt.turns)
+                    recover, busy = False, bool(sent.sent or sent.failed)
             except Exception:  # noqa: BLE001 - the main loop drains again; keep the pass going
                 log.exception("SENDER error; the outbox is drained again after the pass")
                 return
-            busy = sent.sent or sent.failed
-            if self._stop.is_set() and not (busy and self._finish):
+            if self._stop.is_set() and not busy and self.handoff.empty():
                 return
-            if not busy:
-                self._stop.wait(0.2)
+
+    def _send_handed(self, transport, rows) -> bool:
+        """Send a batch the intake handed over. After a temporary failure the hand-over closes:
+        the rest wait in the table with their back-off, as drain leaves them."""
+        if not self.handoff.is_open():
+            self._give_back(rows)
+            return False
+        sent = send_claimed(self.rt.engine, transport, rows, self.rt.now, holder=self.rt.holder_id,
+                            on_permanent=self._on_permanent, turns=self.rt.turns)
+        if sent.retried:
+            self.handoff.close()
+        return bool(sent.sent or sent.failed)
+
+    def _give_back(self, rows) -> None:
+        with self.rt.turns.turn():
+            unclaim(self.rt.engine, rows, self.rt.holder_id, self.rt.now())
 
     def _on_permanent(self, row, exc, addresses) -> None:
         with self._bounce_lock:
@@ -176,13 +205,13 @@ def run_once(rt: Runtime, source: Source, jobs) -> PassResult:
     _check_rules(rt, jobs)
     source.open()
     try:
-        with BackgroundSender(rt, jobs):
-            result = fetch_pass(rt, source)
+        with BackgroundSender(rt, jobs) as senders:
+            result = fetch_pass(rt, source, handoff=senders.handoff)
             # Errors are retried right away, up to the attempt limit, so one run settles each mail.
             for _ in range(rt.config.max_attempts):
                 if not result.outcomes.get("error"):
                     break
-                again = fetch_pass(rt, source)
+                again = fetch_pass(rt, source, handoff=senders.handoff)
                 result.processed += again.processed
                 result.outcomes = _merge(result.outcomes, again.outcomes, drop="error")
         jobs.run_due(force=True)
@@ -244,8 +273,8 @@ def run_forever(rt: Runtime, source: Source, jobs, life: Lifecycle | None = None
             try:
                 life.beat()
                 _check_rules(rt, jobs)
-                with BackgroundSender(rt, jobs):
-                    fetch_pass(rt, source, life=life)
+                with BackgroundSender(rt, jobs) as senders:
+                    fetch_pass(rt, source, life=life, handoff=senders.handoff)
                 if life.stop_requested():
                     break
                 jobs.run_due()

@@ -27,6 +27,7 @@ from bot.outbox.transport import (
 from bot.rules.loader import load_rules
 from bot.rules.model import Ruleset
 from bot.store.db import open_database, private_umask
+from bot.store.turns import turns_for
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ def open_runtime(opts: Options, with_transport: bool = True, daemon: bool = Fals
         extra = [open_transport(cfg) for _ in range(cfg.smtp.connections - 1)]
     return Runtime(config=cfg, rules=holder, engine=engine, templates=Templates(TemplatePath(cfg.templates_dir)),
                    clock=clock_for(opts, holder.current), transport=transport,
-                   extra_transports=extra,
+                   extra_transports=extra, turns=turns_for(engine.dialect.name),
                    analyser=open_sandbox(cfg, cfg.parse_workers if daemon else 1))
 
 

@@ -334,10 +334,17 @@ class LmtpRelayHandler:
 
 
 def _lmtp_data(lmtp: smtplib.LMTP, raw: bytes, n: int) -> list[tuple[int, bytes]]:
-    """DATA over LMTP: one reply per accepted recipient (smtplib reads only the first)."""
+    """DATA over LMTP: one reply per accepted recipient (smtplib reads only the first). A connection
+    lost after the first reply leaves the others undelivered as far as we know: a real MTA has the
+    message in its queue by then and answers 250; a 451 here would make the client send again to
+    a recipient who has it already (Dovecot restarted under a backlog did that)."""
     replies = [lmtp.data(raw)]
-    for _ in range(n - 1):
-        replies.append(lmtp.getreply())
+    try:
+        for _ in range(n - 1):
+            replies.append(lmtp.getreply())
+    except (OSError, smtplib.SMTPException) as e:
+        log.info("LMTP lost after %d of %d replies: %r", len(replies), n, e)
+        replies += [(451, b"4.4.1 connection lost")] * (n - len(replies))
     return replies
 
 

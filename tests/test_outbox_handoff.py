@@ -1,0 +1,123 @@
+"""The intake hands its answers to the sender threads already claimed (bot.outbox.handoff), on the
+embedded default: claimed in the chunk's own commit, sent once, and given back to the table
+(pending, the try not counted) whenever they are not sent: a temporary failure, an aborted pass."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from sqlmodel import Session, select
+
+from bot.errors import DeliveryError
+from bot.outbox.handoff import Handoff
+from bot.outbox.queue import CLAIM_BATCH, send_claimed
+from bot.samples import FormValues, form_xlsx, registration_mail
+from bot.service.daemon import BackgroundSender, fetch_pass
+from bot.service.runtime import open_source
+from bot.store.models import Outbox
+from tests.support.embedded import INTAKE, REPO, Embedded
+from tests.support.mail import authenticated
+
+TODAY = "2026-12-01"
+MAILS = 6
+
+
+@pytest.fixture
+def bot(tmp_path):
+    rules = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", rules)
+    bot = Embedded(tmp_path, rules)
+    for i in range(MAILS):
+        bot.deliver(authenticated(registration_mail(
+            sender=f"ent{i}@corp.test", to=INTAKE, message_id=f"handoff-{i}@corp.test",
+            attachments=[("登记表.xlsx", form_xlsx(FormValues(enterprise_name=f"乌海市第{i}号科技有限公司")))])))
+    return bot
+
+
+def outbox(rt) -> list[Outbox]:
+    with Session(rt.engine) as db:
+        return list(db.exec(select(Outbox).order_by(Outbox.id)))
+
+
+class Refusing:
+    """A transport whose server is away for now (a 4xx, or no connection): every send fails."""
+
+    def __init__(self):
+        self.tries = 0
+
+    def send(self, raw, mail_from, rcpt_to, before_dot=None):
+        self.tries += 1
+        raise DeliveryError("421 service not available", permanent=False)
+
+    def close(self):
+        pass
+
+
+def test_a_chunk_claims_its_answers_in_its_commit_and_hands_them_over(bot):
+    rt = bot.runtime(TODAY)
+    try:
+        handoff = Handoff(CLAIM_BATCH)
+        fetch_pass(rt, open_source(rt), handoff=handoff)
+        rows = outbox(rt)
+        handed = handoff.leftovers()
+        assert len(rows) >= MAILS  # a reply each, and the referrals
+        assert sorted(r.id for r in handed) == [r.id for r in rows]
+        assert {(r.status, r.claimed_by, r.attempts) for r in rows} == {("sending", rt.holder_id, 1)}
+        assert bot.sent() == []  # claimed, not sent: only a sender sends
+
+        result = send_claimed(rt.engine, rt.transport, handed, rt.now, holder=rt.holder_id)
+        assert result.sent == len(rows)
+        assert {r.status for r in outbox(rt)} == {"sent"}
+        replies = [m["To"] for m in bot.sent() if m["To"].startswith("ent")]
+        assert sorted(replies) == sorted(f"ent{i}@corp.test" for i in range(MAILS))
+    finally:
+        rt.close()
+
+
+def test_the_sender_threads_send_each_answer_once(bot):
+    rt = bot.runtime(TODAY)
+    try:
+        with BackgroundSender(rt, None) as senders:
+            fetch_pass(rt, open_source(rt), handoff=senders.handoff)
+        rows = outbox(rt)
+    finally:
+        rt.close()
+    assert {(r.status, r.attempts) for r in rows} == {("sent", 1)}
+    assert len(bot.sent()) == len(rows)
+
+
+def test_a_temporary_failure_closes_the_handoff_and_every_row_waits_in_the_table(bot):
+    rt = bot.runtime(TODAY)
+    refusing = Refusing()
+    rt.transport, rt.extra_transports = refusing, []
+    try:
+        with BackgroundSender(rt, None) as senders:
+            fetch_pass(rt, open_source(rt), handoff=senders.handoff)
+        closed = not senders.handoff.is_open()
+        rows = outbox(rt)
+    finally:
+        rt.close()
+    assert closed and refusing.tries >= 1
+    assert {r.status for r in rows} == {"pending"}  # none left claimed
+    tried = [r for r in rows if r.attempts]
+    assert all(r.claimed_by == "" for r in rows if r not in tried)  # given back untried
+    assert len(tried) == refusing.tries  # a try counted only where a send was tried
+    assert all("421" in r.last_error for r in tried)
+    assert bot.sent() == []
+
+
+def test_an_aborted_pass_gives_the_handed_rows_back(bot):
+    rt = bot.runtime(TODAY)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            with BackgroundSender(rt, None) as senders:
+                senders.handoff.close()  # the threads take nothing from here on
+                handoff = Handoff(CLAIM_BATCH)  # what the pass hands over stays put until the abort
+                fetch_pass(rt, open_source(rt), handoff=handoff)
+                senders.handoff.put(handoff.leftovers())
+                raise KeyboardInterrupt
+        rows = outbox(rt)
+    finally:
+        rt.close()
+    assert rows and {(r.status, r.claimed_by, r.attempts) for r in rows} == {("pending", "", 0)}
