@@ -27,7 +27,7 @@ from multiprocessing.connection import Connection, wait
 from typing import Callable
 
 from bot.errors import WorkerStartError
-from bot.followup.ledger_mail import has_ledger
+from bot.followup.ledger_attachment import has_ledger
 from bot.intake.read import fresh_form, headers_intake, read_intake
 from bot.message.model import InboundMessage
 from bot.message.parse import parse_headers, parse_message
