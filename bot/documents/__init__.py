@@ -4,7 +4,7 @@ the leaders' report. Pure rendering from the plain values in rows.py; no databas
 The names below are loaded on first use (PEP 562), not when the package is imported: every import
 of a light submodule (cn.py, rows.py: the rule texts and the mail workers use them) runs this file
 first, and loading the renderers here would put python-docx, docxtpl, openpyxl (with numpy and PIL)
-and lxml into every process, ~35 MB of resident memory in each mail-reading worker.
+and lxml into every such process: ~32 MB of resident memory.
 """
 
 from __future__ import annotations

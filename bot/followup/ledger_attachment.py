@@ -3,7 +3,7 @@ ledger's 编号 and 现场结果 headers.
 
 Apart from ledger_mail.py (which imports the ledger) so that the mail-reading workers can ask the
 question without importing the database, the outbox and the document renderers: each worker is a
-process of its own, and those imports cost it ~35 MB of resident memory.
+process of its own, and those imports cost it ~31 MB of resident memory.
 """
 
 from __future__ import annotations
