@@ -10,23 +10,28 @@ matter; cells are found by header name, never by position. This module only re-e
 
 from __future__ import annotations
 
-from .ledger_export import (
-    BASELINE_SHEET,
-    CO_SEPARATOR,
-    LISTS_SHEET,
-    OUTCOMES,
-    SHEET_TITLE,
-    export_ledger,
-    fast_sheet,
-    place_cells,
-    quoted,
-    set_properties,
-    style_of,
-    text_cell,
-)
-from .ledger_import import import_ledger
+import importlib
 
-__all__ = [
-    "BASELINE_SHEET", "CO_SEPARATOR", "LISTS_SHEET", "OUTCOMES", "SHEET_TITLE", "export_ledger", "fast_sheet",
-    "import_ledger", "place_cells", "quoted", "set_properties", "style_of", "text_cell",
-]
+# Loaded on first use (PEP 562): both halves import openpyxl, which brings numpy and PIL, ~18 MB of
+# resident memory that a run of the bot needs only when the ledger or the progress export is
+# written or an admin mails the filled ledger back. Callers that are imported on every run keep
+# the module (`from bot.documents import ledger`) and look the name up when they call it.
+_EXPORT = ("BASELINE_SHEET", "CO_SEPARATOR", "LISTS_SHEET", "OUTCOMES", "SHEET_TITLE", "export_ledger",
+           "fast_sheet", "place_cells", "quoted", "set_properties", "style_of", "text_cell")
+_IMPORT = ("import_ledger",)
+_MODULE = {**dict.fromkeys(_EXPORT, "ledger_export"), **dict.fromkeys(_IMPORT, "ledger_import")}
+
+__all__ = [*_EXPORT, *_IMPORT]
+
+
+def __getattr__(name: str):
+    module = _MODULE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __package__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_MODULE))

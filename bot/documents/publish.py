@@ -14,8 +14,8 @@ from typing import Iterable
 from jinja2 import Environment
 
 from ..defaults import TemplatePath
+from . import ledger
 from .cn import cn_date
-from .ledger import fast_sheet, quoted, set_properties, style_of, text_cell
 from .rows import PublicRow
 
 COLUMNS = ("编号", "诉求领域", "承办单位", "办理状态", "受理日期", "交办日期", "办结时限", "办结日期")
@@ -55,16 +55,16 @@ def _write_xlsx(table: list[tuple[str, ...]], path: Path, title: str, author: st
     from openpyxl.styles import Font
 
     wb = Workbook(write_only=True)
-    set_properties(wb, title, author)
-    ws = fast_sheet(wb, "办理进度")
+    ledger.set_properties(wb, title, author)
+    ws = ledger.fast_sheet(wb, "办理进度")
     for letter, width in zip("ABCDEFGH", (18, 16, 24, 12, 12, 12, 12, 12)):
         ws.column_dimensions[letter].width = width
     ws.freeze_panes = "A3"
-    bold = style_of(ws, font=Font(bold=True))
-    plain = style_of(ws)
-    risky = quoted(plain)
-    ws.append([text_cell(ws, title, bold)])
-    ws.append([text_cell(ws, name, bold) for name in COLUMNS])
+    bold = ledger.style_of(ws, font=Font(bold=True))
+    plain = ledger.style_of(ws)
+    risky = ledger.quoted(plain)
+    ws.append([ledger.text_cell(ws, title, bold)])
+    ws.append([ledger.text_cell(ws, name, bold) for name in COLUMNS])
     for values in table:
-        ws.append([text_cell(ws, value, plain, risky) if value else None for value in values])
+        ws.append([ledger.text_cell(ws, value, plain, risky) if value else None for value in values])
     wb.save(path)

@@ -11,8 +11,8 @@ from sqlmodel import Session, select
 
 from bot.cases import add_event, find_case
 from bot.context import Runtime
+from bot.documents import ledger
 from bot.documents.cn import cn_date
-from bot.documents.ledger import export_ledger, import_ledger
 from bot.documents.rows import LedgerEdit, LedgerImportResult, LedgerRow
 from bot.errors import CaseError
 from bot.followup.assign import AssignRequest, assign, resolve
@@ -195,8 +195,8 @@ def import_file(rt: Runtime, path: Path) -> tuple[bool, str]:
         unit = rt.ruleset.unit_by_name(name)
         return unit.id if unit else None
 
-    result = import_ledger(path, unit_by_name=unit_by_name,
-                           session_by_label=lambda label: session_by_label(rt, label))
+    result = ledger.import_ledger(path, unit_by_name=unit_by_name,
+                                  session_by_label=lambda label: session_by_label(rt, label))
     with Session(rt.engine) as db:
         changes = [] if result.problems else apply_import(db, rt, result)
         ok = not result.problems
@@ -231,5 +231,6 @@ def summary_text(result: LedgerImportResult, changes: list[str], ok: bool) -> st
 def export_file(db: Session, rt: Runtime, out: Path, progress=lambda rows: rows) -> int:
     """The ledger of every case, with the units and sessions for its dropdowns (`progress` wraps
     the rows, for a progress bar)."""
-    return export_ledger(progress(ledger_rows(db, rt)), out, unit_names=[u.name for u in rt.ruleset.units],
-                         session_labels=session_labels(rt), author=rt.ruleset.programme.office)
+    return ledger.export_ledger(progress(ledger_rows(db, rt)), out,
+                                unit_names=[u.name for u in rt.ruleset.units],
+                                session_labels=session_labels(rt), author=rt.ruleset.programme.office)

@@ -4,6 +4,12 @@ Zip-based Office files go through safezip; legacy binaries are parsed in-process
 readers (xlrd, our Word 97 reader); PDFs and images are read in an isolated child process (PDFium,
 OCR) under time and memory limits. Archives are opened one level deep. Everything draws from the
 mail's FormBudget.
+
+The third-party libraries are imported where they are used, on first use: xlrd, olefile and py7zr
+only by a mail that needs them (5-90 ms and 0.1-6 MB each, once per worker), PDFium and the OCR
+model only in the child process. openpyxl is the exception: most forms are .xlsx, so the mail
+workers import it before they report ready (`preload_usual_readers`), and its ~0.2 s stays out of
+a mail's time limit. The process that runs the intake reads no form itself and imports none of them.
 """
 
 from __future__ import annotations
@@ -21,6 +27,13 @@ from bot.forms.sniff import ole_kind, sniff
 from bot.forms.word97 import read_word97
 from bot.forms.xls import read_xls
 from bot.forms.xlsx import read_xlsx
+
+
+def preload_usual_readers() -> None:
+    """Import what reading the usual formats needs, in a process about to read forms: .xlsx forms
+    need openpyxl (with numpy and PIL, which it imports when they are installed: ~0.2 s and ~23 MB);
+    .docx and mail bodies need nothing more than this module."""
+    import openpyxl  # noqa: F401 - deferred to here: the intake's own process imports this module too
 
 
 def read_values(data: bytes, budget: FormBudget, *, nested: bool = False) -> RawValues:

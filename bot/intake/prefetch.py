@@ -27,7 +27,8 @@ from multiprocessing.connection import Connection, wait
 from typing import Callable
 
 from bot.errors import WorkerStartError
-from bot.followup.ledger_mail import has_ledger
+from bot.followup.ledger_attachment import has_ledger
+from bot.forms.formats import preload_usual_readers
 from bot.intake.read import fresh_form, headers_intake, read_intake
 from bot.message.model import InboundMessage
 from bot.message.parse import parse_headers, parse_message
@@ -353,6 +354,10 @@ def _rss_tree(pid: int) -> int:
 def _serve(conn: Connection, parent: int, task: Task, address_space: int) -> None:
     """The worker's loop: rules arrive once per change, then one mail at a time."""
     _watch_parent(parent)
+    # Before the address-space limit, as when openpyxl came in with this module's imports: numpy
+    # (which openpyxl loads) reserves address space for its BLAS threads, one per core (+126 MB
+    # here, on 2 cores), and must not fail under the limit on a machine with many cores.
+    preload_usual_readers()
     try:
         resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
     except (ValueError, OSError):  # a lower hard limit already: keep it

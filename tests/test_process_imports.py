@@ -1,0 +1,55 @@
+"""What the bot's processes import is most of their resident memory (bench_memory: the bot and its
+form-reading worker together must stay under 200 MB over a backlog of 10,000 mails). The worker
+reads mail and forms: it needs neither the database, the outbox nor the document renderers, and
+the readers of the rarer formats load on first use. The process that runs the intake reads no form
+and needs no form-reading library. Each check looks at a fresh process: a real spawned worker, and
+a new interpreter that imports the command line."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from bot.intake.prefetch import Sandbox
+from bot.rules.loader import load_rules
+from tests.support.worker_modules import analyse_listing_modules
+
+REPO = Path(__file__).resolve().parents[1]
+
+# Imported on first use by the mail that needs them (PDFium and OCR only in their child process).
+RARE_READERS = {"xlrd", "olefile", "py7zr", "msoffcrypto", "pypdfium2", "rapidocr_onnxruntime",
+                "onnxruntime", "cv2", "pillow_heif", "matplotlib", "bot.forms.pdf", "bot.forms.ocr",
+                "bot.forms.child"}
+# The intake's own process: the database, the outbox, replies and referrals; not the worker.
+NOT_IN_A_WORKER = {"sqlalchemy", "sqlmodel", "alembic", "psycopg", "imapclient", "jinja2", "docx",
+                   "docxtpl", "bot.context", "bot.store.models", "bot.outbox.queue", "bot.documents.notice",
+                   "bot.documents.ledger_export", "bot.followup.ledger_mail"}
+# What only .xlsx forms, the ledger and the exports need: openpyxl brings numpy and PIL along.
+SPREADSHEETS = {"openpyxl", "numpy", "PIL", "bot.documents.ledger_export", "bot.documents.ledger_import"}
+
+
+def _top(modules: set[str], names: set[str]) -> set[str]:
+    """The names (packages or modules) of which some module in `modules` is, or is a part of."""
+    return {name for name in names if any(m == name or m.startswith(name + ".") for m in modules)}
+
+
+def test_a_ready_worker_holds_the_usual_readers_and_nothing_of_the_rest():
+    box = Sandbox(1, task=analyse_listing_modules)
+    try:
+        got = box.submit(b"anything", load_rules(REPO / "rules"), ("bot.rb.test",)).result()
+    finally:
+        box.close()
+    modules = set(got.parse_error.splitlines())
+    assert "bot.intake.prefetch" in modules and "openpyxl" in modules  # preloaded: most forms are .xlsx
+    assert _top(modules, RARE_READERS | NOT_IN_A_WORKER) == set()
+
+
+def test_the_command_line_imports_no_form_reading_library():
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+    done = subprocess.run([sys.executable, "-c", "import sys, bot.cli; print('\\n'.join(sys.modules))"],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=True)
+    modules = set(done.stdout.splitlines())
+    assert "bot.intake.prefetch" in modules  # the intake is part of the command line's imports
+    assert _top(modules, RARE_READERS | SPREADSHEETS) == set()
