@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 from bot.commands.output import note, say
 from bot.commands.progress import working
 from bot.intake.quarantine import reprocess
@@ -16,6 +18,9 @@ def run_cmd(opts: Options, once: bool) -> None:
     if not once:  # the parse-ahead workers are spawned, not forked: they keep the default handlers
         life.install_signal_handlers()
     rt = open_runtime(opts, daemon=True)
+    # What is loaded by now (modules, rules, templates) lives as long as the process: the
+    # collector's full passes need not walk it again and again during a backlog.
+    gc.freeze()
     try:
         source = open_source(rt)
         jobs = Jobs(rt)
