@@ -4,8 +4,10 @@ The mailbox is changed by the caller only after the commits. A mail already done
 mailbox/UIDVALIDITY/UID, or same Message-ID) is not processed again; one that keeps failing is
 quarantined after `max_attempts` tries, and a try that killed the process counts too
 (bot.intake.ledger says how, with chunks). A chunk's mails are handled in one transaction, in
-mailbox order; a mail whose handling raises rolls the chunk back, is recorded as an error on its
-own, and the others are handled again without it.
+mailbox order (in several when a sender thread waits for SQLite's write lock); a mail whose
+handling raises rolls its transaction back, is recorded as an error on its own, and the others
+are handled again without it. The answers a transaction queues are claimed in it and handed to
+the sender threads (bot.outbox.handoff).
 """
 
 from __future__ import annotations

@@ -175,6 +175,7 @@ class BackgroundSender:
                     recover, busy = False, bool(sent.sent or sent.failed)
             except Exception:  # noqa: BLE001 - the main loop drains again; keep the pass going
                 log.exception("SENDER error; the outbox is drained again after the pass")
+                self.handoff.close()  # the intake's answers wait in the table, not for this thread
                 return
             if self._stop.is_set() and not busy and self.handoff.empty():
                 return
