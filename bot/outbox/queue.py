@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 MAX_BACKOFF = timedelta(hours=1)
 CLAIM = timedelta(minutes=10)  # a live sender finishes far sooner (SMTP timeout 30 s)
 QUEUED = "outbox.queued"  # Session.info: the rows queued in that session (for claim_queued)
+SUPPRESSIONS = "outbox.suppressions"  # Session.info: address -> until, read once per session
 
 
 @dataclass(frozen=True)
@@ -133,8 +134,13 @@ def release_suppressed(db: Session, now: datetime) -> int:
 
 
 def _suppressed(db: Session, address: str, now: datetime) -> bool:
-    row = db.get(Suppression, address)
-    return row is not None and row.until > now
+    """Read once per session (a handful of bounced addresses; every recipient of a chunk asks):
+    a suppression another thread commits meanwhile counts from the next session on."""
+    known = db.info.get(SUPPRESSIONS)
+    if known is None:
+        known = db.info[SUPPRESSIONS] = dict(db.exec(select(Suppression.address, Suppression.until)).all())
+    until = known.get(address)
+    return until is not None and until > now
 
 
 @dataclass
@@ -389,3 +395,5 @@ def suppress(db: Session, address: str, until: datetime, reason: str) -> None:
     row = db.get(Suppression, address) or Suppression(address=address, until=until)
     row.until, row.reason = until, reason[:500]
     db.add(row)
+    if SUPPRESSIONS in db.info:
+        db.info[SUPPRESSIONS][address] = until
