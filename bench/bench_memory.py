@@ -131,7 +131,7 @@ def run_measured(env, timeout: float) -> dict:
     text = log.read_text(errors="replace")
     if proc.returncode != 0:
         raise RuntimeError(f"run --once exited {proc.returncode}:\n{text[-3000:]}")
-    summary = next((ln for ln in reversed(text.splitlines()) if ln.startswith("processed ")), "?")
+    summary = next((ln for ln in reversed(text.splitlines()) if ln.startswith(common.SUMMARY)), "?")
     return {"seconds": secs, "peak_kb": rusage.ru_maxrss, "samples": samples, "decided": decided,
             "summary": summary}
 

@@ -30,6 +30,7 @@ if str(REPO) not in sys.path:
 INTAKE = "intake@rb.test"
 TODAY = "2026-12-01"
 HIGH_RATE = "rate_limit_per_recipient = 100000000"
+SUMMARY = "本次处理 "  # the first words of the line `run --once` ends with
 
 
 def machine() -> dict:
@@ -301,7 +302,7 @@ def bot_cmd(env, *args: str, today: str = TODAY) -> list[str]:
 
 
 def run_bot_once(env, timeout: float = 1800, wrap: list[str] | None = None) -> tuple[float, str]:
-    """`run --once` as a subprocess; returns (seconds, the 'processed ...' line)."""
+    """`run --once` as a subprocess; returns (seconds, its summary line: 本次处理 N 封：…)."""
     cmd = bot_cmd(env, "run", "--once")
     if wrap:
         cmd = wrap + cmd
@@ -314,7 +315,7 @@ def run_bot_once(env, timeout: float = 1800, wrap: list[str] | None = None) -> t
     text = log.read_text(errors="replace")
     if done.returncode != 0:
         raise RuntimeError(f"run --once exited {done.returncode}:\n{text[-3000:]}")
-    summary = next((ln for ln in reversed(text.splitlines()) if ln.startswith("processed ")), "?")
+    summary = next((ln for ln in reversed(text.splitlines()) if ln.startswith(SUMMARY)), "?")
     return secs, summary
 
 
