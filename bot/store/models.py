@@ -12,7 +12,10 @@ class InboundMail(SQLModel, table=True):
     """The message ledger: one row per inbound mail, keyed by mailbox/UIDVALIDITY/UID and Message-ID."""
 
     __tablename__ = "inbound_mail"
-    __table_args__ = (UniqueConstraint("mailbox", "uidvalidity", "uid"),)
+    # The rate limit (bot.intake.ratelimit) counts a sender's mail in a window on every mail: without
+    # this index it read every done row (4 ms a mail at 50,000 rows on SQLite, 0.003 ms with it).
+    __table_args__ = (UniqueConstraint("mailbox", "uidvalidity", "uid"),
+                      Index("ix_inbound_mail_sender_received", "sender", "received_at"))
 
     id: int | None = Field(default=None, primary_key=True)
     mailbox: str = Field(max_length=200)
