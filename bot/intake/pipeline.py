@@ -45,7 +45,7 @@ from bot.mailbox.base import Fetched
 from bot.message.loop import loop_reason
 from bot.message.model import InboundMessage
 from bot.outbox.handoff import Handoff
-from bot.outbox.queue import claim_queued, queue
+from bot.outbox.queue import claim_on_queue, claim_queued, queue
 from bot.rules.decide import decide
 from bot.store.models import InboundMail
 from bot.store.states import MailStatus
@@ -199,6 +199,8 @@ def _try_group(rt: Runtime, group: list[_Entry], hooks: Hooks) -> tuple[int, tup
     handoff = hooks.handoff if hooks.handoff is not None and hooks.handoff.is_open() else None
     # Not expired on commit: the claimed rows leave the session loaded, for the sender threads.
     with rt.turns.turn(), Session(rt.engine, expire_on_commit=False) as db:
+        if handoff is not None:
+            claim_on_queue(db, rt.holder_id)
         for index, entry in enumerate(group):
             if hooks.stopping():
                 break  # the rest stay in the inbox; their claims are taken back (release_unreached)

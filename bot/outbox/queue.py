@@ -36,6 +36,7 @@ MAX_BACKOFF = timedelta(hours=1)
 CLAIM = timedelta(minutes=10)  # a live sender finishes far sooner (SMTP timeout 30 s)
 QUEUED = "outbox.queued"  # Session.info: the rows queued in that session (for claim_queued)
 SUPPRESSIONS = "outbox.suppressions"  # Session.info: address -> until, read once per session
+CLAIMED_BY = "outbox.claimed_by"  # Session.info: the holder that claims this session's new rows
 
 
 @dataclass(frozen=True)
@@ -88,21 +89,37 @@ def _add(db: Session, draft: Draft, to: list[str], cc: list[str], sender: Sender
     row = Outbox(message_id=message_id, purpose=draft.purpose, case_number=draft.case_number,
                  mail_from=sender.address, recipients=",".join(to + cc), subject=draft.subject,
                  raw=raw, next_attempt_at=now, created_at=now, status=status, last_error=reason)
+    holder = db.info.get(CLAIMED_BY)
+    if holder and status == OutboxStatus.PENDING:  # written claimed: no UPDATE when it is claimed
+        _claim_row(row, holder, now)
     db.add(row)
     db.info.setdefault(QUEUED, []).append(row)
     return row
 
 
+def claim_on_queue(db: Session, holder: str) -> None:
+    """Mail queued in this session from now on is claimed for `holder` as it is written: the
+    caller sends it itself after its commit (claim_queued, send_claimed)."""
+    db.info[CLAIMED_BY] = holder
+
+
 def claim_queued(db: Session, holder: str, now: datetime) -> list[Outbox]:
-    """Claim for `holder`, in the caller's transaction, the rows queued in this session that are
-    due now: nobody else can have seen them yet, so no query is needed. The caller sends them
-    after its commit (send_claimed), and expunges them from `db` first."""
-    rows = [row for row in db.info.pop(QUEUED, [])
-            if row.status == OutboxStatus.PENDING and row.next_attempt_at <= now]
-    for row in rows:
-        row.status, row.claimed_by = OutboxStatus.SENDING, holder
-        row.attempts, row.next_attempt_at = row.attempts + 1, now + CLAIM
+    """The rows queued in this session that are due now, claimed for `holder` in the caller's
+    transaction (already when written, after claim_on_queue): nobody else can have seen them yet,
+    so no query is needed. The caller sends them after its commit (send_claimed), and expunges
+    them from `db` first."""
+    rows = []
+    for row in db.info.pop(QUEUED, []):
+        if row.status == OutboxStatus.PENDING and row.next_attempt_at <= now:
+            _claim_row(row, holder, now)
+        if row.status == OutboxStatus.SENDING and row.claimed_by == holder:
+            rows.append(row)
     return rows
+
+
+def _claim_row(row: Outbox, holder: str, now: datetime) -> None:
+    row.status, row.claimed_by = OutboxStatus.SENDING, holder
+    row.attempts, row.next_attempt_at = row.attempts + 1, now + CLAIM
 
 
 def _held_back(db: Session, address: str, purpose: str, sender: Sender, now: datetime) -> str:
