@@ -110,13 +110,12 @@ def test_a_temporary_failure_closes_the_handoff_and_every_row_waits_in_the_table
 def test_an_aborted_pass_gives_the_handed_rows_back(bot):
     rt = bot.runtime(TODAY)
     try:
-        with pytest.raises(KeyboardInterrupt):
-            with BackgroundSender(rt, None) as senders:
-                senders.handoff.close()  # the threads take nothing from here on
-                handoff = Handoff(CLAIM_BATCH)  # what the pass hands over stays put until the abort
-                fetch_pass(rt, open_source(rt), handoff=handoff)
-                senders.handoff.put(handoff.leftovers())
-                raise KeyboardInterrupt
+        with pytest.raises(KeyboardInterrupt), BackgroundSender(rt, None) as senders:
+            senders.handoff.close()  # the threads take nothing from here on
+            handoff = Handoff(CLAIM_BATCH)  # what the pass hands over stays put until the abort
+            fetch_pass(rt, open_source(rt), handoff=handoff)
+            senders.handoff.put(handoff.leftovers())
+            raise KeyboardInterrupt
         rows = outbox(rt)
     finally:
         rt.close()

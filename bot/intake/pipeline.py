@@ -245,12 +245,19 @@ def _handle(rt: Runtime, db: Session, row_id: int, msg: InboundMessage | None, a
     """Decide one mail and write its outcome into `db` (the caller commits). `count`: this try is
     counted here, with its outcome (a chunk's new mail), not before it started."""
     row = db.get(InboundMail, row_id)
-    if count:
+    handled = _outcome(rt, db, row, msg, analysis)
+    if count:  # set with the outcome: one UPDATE of the row (a query in between would flush it alone)
         row.attempts += 1
+    return handled
+
+
+def _outcome(rt: Runtime, db: Session, row: InboundMail, msg: InboundMessage | None,
+             analysis: Analysis) -> Handled:
+    """What the mail comes to: its row's outcome, and the case and the mail it causes."""
     if msg is None:
         return _unreadable(rt, db, row, analysis)
     rules, today, now = rt.ruleset, rt.today(), rt.now()
-    followup = _followup(rt, db, msg, analysis, row_id)
+    followup = _followup(rt, db, msg, analysis, row.id)
     if followup is not None:
         return _done(db, row, followup.outcome, followup.detail, followup.case_number, msg, now)
     verdict, source = _verdict(rt, db, msg, analysis)
