@@ -61,10 +61,10 @@ class Form:
     sources: dict[str, FieldSource] = dataclasses.field(default_factory=dict, compare=False, repr=False)
 
     def to_json(self) -> dict:
-        """The `form` object of `parse --json` / `triage --json` (key order fixed by the spec)."""
-        data = asdict(self)
-        data.pop("sources")
-        return data
+        """The `form` object of `parse --json` / `triage --json` (key order fixed by the spec).
+        Built field by field: `asdict` would deep-copy `sources` only to drop it (it was ~2 ms a
+        mail, called several times per mail)."""
+        return {f.name: _plain(getattr(self, f.name)) for f in _FORM_FIELDS}
 
     def sources_json(self) -> dict:
         """`"sources": {"credit_code": {"via": "ocr", "confidence": 0.97}}` for `parse --json`."""
@@ -79,9 +79,19 @@ class Form:
 
     def is_blank(self) -> bool:
         """True when nothing at all was filled in (an empty template sent back)."""
-        values = [v for k, v in asdict(self).items() if k not in ("declarations", "sources")]
-        decl = asdict(self.declarations).values()
+        values = [getattr(self, f.name) for f in _FORM_FIELDS if f.name != "declarations"]
+        decl = [getattr(self.declarations, key) for key in DECLARATION_KEYS]
         return not any(values) and all(d is None for d in decl)
+
+
+_FORM_FIELDS = tuple(f for f in dataclasses.fields(Form) if f.name != "sources")
+
+
+def _plain(value):
+    """A field's value as JSON holds it: lists copied, the declarations a dict."""
+    if isinstance(value, list):
+        return list(value)
+    return asdict(value) if isinstance(value, Declarations) else value
 
 
 # The labels printed on the blank form, in print order, with the JSON key each fills.
