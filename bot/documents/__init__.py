@@ -9,7 +9,7 @@ and lxml into every such process: ~32 MB of resident memory.
 
 from __future__ import annotations
 
-import importlib
+from .lazy import lazy_names
 
 _EXPORTS = {
     "export_ledger": "ledger", "import_ledger": "ledger",
@@ -23,15 +23,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str):
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_names(__name__, _EXPORTS, globals())

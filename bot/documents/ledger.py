@@ -10,7 +10,7 @@ matter; cells are found by header name, never by position. This module only re-e
 
 from __future__ import annotations
 
-import importlib
+from .lazy import lazy_names
 
 # Loaded on first use (PEP 562): both halves import openpyxl, which brings numpy and PIL, ~18 MB of
 # resident memory that a run of the bot needs only when the ledger or the progress export is
@@ -23,15 +23,4 @@ _MODULE = {**dict.fromkeys(_EXPORT, "ledger_export"), **dict.fromkeys(_IMPORT, "
 
 __all__ = [*_EXPORT, *_IMPORT]
 
-
-def __getattr__(name: str):
-    module = _MODULE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __package__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_MODULE))
+__getattr__, __dir__ = lazy_names(__package__, _MODULE, globals())
