@@ -102,7 +102,8 @@ class MailRig:
         for _ in range(3):
             port, plain = free_ports(2, self.host)
             servers = SmtpServers(self.host, port, plain, ctx, self.smtp_user, self.smtp_password,
-                                  lmtp_addr=lambda: (self.host, self.dovecot.lmtp_port))
+                                  lmtp_addr=lambda: (self.host, self.dovecot.lmtp_port),
+                                  mailbox=lambda address: self.dovecot.home(address) / "Maildir")
             try:
                 servers.start()
             except Exception as e:  # noqa: BLE001 - a port taken meanwhile: try others

@@ -8,12 +8,14 @@ DATA is delivered through the same LMTP session. Faults can be injected at CONNE
 from __future__ import annotations
 
 import asyncio
+import re
 import logging
 import smtplib
 import ssl
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Iterable, Optional
 
 from aiosmtpd.controller import Controller
@@ -225,10 +227,11 @@ def _close_lmtp(session) -> None:
 
 class LmtpRelayHandler:
     def __init__(self, lmtp_addr: Callable[[], tuple[str, int]], faults: SmtpFaults,
-                 accepted: SmtpAccepted):
+                 accepted: SmtpAccepted, mailbox: Callable[[str], Path] | None = None):
         self.lmtp_addr = lmtp_addr
         self.faults = faults
         self.accepted = accepted
+        self.mailbox = mailbox  # a recipient's Maildir (INBOX), to see what a lost LMTP delivered
 
     # blocking LMTP helpers (run in the default executor, never on the event loop)
 
@@ -284,6 +287,18 @@ class LmtpRelayHandler:
             return "250 OK"
         return f"{code} {msg.decode(errors='replace')}"
 
+    def _settle_lost(self, rcpt: str, raw: bytes, reply: tuple[int, bytes]) -> tuple[int, bytes]:
+        """A recipient whose LMTP reply was lost (Dovecot stopped mid-delivery) counts as delivered
+        when the message is in its mailbox: a real MTA has the mail queued by then and never asks
+        the client to send again what a recipient already has."""
+        if reply != LOST or self.mailbox is None:
+            return reply
+        message_id = _message_id(raw)
+        time.sleep(0.3)  # a delivery under way when the connection broke is renamed into new/ by now
+        if message_id and _in_maildir(self.mailbox(rcpt), message_id):
+            return (250, b"2.0.0 delivered (the reply was lost)")
+        return reply
+
     async def handle_DATA(self, server, session, envelope):
         raw: bytes = envelope.original_content
         rcpts = list(envelope.rcpt_tos)
@@ -314,9 +329,12 @@ class LmtpRelayHandler:
             replies = await self._run(_lmtp_data, lmtp, raw, len(rcpts))
         except (OSError, smtplib.SMTPException) as e:
             log.info("LMTP failed at DATA: %r", e)
-            return "451 4.4.1 delivery to mailbox server failed, try again later"
+            replies = [LOST] * len(rcpts)
         finally:
             await self._run(_quiet_close, lmtp)
+        replies = [await self._run(self._settle_lost, r, raw, reply) for r, reply in zip(rcpts, replies)]
+        if all(reply == LOST for reply in replies):
+            return "451 4.4.1 delivery to mailbox server failed, try again later"
         delivered = [r for r, (code, _) in zip(rcpts, replies) if code // 100 == 2]
         if delivered:
             self.accepted.append((envelope.mail_from, delivered, raw))
@@ -333,6 +351,28 @@ class LmtpRelayHandler:
         return f"{code} {msg.decode(errors='replace')}"
 
 
+LOST = (451, b"4.4.1 connection lost")  # no LMTP reply came for a recipient
+
+
+def _message_id(raw: bytes) -> bytes:
+    match = re.search(rb"^message-id:[ \t]*(<[^>\r\n]+>)", raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0],
+                      re.IGNORECASE | re.MULTILINE)
+    return match.group(1) if match else b""
+
+
+def _in_maildir(maildir: Path, message_id: bytes) -> bool:
+    """Whether a delivered message (new/ or cur/, never tmp/) carries `message_id`."""
+    for sub in ("new", "cur"):
+        for path in (maildir / sub).glob("*") if (maildir / sub).is_dir() else ():
+            try:
+                head = path.read_bytes()[:16384]
+            except OSError:
+                continue
+            if message_id in head:
+                return True
+    return False
+
+
 def _lmtp_data(lmtp: smtplib.LMTP, raw: bytes, n: int) -> list[tuple[int, bytes]]:
     """DATA over LMTP: one reply per accepted recipient (smtplib reads only the first). A connection
     lost after the first reply leaves the others undelivered as far as we know: a real MTA has the
@@ -344,7 +384,7 @@ def _lmtp_data(lmtp: smtplib.LMTP, raw: bytes, n: int) -> list[tuple[int, bytes]
             replies.append(lmtp.getreply())
     except (OSError, smtplib.SMTPException) as e:
         log.info("LMTP lost after %d of %d replies: %r", len(replies), n, e)
-        replies += [(451, b"4.4.1 connection lost")] * (n - len(replies))
+        replies += [LOST] * (n - len(replies))
     return replies
 
 
@@ -372,7 +412,8 @@ class SmtpServers:
     """The submission listener (STARTTLS + AUTH required) and the plain loopback listener."""
 
     def __init__(self, host: str, port: int, plain_port: int, tls_context: ssl.SSLContext,
-                 user: str, password: str, lmtp_addr: Callable[[], tuple[str, int]]):
+                 user: str, password: str, lmtp_addr: Callable[[], tuple[str, int]],
+                 mailbox: Callable[[str], Path] | None = None):
         self.host = host
         self.port = port
         self.plain_port = plain_port
@@ -380,7 +421,7 @@ class SmtpServers:
         self.password = password
         self.faults = SmtpFaults()
         self.accepted = SmtpAccepted()
-        self.handler = LmtpRelayHandler(lmtp_addr, self.faults, self.accepted)
+        self.handler = LmtpRelayHandler(lmtp_addr, self.faults, self.accepted, mailbox)
         common = dict(
             hostname=host,
             server_hostname="rig.test",  # avoids socket.getfqdn() (slow DNS)
