@@ -45,7 +45,7 @@ from bot.mailbox.base import Fetched
 from bot.message.loop import loop_reason
 from bot.message.model import InboundMessage
 from bot.outbox.handoff import Handoff
-from bot.outbox.queue import claim_on_queue, claim_queued, queue
+from bot.outbox.queue import claim_on_queue, claimed_here, queue
 from bot.rules.decide import decide
 from bot.store.models import InboundMail
 from bot.store.states import MailStatus
@@ -216,7 +216,7 @@ def _try_group(rt: Runtime, group: list[_Entry], hooks: Hooks) -> tuple[int, tup
                 return 0, (index, exc)
             if rt.turns.wanted():
                 break  # a sender waits to write: commit now, go on in a new transaction
-        claimed = claim_queued(db, rt.holder_id, rt.now()) if handoff is not None else []
+        claimed = claimed_here(db)
         db.commit()
         for row in claimed:
             db.expunge(row)

@@ -2,8 +2,9 @@
 
 In a backlog every answer would otherwise be found again by a sender's query and claimed in a
 write transaction of its own, which on SQLite waits behind the intake's transaction (the busy
-handler sleeps in steps of up to 100 ms). The intake knows its new rows: it claims them for this
-process in the commit that creates them (bot.outbox.queue.claim_queued) and hands them over here.
+handler sleeps in steps of up to 100 ms). The intake knows its new rows: it writes them claimed
+for this process in the commit that creates them (bot.outbox.queue.claim_on_queue) and hands them
+over here.
 A crash before they are sent leaves them claimed by a dead holder, which recover_stale puts back
 like any other claim; rows still here when the pass ends are handed back (pending again).
 """

@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(hours=1)
 CLAIM = timedelta(minutes=10)  # a live sender finishes far sooner (SMTP timeout 30 s)
-QUEUED = "outbox.queued"  # Session.info: the rows queued in that session (for claim_queued)
+CLAIMED = "outbox.claimed"  # Session.info: the rows that session wrote claimed (claimed_here)
 SUPPRESSIONS = "outbox.suppressions"  # Session.info: address -> until, read once per session
 CLAIMED_BY = "outbox.claimed_by"  # Session.info: the holder that claims this session's new rows
 
@@ -90,36 +90,25 @@ def _add(db: Session, draft: Draft, to: list[str], cc: list[str], sender: Sender
                  mail_from=sender.address, recipients=",".join(to + cc), subject=draft.subject,
                  raw=raw, next_attempt_at=now, created_at=now, status=status, last_error=reason)
     holder = db.info.get(CLAIMED_BY)
-    if holder and status == OutboxStatus.PENDING:  # written claimed: no UPDATE when it is claimed
-        _claim_row(row, holder, now)
+    if holder and status == OutboxStatus.PENDING:  # written claimed: no claim query, no UPDATE
+        row.status, row.claimed_by, row.attempts, row.next_attempt_at = (
+            OutboxStatus.SENDING, holder, 1, now + CLAIM)
+        db.info.setdefault(CLAIMED, []).append(row)
     db.add(row)
-    db.info.setdefault(QUEUED, []).append(row)
     return row
 
 
 def claim_on_queue(db: Session, holder: str) -> None:
-    """Mail queued in this session from now on is claimed for `holder` as it is written: the
-    caller sends it itself after its commit (claim_queued, send_claimed)."""
+    """Mail queued in this session from now on is written claimed for `holder`: nobody else can
+    see it before the commit, so no claim is needed. The caller takes it after its commit
+    (claimed_here) and sends it itself (send_claimed)."""
     db.info[CLAIMED_BY] = holder
 
 
-def claim_queued(db: Session, holder: str, now: datetime) -> list[Outbox]:
-    """The rows queued in this session that are due now, claimed for `holder` in the caller's
-    transaction (already when written, after claim_on_queue): nobody else can have seen them yet,
-    so no query is needed. The caller sends them after its commit (send_claimed), and expunges
-    them from `db` first."""
-    rows = []
-    for row in db.info.pop(QUEUED, []):
-        if row.status == OutboxStatus.PENDING and row.next_attempt_at <= now:
-            _claim_row(row, holder, now)
-        if row.status == OutboxStatus.SENDING and row.claimed_by == holder:
-            rows.append(row)
-    return rows
-
-
-def _claim_row(row: Outbox, holder: str, now: datetime) -> None:
-    row.status, row.claimed_by = OutboxStatus.SENDING, holder
-    row.attempts, row.next_attempt_at = row.attempts + 1, now + CLAIM
+def claimed_here(db: Session) -> list[Outbox]:
+    """The rows this session wrote claimed (claim_on_queue), taken out of it: the caller expunges
+    them from `db` after its commit and hands them to a sender."""
+    return db.info.pop(CLAIMED, [])
 
 
 def _held_back(db: Session, address: str, purpose: str, sender: Sender, now: datetime) -> str:
@@ -200,7 +189,7 @@ def drain(engine: Engine, transport, now_fn, *, respect_backoff: bool = True,
 
 def send_claimed(engine: Engine, transport, rows: list[Outbox], now_fn, *, holder: str,
                  on_permanent=None, turns=NO_TURNS) -> DrainResult:
-    """Send rows claimed by `holder` (claim_queued) as drain sends the rows it claims: a temporary
+    """Send rows claimed by `holder` (claim_on_queue) as drain sends the rows it claims: a temporary
     failure hands the rows not tried yet back (pending, their try not counted)."""
     result = DrainResult()
     _send_claimed(engine, transport, rows, now_fn, on_permanent, holder, result, True, turns)
