@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlmodel import Session
@@ -90,7 +90,6 @@ class _Entry:
     analysis: Analysis
     row_id: int = 0
     outcome: str = NOT_REACHED
-    lines: list = field(default_factory=list)
 
 
 def prepare(rt: Runtime, items: list[Fetched]) -> list[Prepared]:
