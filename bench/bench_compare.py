@@ -106,16 +106,18 @@ def measure_limits(b: Bench) -> dict:
     """Seconds and CPU seconds of the limit and of the replying limit on the backlog, which they leave
     as it was (PEEK). Both loops run in this thread: thread_time() is their CPU, not the servers'."""
     b.backlog()
-    cpu = time.thread_time()
+    cpu, busy = time.thread_time(), common.machine_busy()
     secs, messages, forms = common.limit_pass(b.rig, INTAKE)
     limit_cpu, cpu = time.thread_time() - cpu, time.thread_time()
+    limit_busy, busy = common.machine_busy() - busy, common.machine_busy()
     replying = common.reply_limit_pass(b.rig, INTAKE, b.senders)
     replying_cpu = time.thread_time() - cpu
+    replying_busy = common.machine_busy() - busy
     if messages != b.n or forms != b.n or replying["delivered"] != b.n:
         print(f"WARNING: limit read {messages} mails and {forms} forms, the replying limit delivered "
               f"{replying['delivered']} replies; expected {b.n} each", flush=True)
     return {"limit_s": secs, "replying_s": replying["seconds"], "limit_cpu": limit_cpu,
-            "replying_cpu": replying_cpu}
+            "replying_cpu": replying_cpu, "limit_busy": limit_busy, "replying_busy": replying_busy}
 
 
 def bot_database(b: Bench, system: str, root: Path) -> str | None:
@@ -139,9 +141,9 @@ def run_bot(b: Bench, system: str, tag: str, wrap: list[str] | None = None) -> d
     b.fresh_mailboxes()
     common.create_schema(env)
     common.multiappend(b.rig, INTAKE, b.mails)
-    cpu = children_cpu()
+    cpu, busy = children_cpu(), common.machine_busy()
     result = common.bot_pass(b.rig, env, b.senders, b.n, wrap=wrap)
-    result["cpu"] = children_cpu() - cpu
+    result["cpu"], result["busy"] = children_cpu() - cpu, common.machine_busy() - busy
     result["startup"] = common.startup_seconds(env)  # the inbox is empty now; same database
     if result["delivered"] != b.n or result["unsent"]:
         print(f"WARNING: {system} delivered {result['delivered']} of {b.n} replies, "
@@ -154,9 +156,9 @@ def run_helpdesk(b: Bench, tag: str) -> dict | None:
         return None
     penv = peer.prepare_peer(b.rig, b.work / f"{tag}-helpdesk")
     b.backlog()
-    cpu = children_cpu()
+    cpu, busy = children_cpu(), common.machine_busy()
     result = peer.peer_pass(b.rig, penv, b.senders, b.n)
-    result["cpu"] = children_cpu() - cpu
+    result["cpu"], result["busy"] = children_cpu() - cpu, common.machine_busy() - busy
     if result["tickets"] != b.n or result["acks"] != b.n:
         print(f"WARNING: helpdesk made {result['tickets']} tickets and delivered {result['acks']} acks; "
               f"expected {b.n}", flush=True)
@@ -176,8 +178,10 @@ def one_round(b: Bench, r: int, systems: list[str]) -> dict:
     rates.update({s: run["rate"] for s, run in runs.items() if run})
     cpu = {key: (before[f"{key}_cpu"] + after[f"{key}_cpu"]) / 2 for key in ("limit", "replying")}
     cpu.update({s: run["cpu"] for s, run in runs.items() if run})
+    busy = {key: (before[f"{key}_busy"] + after[f"{key}_busy"]) / 2 for key in ("limit", "replying")}
+    busy.update({s: run["busy"] for s, run in runs.items() if run})
     print(f"round {r}: " + ", ".join(f"{k} {v:.1f} msg/s" for k, v in rates.items()), flush=True)
-    return {"rates": rates, "cpu": cpu, "runs": runs, "limits": (before, after)}
+    return {"rates": rates, "cpu": cpu, "busy": busy, "runs": runs, "limits": (before, after)}
 
 
 # -- the table ------------------------------------------------------------------------------------
@@ -198,15 +202,25 @@ def fmt(value: float | None, digits: int = 2, suffix: str = "") -> str:
 
 
 def main_table(rounds: list[dict], rows_wanted: list[str], n: int) -> list[list]:
+    nproc = common.machine()["nproc"]
     rows = []
     for key in rows_wanted:
         rate = median_rate(rounds, key)
         vs_peer = median_ratio(rounds, key, "helpdesk") if key.startswith("bot") else None
         cpu = [r["cpu"][key] for r in rounds if r["cpu"].get(key) is not None]
+        busy = _per_mail(rounds, "busy", key, n)
+        ceiling = nproc * 1000 / busy if busy else None
         rows.append([LABELS[key], fmt(rate, 1), fmt(median_ratio(rounds, key, "limit")),
                      fmt(median_ratio(rounds, key, "replying")), fmt(vs_peer, 2, "x"),
-                     fmt(statistics.median(cpu) * 1000 / n if cpu else None, 1)])
+                     fmt(statistics.median(cpu) * 1000 / n if cpu else None, 1), fmt(busy, 1),
+                     fmt(ceiling, 1)])
     return rows
+
+
+def _per_mail(rounds: list[dict], what: str, key: str, n: int) -> float | None:
+    """Median over the rounds of `what` (CPU seconds) per mail, in ms."""
+    values = [r[what][key] for r in rounds if r.get(what, {}).get(key) is not None]
+    return statistics.median(values) * 1000 / n if values else None
 
 
 def target_rows(rounds: list[dict], bots: list[str]) -> tuple[list[list], list[dict]]:
@@ -338,9 +352,13 @@ def report(b: Bench, args, rounds: list[dict]) -> None:
              f"median of {len(rounds)} round(s)")
     print()
     print_table(title, ["tool", "msg/s", "vs limit", "vs replying limit", "bot vs helpdesk",
-                        "client CPU ms/mail"], main_table(rounds, keys, b.n))
+                        "client CPU ms/mail", "machine CPU ms/mail", "CPU ceiling msg/s"],
+                main_table(rounds, keys, b.n))
     print("client CPU: the loop's own thread for the limits; the whole process tree (workers included) "
           "for helpdesk and the bot; the servers' CPU (Dovecot, the rig's SMTP, PostgreSQL) is not in it.")
+    print("machine CPU: every CPU of the machine busy during the row (/proc/stat): client, servers and "
+          "anything else; CPU ceiling: the rate at which that much CPU per mail fills all "
+          f"{common.machine()['nproc']} cores.")
     bots = [s for s in ("bot-sqlite", "bot-postgres") if s in args.systems]
     targets, metrics = target_rows(rounds, bots)
     print_table("targets of issue 12 (medians of the per-round ratios)",

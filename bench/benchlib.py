@@ -49,6 +49,16 @@ def machine() -> dict:
             "loadavg": load, "date": datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")}
 
 
+def machine_busy() -> float:
+    """CPU seconds the whole machine has spent busy since boot (user, nice, system, irq, softirq of
+    every CPU in /proc/stat): the client and the servers together, and anything else running."""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:8]]
+        user, nice, system, _idle, _iowait, irq, softirq = fields
+        return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+    return float("nan")
+
+
 def machine_line() -> str:
     m = machine()
     return (f"machine: nproc={m['nproc']} cpu={m['cpu']!r} python={m['python']} "
