@@ -1,15 +1,20 @@
-"""Outgoing attachment names: one UTF-8 B word inside quoted name= / filename=, never RFC 2231."""
+"""Outgoing attachment names: one UTF-8 B word inside quoted name= / filename=, never RFC 2231.
+Outgoing headers written already folded: they read back as the email package's own would."""
 
 from __future__ import annotations
 
 import base64
 import email.policy
 import re
+from datetime import datetime, timezone
 from email.message import EmailMessage
+from email.header import decode_header, make_header
+from email.utils import getaddresses
 
 import pytest
 
-from bot.message.encode import add_attachment
+from bot.message.encode import MAX_LINE, add_attachment, encoded_words, set_addresses, set_text
+from bot.outbox.compose import Draft, OutgoingAttachment, build_mime
 from bot.message.parse import parse_message
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -83,3 +88,85 @@ def test_a_message_without_body_becomes_multipart_mixed():
     parsed = parse_message(msg.as_bytes())
     assert msg.get_content_type() == "multipart/mixed"
     assert [(a.filename, a.content_type) for a in parsed.attachments] == [(SHORT, "application/octet-stream")]
+
+
+# -- headers written already folded (set_text, set_addresses, build_mime) ---------------------------
+
+SUBJECTS = ["回执", "预约受理通知：内蒙古自治区乌海市海勃湾区镕喆新材料科技有限公司 [JD-2026-0123]",
+            "表情😀与𠀀扩展汉字" * 30, "plain ascii", "A" * 200, "x =?utf-8?b?5Zue5omn?= y",
+            "mixed 中文 and ASCII words " * 10 + "end"]
+
+
+@pytest.mark.parametrize("subject", SUBJECTS)
+def test_subject_reads_back_and_every_line_fits(subject):
+    msg = EmailMessage()
+    set_text(msg, "Subject", subject)
+    raw = msg.as_bytes()
+    assert email.message_from_bytes(raw, policy=email.policy.default)["Subject"] == subject
+    assert parse_message(raw + b"\n\nbody\n").subject == subject
+    assert all(len(line) <= MAX_LINE for line in raw.split(b"\n"))
+
+
+@pytest.mark.parametrize("text", ["镕喆" * 100, "a😀b" * 60, "é" * 77, "x"])
+def test_encoded_words_cut_between_characters_and_stay_short(text):
+    words = encoded_words(text)
+    assert all(len(w) <= 75 for w in words)
+    assert "".join(base64.b64decode(w[10:-2]).decode("utf-8") for w in words) == text  # each decodes alone
+
+
+def test_ascii_that_looks_like_an_encoded_word_is_not_decoded_by_the_reader():
+    msg = EmailMessage()
+    set_text(msg, "Subject", "=?utf-8?b?5Zue5omn?=")
+    assert msg.as_bytes() != b"Subject: =?utf-8?b?5Zue5omn?=\n\n"
+    assert email.message_from_bytes(msg.as_bytes(), policy=email.policy.default)["Subject"] == "=?utf-8?b?5Zue5omn?="
+
+
+@pytest.mark.parametrize("pairs", [
+    [("市长服务民营企业接待日办公室（乌海市人民政府办公室）", "intake@rb.test")],
+    [("Office \"A\", Wuhai", "intake@rb.test")],
+    [("", "a@b.test")],
+    [("", f"unit{i}@dept{i}.wuhai.gov.cn") for i in range(12)],
+    [("", "张三@例子.中国")],  # not a plain addr-spec: left to the email package
+])
+def test_address_headers_read_back(pairs):
+    msg = EmailMessage()
+    set_addresses(msg, "To", pairs)
+    raw = msg.as_bytes()
+    header = email.message_from_bytes(raw, policy=email.policy.default)["To"]
+    assert [a.addr_spec for a in header.addresses] == [a for _, a in pairs]
+    # display names as RFC 2047 reads them (the whitespace between two words is not text; the
+    # stdlib's address parser keeps it, mail clients do not)
+    value = email.message_from_bytes(raw, policy=email.policy.compat32)["To"]
+    names = [str(make_header(decode_header(n))) for n, _a in getaddresses([value])]
+    assert names == [n for n, _ in pairs]
+    assert all(len(line) <= MAX_LINE for line in raw.split(b"\n"))
+
+
+def test_one_office_name_is_one_word_as_before():
+    msg = EmailMessage()
+    set_addresses(msg, "From", [("市长服务民营企业接待日办公室", "intake@rb.test")])
+    assert msg.as_bytes().count(b"=?utf-8?b?") == 1
+
+
+def test_build_mime_reads_back_whole():
+    """Every header as the email package reads it, the body and the attachment as the bot does."""
+    refs = [f"{'r' * 60}{i}@foxmail.com" for i in range(25)]
+    draft = Draft(purpose="reply-accepted", to=["zs@corp.test"], cc=["admin@rb.test"],
+                  subject="回复：【报名】乌海镕喆新材料科技有限公司", body="尊敬的企业：\n\n您好！😀\n",
+                  case_number="JD-2026-0123", in_reply_to="<abc@corp.test>", references=refs,
+                  attachments=[OutgoingAttachment(SHORT, b"PK\x03\x04stub", DOCX)])
+    raw = build_mime(draft, message_id="m1@rb.test", mail_from="intake@rb.test",
+                     from_name="市长服务民营企业接待日办公室", now=datetime(2026, 12, 1, 9, tzinfo=timezone.utc))
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    assert parse_message(raw).from_name == "市长服务民营企业接待日办公室"
+    assert str(msg["To"]) == "zs@corp.test" and str(msg["Cc"]) == "admin@rb.test"
+    assert msg["Subject"] == "回复：【报名】乌海镕喆新材料科技有限公司 [JD-2026-0123]"
+    assert msg["Message-ID"] == "<m1@rb.test>" and msg["In-Reply-To"] == "<abc@corp.test>"
+    assert msg["References"].split() == [f"<{r}>" for r in (refs + ["abc@corp.test"])[-20:]]
+    assert msg["Date"].datetime == datetime(2026, 12, 1, 9, tzinfo=timezone.utc)
+    assert (msg["Auto-Submitted"], msg["X-Loop"]) == ("auto-replied", "intake@rb.test")
+    parsed = parse_message(raw)
+    assert parsed.text_body.strip() == "尊敬的企业：\n\n您好！😀"
+    assert [(a.filename, a.data) for a in parsed.attachments] == [(SHORT, b"PK\x03\x04stub")]
+    head = raw.split(b"\n\n", 1)[0]  # the attachment's parameters are kept whole on purpose (above)
+    assert all(len(line) <= MAX_LINE for line in head.split(b"\n"))

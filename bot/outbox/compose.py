@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr
+from email.utils import format_datetime
 from pathlib import Path
 
 import jinja2
@@ -15,7 +15,7 @@ import jinja2
 from bot.casetag import case_tag
 from bot.defaults import TemplatePath
 from bot.errors import ConfigError
-from bot.message.encode import add_attachment
+from bot.message.encode import add_attachment, folded, set_addresses, set_text, set_text_body
 
 
 @dataclass(frozen=True)
@@ -85,26 +85,25 @@ def header_text(value: str) -> str:
 def build_mime(draft: Draft, *, message_id: str, mail_from: str, from_name: str,
                now: datetime) -> bytes:
     msg = EmailMessage()
-    msg["From"] = formataddr((header_text(from_name), mail_from))
-    msg["To"] = ", ".join(header_text(a) for a in draft.to)
-    if draft.cc:
-        msg["Cc"] = ", ".join(header_text(a) for a in draft.cc)
+    set_addresses(msg, "From", [(header_text(from_name), mail_from)])
+    set_addresses(msg, "To", [("", header_text(a)) for a in draft.to])
+    set_addresses(msg, "Cc", [("", header_text(a)) for a in draft.cc])
     tag = case_tag(draft.case_number)
     subject = header_text(draft.subject)[:900]
-    msg["Subject"] = f"{subject} {tag}".strip() if tag and tag not in subject else subject
-    msg["Date"] = format_datetime(now)
-    msg["Message-ID"] = f"<{message_id}>"
+    set_text(msg, "Subject", f"{subject} {tag}".strip() if tag and tag not in subject else subject)
+    msg.set_raw("Date", format_datetime(now))
+    msg.set_raw("Message-ID", f"<{message_id}>")
     in_reply_to = _message_id(draft.in_reply_to)
     if in_reply_to:
-        msg["In-Reply-To"] = f"<{in_reply_to}>"
+        msg.set_raw("In-Reply-To", f"<{in_reply_to}>")
     refs = [_message_id(r) for r in draft.references] + [in_reply_to]
     refs = [r for r in refs if r][-20:]  # a hostile References list does not grow our headers
     if refs:
-        msg["References"] = " ".join(f"<{r}>" for r in dict.fromkeys(refs))
-    msg["Auto-Submitted"] = draft.auto_submitted
-    msg["X-Auto-Response-Suppress"] = "All"
-    msg["X-Loop"] = mail_from
-    msg.set_content(draft.body, charset="utf-8", cte="base64")
+        msg.set_raw("References", folded("References", [f"<{r}>" for r in dict.fromkeys(refs)]))
+    msg.set_raw("Auto-Submitted", draft.auto_submitted)
+    msg.set_raw("X-Auto-Response-Suppress", "All")
+    set_text(msg, "X-Loop", mail_from)
+    set_text_body(msg, draft.body)
     for att in draft.attachments:
         _attach(msg, att)
     return msg.as_bytes()
