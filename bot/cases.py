@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import bindparam, func, or_, update
 from sqlmodel import Session, select
 
 from bot.errors import CaseError
@@ -29,42 +29,54 @@ class Recorded:
     duplicate_of: str = ""  # the case of another address that has this credit code
 
 
+# The queries of every mail are built once, with bind parameters: building a statement and its
+# cache key again on each call cost more of the intake's main thread than running it.
+_SEATS = select(func.count()).select_from(Case).where(
+    Case.session_id == bindparam("session"), Case.decision.in_(COUNTED),
+    Case.flags.not_like(f"%{Rule.DUPLICATE_CODE}%"), Case.id != bindparam("exclude"))
+
+
+def _party(sender: str):
+    return or_(func.lower(Case.sender) == bindparam(sender), func.lower(Case.contact_email) == bindparam(sender))
+
+
+_MINE = select(Case.id).where(Case.credit_code == bindparam("code"), Case.session_id == bindparam("session"),
+                              Case.decision == Decision.ACCEPTED, _party("sender"))
+_OPEN_OF_PARTY = select(Case).where(
+    Case.credit_code == bindparam("code"), Case.session_id == bindparam("session"),
+    Case.field_id == bindparam("field"), Case.status.in_(OPEN_INTAKE), _party("sender")).order_by(Case.id)
+_THREAD = select(Outbox.case_number).where(
+    Outbox.message_id.in_(bindparam("refs", expanding=True)), Outbox.case_number != "").order_by(Outbox.id.desc())
+_BY_NUMBER = select(Case).where(Case.number == bindparam("number"))
+_SAME_CODE = select(Case).where(Case.credit_code == bindparam("code"), Case.id != bindparam("case"),
+                                Case.decision.in_(TAKES_A_CASE + (Decision.NEEDS_CORRECTION,))).order_by(Case.id)
+_NEXT = (update(Counter).where(Counter.name == bindparam("counter"))
+         .values(value=Counter.value + 1).returning(Counter.value))
+
+
 def seats_used(db: Session, session_id: str, exclude_case: int | None = None) -> int:
     """Seats taken in a session. A case flagged DUPLICATE-CODE takes none until the office has
     looked at it: otherwise anyone who knows enterprises' (public) credit codes could fill a session."""
-    stmt = select(func.count()).select_from(Case).where(
-        Case.session_id == session_id, Case.decision.in_(COUNTED),
-        Case.flags.not_like(f"%{Rule.DUPLICATE_CODE}%"))
-    if exclude_case is not None:
-        stmt = stmt.where(Case.id != exclude_case)
-    return db.exec(stmt).one()
+    return db.exec(_SEATS, params={"session": session_id, "exclude": exclude_case or 0}).one()  # ids start at 1
 
 
 def seats_for(db: Session, session_id: str, credit_code: str | None, sender: str = "") -> int:
     """Seats taken, not counting the sender's own earlier form for the same session."""
     mine = None
     if credit_code and sender:
-        mine = db.exec(select(Case.id).where(Case.credit_code == credit_code,
-                                              Case.session_id == session_id,
-                                              Case.decision == Decision.ACCEPTED,
-                                              _party_clause(sender))).first()
+        mine = db.exec(_MINE, params={"code": credit_code, "session": session_id,
+                                      "sender": sender.lower()}).first()
     return seats_used(db, session_id, exclude_case=mine)
-
-
-def _party_clause(sender: str):
-    address = sender.lower()
-    return or_(func.lower(Case.sender) == address, func.lower(Case.contact_email) == address)
 
 
 def next_case_number(db: Session, rules: Ruleset, today: date) -> str:
     """Allocate the next number of the year; UPDATE … RETURNING serialises concurrent writers."""
     name = f"case-{today.year}"
-    if db.get(Counter, name) is None:
+    seq = db.execute(_NEXT, {"counter": name}).scalar()
+    if seq is None:  # the year's first case
         db.add(Counter(name=name, value=0))
         db.flush()
-    stmt = (update(Counter).where(Counter.name == name)
-            .values(value=Counter.value + 1).returning(Counter.value))
-    seq = db.execute(stmt).scalar_one()
+        seq = db.execute(_NEXT, {"counter": name}).scalar_one()
     return rules.programme.case_number_format.format(year=today.year, seq=seq)
 
 
@@ -79,9 +91,8 @@ def case_of_thread(db: Session, refs: list[str]) -> Case | None:
     """The case whose mail this one replies to (our Message-IDs are recorded in the outbox)."""
     if not refs:
         return None
-    row = db.exec(select(Outbox).where(Outbox.message_id.in_(refs), Outbox.case_number != "")
-                  .order_by(Outbox.id.desc())).first()
-    return db.exec(select(Case).where(Case.number == row.case_number)).first() if row else None
+    number = db.exec(_THREAD, params={"refs": refs}).first()
+    return db.exec(_BY_NUMBER, params={"number": number}).first() if number else None
 
 
 def existing_case(db: Session, verdict: Verdict, sender: str, refs: list[str]) -> Case | None:
@@ -93,11 +104,8 @@ def existing_case(db: Session, verdict: Verdict, sender: str, refs: list[str]) -
     if threaded and threaded.status in OPEN_INTAKE and _same_party(threaded, sender):
         return threaded
     if form and form.credit_code and verdict.decision in TAKES_A_CASE and sender:
-        stmt = select(Case).where(Case.credit_code == form.credit_code,
-                                  Case.session_id == verdict.session,
-                                  Case.field_id == verdict.field,
-                                  Case.status.in_(OPEN_INTAKE), _party_clause(sender))
-        return db.exec(stmt.order_by(Case.id)).first()
+        return db.exec(_OPEN_OF_PARTY, params={"code": form.credit_code, "session": verdict.session,
+                                               "field": verdict.field, "sender": sender.lower()}).first()
     return None
 
 
@@ -105,10 +113,8 @@ def duplicate_of(db: Session, case: Case) -> Case | None:
     """Another address's case with the same credit code."""
     if not case.credit_code:
         return None
-    stmt = select(Case).where(Case.credit_code == case.credit_code, Case.id != case.id,
-                              Case.decision.in_(TAKES_A_CASE + (Decision.NEEDS_CORRECTION,)))
-    return next((other for other in db.exec(stmt.order_by(Case.id))
-                 if not _same_party(other, case.sender)), None)
+    others = db.exec(_SAME_CODE, params={"code": case.credit_code, "case": case.id})
+    return next((other for other in others if not _same_party(other, case.sender)), None)
 
 
 def _same_party(case: Case, sender: str) -> bool:
