@@ -165,6 +165,12 @@ class Sandbox:
         self._rules: tuple[Ruleset, str, bytes] | None = None  # the rules, their digest, pickled
         self._start_failures = 0
 
+    def warm(self) -> None:
+        """Start the workers now: their start-up (imports, ~0.4 s here) then runs beside the rest
+        of the service's own start (the mailbox, the first fetch) instead of after it."""
+        while len(self._pool) < self.workers:
+            self._start()
+
     def submit(self, raw: bytes, rules: Ruleset, own_domains: tuple[str, ...]) -> Job:
         job = Job(self, raw, rules, own_domains)
         self.enqueue(job)
