@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from bot.config import Config
 from bot.errors import RuleFileError
 from bot.outbox.compose import Templates
-from bot.outbox.queue import Sender
+from bot.outbox.queue import Sender, SuppressionCache
 from bot.outbox.transport import Transport
 from bot.rules.loader import load_rules
 from bot.rules.model import Ruleset
@@ -104,6 +104,7 @@ class Runtime:
     holder_id: str = field(default_factory=holder_id)
     analyser: Sandbox | None = None  # the workers that read mail under the per-mail limits
     turns: WriteTurns | NoTurns = NO_TURNS  # SQLite's write lock, shared fairly by this process's threads
+    suppressions: SuppressionCache = field(default_factory=SuppressionCache)  # for the intake's sessions
 
     @property
     def ruleset(self) -> Ruleset:

@@ -88,6 +88,7 @@ def record_bounce(db: Session, rt: Runtime, msg: InboundMessage) -> bool:
 def on_refused(rt: Runtime, row: Outbox, exc: Exception, addresses: list[str]) -> None:
     """A permanent refusal at SMTP time (our own server said so: no proof needed)."""
     with Session(rt.engine) as db:
+        rt.suppressions.lend(db)  # the intake holds the next mail to these addresses at once
         _failed(db, rt, row, addresses, None, str(exc))
         db.commit()
 

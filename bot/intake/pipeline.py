@@ -198,6 +198,7 @@ def _try_group(rt: Runtime, group: list[_Entry], hooks: Hooks) -> tuple[int, tup
     handoff = hooks.handoff if hooks.handoff is not None and hooks.handoff.is_open() else None
     # Not expired on commit: the claimed rows leave the session loaded, for the sender threads.
     with rt.turns.turn(), Session(rt.engine, expire_on_commit=False) as db:
+        rt.suppressions.lend(db)
         if handoff is not None:
             claim_on_queue(db, rt.holder_id)
         for index, entry in enumerate(group):

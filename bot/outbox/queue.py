@@ -14,6 +14,7 @@ a dead sender's `finalizing` row counts as sent and a broken connection sends ag
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -143,13 +144,35 @@ def release_suppressed(db: Session, now: datetime) -> int:
 
 
 def _suppressed(db: Session, address: str, now: datetime) -> bool:
-    """Read once per session (a handful of bounced addresses; every recipient of a chunk asks):
-    a suppression another thread commits meanwhile counts from the next session on."""
+    """Read once per session (a handful of bounced addresses; every recipient of a chunk asks),
+    or taken from the process's SuppressionCache (SuppressionCache.lend)."""
     known = db.info.get(SUPPRESSIONS)
     if known is None:
-        known = db.info[SUPPRESSIONS] = dict(db.exec(select(Suppression.address, Suppression.until)).all())
+        known = db.info[SUPPRESSIONS] = _read_suppressions(db)
     until = known.get(address)
     return until is not None and until > now
+
+
+def _read_suppressions(db: Session) -> dict[str, datetime]:
+    return dict(db.exec(select(Suppression.address, Suppression.until)).all())
+
+
+@dataclass
+class SuppressionCache:
+    """The suppressed addresses for the intake's many short sessions (a write turn for a sender
+    thread ends one): read from the table at most every `seconds`, instead of once per session.
+    A suppression written in this process (suppress) lands in it at once; one from another
+    process counts within `seconds`, which against bounces that suppress for hours changes nothing."""
+
+    seconds: float = 2.0
+    _known: dict[str, datetime] | None = None
+    _read_at: float = 0.0
+
+    def lend(self, db: Session) -> None:
+        """Let `db` use (and, through suppress, add to) the process's suppressions."""
+        if self._known is None or time.monotonic() - self._read_at >= self.seconds:
+            self._known, self._read_at = _read_suppressions(db), time.monotonic()
+        db.info[SUPPRESSIONS] = self._known
 
 
 @dataclass
