@@ -5,11 +5,14 @@ embedded default: claimed in the chunk's own commit, sent once, and given back t
 from __future__ import annotations
 
 import shutil
+import threading
+import time
 
 import pytest
 from sqlmodel import Session, select
 
 from bot.errors import DeliveryError
+from bot.intake import pipeline
 from bot.outbox.handoff import Handoff
 from bot.outbox.queue import CLAIM_BATCH, send_claimed
 from bot.samples import FormValues, form_xlsx, registration_mail
@@ -120,3 +123,56 @@ def test_an_aborted_pass_gives_the_handed_rows_back(bot):
     finally:
         rt.close()
     assert rows and {(r.status, r.claimed_by, r.attempts) for r in rows} == {("pending", "", 0)}
+
+
+# -- room: the intake waits for the senders instead of piling their mail up in memory ---------------
+
+def rows(n: int) -> list[Outbox]:
+    return [Outbox(message_id=f"m{i}@rb.test", purpose="reply-accepted", mail_from=INTAKE,
+                   recipients="a@corp.test", subject="回执", raw=b"x" * 10) for i in range(n)]
+
+
+def test_the_intake_waits_while_the_queue_is_full_and_goes_on_when_a_sender_takes():
+    handoff = Handoff(batch=2, room=4)
+    assert handoff.wait_for_room(0)
+    handoff.put(rows(4))
+    assert not handoff.wait_for_room(0.05)  # full: no room in time
+    taker = threading.Timer(0.1, lambda: handoff.take(timeout=1))
+    taker.start()
+    started = time.monotonic()
+    assert handoff.wait_for_room(5)  # woken by the take, long before the timeout
+    assert time.monotonic() - started < 2
+    taker.join()
+
+
+def test_a_closed_hand_over_has_no_room_and_wakes_who_waits():
+    handoff = Handoff(batch=2, room=2)
+    handoff.put(rows(2))
+    threading.Timer(0.1, handoff.close).start()
+    started = time.monotonic()
+    assert not handoff.wait_for_room(5)
+    assert time.monotonic() - started < 2
+
+
+def test_leftovers_make_room_again():
+    handoff = Handoff(batch=3, room=3)
+    handoff.put(rows(5))
+    assert len(handoff.leftovers()) == 5
+    assert handoff.wait_for_room(0)
+
+
+def test_with_no_room_the_intake_leaves_its_answers_in_the_table(bot, monkeypatch):
+    """Nobody takes from the hand-over (the senders are stuck): after the first chunk the intake
+    waits HANDOFF_WAIT, then writes its answers pending, for drain, instead of queueing them."""
+    monkeypatch.setattr(pipeline, "HANDOFF_WAIT", 0.01)
+    config = bot.root / "config.toml"
+    config.write_text("commit_batch = 1\n" + config.read_text())  # a chunk per mail
+    rt = bot.runtime(TODAY)
+    handoff = Handoff(batch=CLAIM_BATCH, room=1)
+    fetch_pass(rt, open_source(rt), handoff=handoff)
+    rt.close()
+    handed = handoff.leftovers()
+    rows_now = outbox(rt)
+    assert 1 <= len(handed) < len(rows_now)
+    assert {r.id for r in rows_now if r.status == "sending"} == {r.id for r in handed}
+    assert all(r.status == "pending" and not r.claimed_by for r in rows_now if r.id not in {h.id for h in handed})

@@ -54,6 +54,10 @@ from bot.verdict import Decision, Rule
 log = logging.getLogger(__name__)
 
 NOT_REACHED = ""  # the outcome of a mail left for the next pass (a stop was requested)
+# How long a chunk waits for the sender threads to take what was handed over before it. Waiting
+# keeps the queue (and memory) small and leaves the GIL to the senders; a sender stuck on a slow
+# server does not hold the intake longer than this: the answers then stay in the table for drain.
+HANDOFF_WAIT = 2.0
 
 
 @dataclass
@@ -196,6 +200,8 @@ def _try_group(rt: Runtime, group: list[_Entry], hooks: Hooks) -> tuple[int, tup
     """(mails handled and committed, (index, exception) of the mail that raised or None)."""
     handled: list[tuple[_Entry, Handled]] = []
     handoff = hooks.handoff if hooks.handoff is not None and hooks.handoff.is_open() else None
+    if handoff is not None and not handoff.wait_for_room(HANDOFF_WAIT):  # before taking a write turn
+        handoff = None
     # Not expired on commit: the claimed rows leave the session loaded, for the sender threads.
     with rt.turns.turn(), Session(rt.engine, expire_on_commit=False) as db:
         rt.suppressions.lend(db)

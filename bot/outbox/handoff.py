@@ -22,28 +22,52 @@ class Handoff:
     sender meets a temporary failure: the rows then wait in the table with their back-off, and
     the intake stops claiming until the next pass."""
 
-    def __init__(self, batch: int):
+    def __init__(self, batch: int, room: int = 64):
         self._batch = max(1, batch)
+        self._room = max(1, room)  # rows queued at most before the intake waits (their mail is in memory)
         self._queue: queue.Queue[list[Outbox] | None] = queue.Queue()
         self._open = threading.Event()
         self._open.set()
+        self._rows = 0  # rows queued and not yet taken
+        self._taken = threading.Condition()
 
     def is_open(self) -> bool:
         return self._open.is_set()
 
     def close(self) -> None:
         self._open.clear()
+        with self._taken:
+            self._taken.notify_all()
+
+    def wait_for_room(self, timeout: float) -> bool:
+        """Wait until the senders have taken enough for another chunk's answers (at most `timeout`
+        seconds). The intake outruns the senders in a backlog; without this the rows, each with
+        its whole mail, would pile up here (~2 MB per 1,000 mails). False: no room in time, or
+        closed; the intake then leaves its answers in the table, pending, for drain."""
+        with self._taken:
+            self._taken.wait_for(lambda: self._rows < self._room or not self.is_open(), timeout)
+            return self._rows < self._room and self.is_open()
 
     def put(self, rows: list[Outbox]) -> None:
+        with self._taken:
+            self._rows += len(rows)
         for start in range(0, len(rows), self._batch):
             self._queue.put(rows[start:start + self._batch])
 
     def take(self, timeout: float) -> list[Outbox] | None:
         """The next batch; [] when none came within `timeout`; None when woken by wake()."""
         try:
-            return self._queue.get(timeout=timeout)
+            batch = self._queue.get(timeout=timeout)
         except queue.Empty:
             return []
+        self._taken_out(batch)
+        return batch
+
+    def _taken_out(self, batch: list[Outbox] | None) -> None:
+        if batch:
+            with self._taken:
+                self._rows -= len(batch)
+                self._taken.notify_all()
 
     def wake(self, threads: int) -> None:
         for _ in range(threads):
@@ -60,4 +84,5 @@ class Handoff:
                 batch = self._queue.get_nowait()
             except queue.Empty:
                 return rows
+            self._taken_out(batch)
             rows += batch or []
