@@ -135,14 +135,27 @@ def rows(n: int) -> list[Outbox]:
 def test_the_intake_waits_while_the_queue_is_full_and_goes_on_when_a_sender_takes():
     handoff = Handoff(batch=2, room=4)
     assert handoff.wait_for_room(0)
-    handoff.put(rows(4))
-    assert not handoff.wait_for_room(0.05)  # full: no room in time
+    handoff.put(rows(4))  # full
     taker = threading.Timer(0.1, lambda: handoff.take(timeout=1))
     taker.start()
     started = time.monotonic()
     assert handoff.wait_for_room(5)  # woken by the take, long before the timeout
     assert time.monotonic() - started < 2
     taker.join()
+
+
+def test_after_one_wait_in_vain_the_intake_does_not_wait_again_until_there_is_room():
+    handoff = Handoff(batch=2, room=2)
+    handoff.put(rows(2))
+    assert not handoff.wait_for_room(0.05)  # the senders are slow: waited, in vain
+    started = time.monotonic()
+    assert not handoff.wait_for_room(5)  # no second wait while still full
+    assert time.monotonic() - started < 1
+    handoff.take(timeout=1)  # a sender takes a batch: room again
+    assert handoff.wait_for_room(0)
+    handoff.put(rows(2))
+    threading.Timer(0.1, lambda: handoff.take(timeout=1)).start()
+    assert handoff.wait_for_room(5)  # and the intake waits for the senders once more
 
 
 def test_a_closed_hand_over_has_no_room_and_wakes_who_waits():

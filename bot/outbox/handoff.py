@@ -30,6 +30,7 @@ class Handoff:
         self._open.set()
         self._rows = 0  # rows queued and not yet taken
         self._taken = threading.Condition()
+        self._stalled = False  # a wait ran out with the queue full: no more waits until it has room
 
     def is_open(self) -> bool:
         return self._open.is_set()
@@ -43,10 +44,15 @@ class Handoff:
         """Wait until the senders have taken enough for another chunk's answers (at most `timeout`
         seconds). The intake outruns the senders in a backlog; without this the rows, each with
         its whole mail, would pile up here (~2 MB per 1,000 mails). False: no room in time, or
-        closed; the intake then leaves its answers in the table, pending, for drain."""
+        closed; the intake then leaves its answers in the table, pending, for drain. After one
+        wait in vain (a slow server) the next calls do not wait until the senders have made
+        room: the intake goes on at its own pace meanwhile."""
         with self._taken:
-            self._taken.wait_for(lambda: self._rows < self._room or not self.is_open(), timeout)
-            return self._rows < self._room and self.is_open()
+            if not self._stalled:
+                self._taken.wait_for(lambda: self._rows < self._room or not self.is_open(), timeout)
+            room = self._rows < self._room
+            self._stalled = not room
+            return room and self.is_open()
 
     def put(self, rows: list[Outbox]) -> None:
         with self._taken:
