@@ -36,8 +36,9 @@ _SEATS = select(func.count()).select_from(Case).where(
     Case.flags.not_like(f"%{Rule.DUPLICATE_CODE}%"), Case.id != bindparam("exclude"))
 
 
-def _party(sender: str):
-    return or_(func.lower(Case.sender) == bindparam(sender), func.lower(Case.contact_email) == bindparam(sender))
+def _party(key: str):
+    """The case's sender or its registered contact is the lower-cased address bound as `key`."""
+    return or_(func.lower(Case.sender) == bindparam(key), func.lower(Case.contact_email) == bindparam(key))
 
 
 _MINE = select(Case.id).where(Case.credit_code == bindparam("code"), Case.session_id == bindparam("session"),
