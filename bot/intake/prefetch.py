@@ -41,8 +41,9 @@ FULL, HEADERS = "full", "headers"  # how much of a mail a job reads
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 _POLL = 0.05  # seconds between checks of a busy worker's clock and memory
 # The main thread polls the workers for every mail it records; reading /proc for each poll cost
-# ~0.4 ms a mail. A worker that grows fast is stopped by its address-space limit in any case.
-_RSS_EVERY = 0.05
+# ~0.4 ms a mail. Under _POLL, so that a worker being waited for (finish) is still read at every
+# check, and a greedy mail is stopped as soon as before.
+_RSS_EVERY = _POLL * 0.8
 _START_SECONDS = 120.0  # a worker not ready by then is taken as failed to start
 _START_FAILURES = 3  # workers in a row that fail to start before intake gives up
 _READY = "ready"  # a worker's first message, once its imports are done
