@@ -1,5 +1,6 @@
 """The suppressed addresses the intake's sessions share (bot.outbox.queue.SuppressionCache): read
-once every few seconds, not once per session; what this process suppresses counts at once."""
+once every few seconds, not once per session; what this process suppresses counts at once, and
+what it rolls back never does."""
 
 from __future__ import annotations
 
@@ -68,3 +69,13 @@ def test_an_expired_suppression_holds_nothing(engine):
         db.add(Suppression(address="d@corp.test", until=NOW - timedelta(seconds=1), reason="old"))
         db.commit()
     assert status_of_a_reply_to(engine, SuppressionCache(), "d@corp.test") == OutboxStatus.PENDING
+
+
+def test_a_suppression_rolled_back_holds_nothing(engine):
+    cache = SuppressionCache(seconds=3600)
+    assert status_of_a_reply_to(engine, cache, "e@corp.test") == OutboxStatus.PENDING
+    with Session(engine) as db:  # a sender's session that fails after suppressing
+        cache.lend(db)
+        suppress(db, "e@corp.test", NOW + timedelta(days=7), "550 no such user")
+        db.rollback()
+    assert status_of_a_reply_to(engine, cache, "e@corp.test") == OutboxStatus.PENDING

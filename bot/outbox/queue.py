@@ -37,6 +37,7 @@ MAX_BACKOFF = timedelta(hours=1)
 CLAIM = timedelta(minutes=10)  # a live sender finishes far sooner (SMTP timeout 30 s)
 CLAIMED = "outbox.claimed"  # Session.info: the rows that session wrote claimed (claimed_here)
 SUPPRESSIONS = "outbox.suppressions"  # Session.info: address -> until, read once per session
+SUPPRESSION_CACHE = "outbox.suppression_cache"  # Session.info: the SuppressionCache it was lent by
 CLAIMED_BY = "outbox.claimed_by"  # Session.info: the holder that claims this session's new rows
 
 
@@ -161,18 +162,25 @@ def _read_suppressions(db: Session) -> dict[str, datetime]:
 class SuppressionCache:
     """The suppressed addresses for the intake's many short sessions (a write turn for a sender
     thread ends one): read from the table at most every `seconds`, instead of once per session.
-    A suppression written in this process (suppress) lands in it at once; one from another
-    process counts within `seconds`, which against bounces that suppress for hours changes nothing."""
+    A session that suppresses an address makes the next one read the table again, so what it
+    commits counts at once and what it rolls back never does; a suppression from another process
+    counts within `seconds`, which against bounces that suppress for days changes nothing."""
 
     seconds: float = 2.0
     _known: dict[str, datetime] | None = None
     _read_at: float = 0.0
 
     def lend(self, db: Session) -> None:
-        """Let `db` use (and, through suppress, add to) the process's suppressions."""
-        if self._known is None or time.monotonic() - self._read_at >= self.seconds:
-            self._known, self._read_at = _read_suppressions(db), time.monotonic()
-        db.info[SUPPRESSIONS] = self._known
+        """Give `db` the process's suppressions (its own copy, which suppress adds to)."""
+        known = self._known
+        if known is None or time.monotonic() - self._read_at >= self.seconds:
+            known = _read_suppressions(db)
+            self._known, self._read_at = known, time.monotonic()
+        db.info[SUPPRESSIONS] = dict(known)
+        db.info[SUPPRESSION_CACHE] = self
+
+    def expire(self) -> None:
+        self._known = None
 
 
 @dataclass
@@ -429,3 +437,5 @@ def suppress(db: Session, address: str, until: datetime, reason: str) -> None:
     db.add(row)
     if SUPPRESSIONS in db.info:
         db.info[SUPPRESSIONS][address] = until
+    if SUPPRESSION_CACHE in db.info:
+        db.info[SUPPRESSION_CACHE].expire()
