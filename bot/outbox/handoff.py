@@ -18,9 +18,9 @@ from bot.store.models import Outbox
 
 
 class Handoff:
-    """A queue of claimed rows in small batches (each sender takes one at a time). Closed when a
-    sender meets a temporary failure: the rows then wait in the table with their back-off, and
-    the intake stops claiming until the next pass."""
+    """A queue of claimed rows in small batches (each sender takes one at a time), holding at most
+    about `room` rows (wait_for_room). Closed when a sender meets a temporary failure: the rows
+    then wait in the table with their back-off, and the intake stops claiming until the next pass."""
 
     def __init__(self, batch: int, room: int = 64):
         self._batch = max(1, batch)
