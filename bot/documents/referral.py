@@ -18,6 +18,7 @@ import io
 import zipfile
 from dataclasses import dataclass
 from functools import lru_cache
+from xml.sax.saxutils import escape
 
 from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
@@ -30,8 +31,9 @@ from .rows import clean_text
 
 BODY, CORE = "word/document.xml", "docProps/core.xml"
 # Marker texts of the skeleton: each stands alone in its run, and none can come from a form.
-TITLE, INTRO, LABEL, VALUE = "\u2460TITLE", "\u2460INTRO", "\u2460LABEL", "\u2460VALUE"
-AUTHOR, DOC_TITLE = "\u2460AUTHOR", "\u2460DOCTITLE"
+MARK = "\u2460"
+TITLE, INTRO, LABEL, VALUE = f"{MARK}TITLE", f"{MARK}INTRO", f"{MARK}LABEL", f"{MARK}VALUE"
+AUTHOR, DOC_TITLE = f"{MARK}AUTHOR", f"{MARK}DOCTITLE"
 MAX_VALUE = 5000  # characters of one value in the table
 
 
@@ -95,7 +97,7 @@ def _skeleton() -> _Skeleton:
 
 def _marked_runs(element) -> dict:
     """The runs under `element` whose whole text is a marker, by marker."""
-    return {t.text: t.getparent() for t in element.iter(qn("w:t")) if t.text and t.text[0] == "\u2460"}
+    return {t.text: t.getparent() for t in element.iter(qn("w:t")) if t.text and t.text[0] == MARK}
 
 
 def _ancestor(element, tag: str):
@@ -106,5 +108,4 @@ def _ancestor(element, tag: str):
 
 def _xml_text(text: str) -> bytes:
     """`text` as it stands in an XML text node (core.xml is filled by replacing the markers)."""
-    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return clean_text(escaped).encode("utf-8")
+    return clean_text(escape(text)).encode("utf-8")
