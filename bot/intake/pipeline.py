@@ -199,8 +199,8 @@ def _handle_group(rt: Runtime, group: list[_Entry], hooks: Hooks) -> None:
 def _try_group(rt: Runtime, group: list[_Entry], hooks: Hooks) -> tuple[int, tuple[int, Exception] | None]:
     """(mails handled and committed, (index, exception) of the mail that raised or None)."""
     handled: list[tuple[_Entry, Handled]] = []
-    handoff = hooks.handoff if hooks.handoff is not None and hooks.handoff.is_open() else None
-    if handoff is not None and not handoff.wait_for_room(HANDOFF_WAIT):  # before taking a write turn
+    handoff = hooks.handoff  # open and with room, waited for before taking a write turn
+    if handoff is not None and not handoff.wait_for_room(HANDOFF_WAIT):
         handoff = None
     # Not expired on commit: the claimed rows leave the session loaded, for the sender threads.
     with rt.turns.turn(), Session(rt.engine, expire_on_commit=False) as db:
