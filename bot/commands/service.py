@@ -17,9 +17,7 @@ def run_cmd(opts: Options, once: bool) -> None:
     life = Lifecycle()
     if not once:  # the parse-ahead workers are spawned, not forked: they keep the default handlers
         life.install_signal_handlers()
-    rt = open_runtime(opts, daemon=True)
-    if rt.analyser is not None:
-        rt.analyser.warm()
+    rt = open_runtime(opts, daemon=True)  # its workers already starting
     # What is loaded by now (modules, rules, templates) lives as long as the process: the
     # collector's full passes need not walk it again and again during a backlog.
     gc.freeze()

@@ -62,19 +62,27 @@ def clock_for(opts: Options, rules: Ruleset) -> Clock:
 
 def open_runtime(opts: Options, with_transport: bool = True, daemon: bool = False) -> Runtime:
     """Everything a command that changes state needs; migrations run here. `daemon` adds the
-    extra reading workers and SMTP connections that only a long run uses."""
+    extra reading workers and SMTP connections that only a long run uses, and starts the
+    workers first."""
     private_umask()
     cfg = load(opts)
-    holder = RulesHolder.load(rules_dir(opts))
-    engine = open_database(cfg.database_url)
-    transport = open_transport(cfg) if with_transport else None
-    extra: list[Transport] = []
-    if daemon and cfg.smtp is not None:  # a Maildir outbox gains nothing from a second writer
-        extra = [open_transport(cfg) for _ in range(cfg.smtp.connections - 1)]
-    return Runtime(config=cfg, rules=holder, engine=engine, templates=Templates(TemplatePath(cfg.templates_dir)),
-                   clock=clock_for(opts, holder.current), transport=transport,
-                   extra_transports=extra, turns=turns_for(engine.dialect.name),
-                   analyser=open_sandbox(cfg, cfg.parse_workers if daemon else 1))
+    analyser = open_sandbox(cfg, cfg.parse_workers if daemon else 1)
+    if daemon:  # the workers' start (~0.4 s of imports) runs beside the rest of the start
+        analyser.warm()
+    try:
+        holder = RulesHolder.load(rules_dir(opts))
+        engine = open_database(cfg.database_url)
+        transport = open_transport(cfg) if with_transport else None
+        extra: list[Transport] = []
+        if daemon and cfg.smtp is not None:  # a Maildir outbox gains nothing from a second writer
+            extra = [open_transport(cfg) for _ in range(cfg.smtp.connections - 1)]
+        return Runtime(config=cfg, rules=holder, engine=engine,
+                       templates=Templates(TemplatePath(cfg.templates_dir)),
+                       clock=clock_for(opts, holder.current), transport=transport,
+                       extra_transports=extra, turns=turns_for(engine.dialect.name), analyser=analyser)
+    except BaseException:
+        analyser.close()
+        raise
 
 
 def open_sandbox(cfg: Config, workers: int) -> Sandbox:
