@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import random
+import re
+import smtplib
 import time
 from dataclasses import replace
 
@@ -14,6 +17,8 @@ from bot.outbox.transport import (
     SmtpSettings,
     SmtpTransport,
     Transport,
+    crlf,
+    dot_stuffed,
 )
 
 SENDER = "intake@rb.test"
@@ -80,6 +85,28 @@ def test_bare_newlines_are_sent_as_crlf(transport, clean_mail):
     transport.send(mail("lf").replace(b"\r\n", b"\n"), SENDER, [ENT1])
     (_, _, raw), = clean_mail.smtp_accepted
     assert b"\r\n" in raw and b"\n" not in raw.replace(b"\r\n", b"")
+
+
+def test_lines_starting_with_a_dot_arrive_as_written(transport, clean_mail):
+    """Dot-stuffing: the server removes the extra dot again, and "." alone does not end the data."""
+    body = "第一行\r\n.\r\n.以点开头的一行\r\n..两个点\r\n"
+    raw = mail("dots").replace("受理回执 dots".encode(), body.encode())
+    transport.send(raw, SENDER, [ENT1])
+    (_, _, got), = clean_mail.smtp_accepted
+    assert got.split(b"\r\n\r\n", 1)[1] == body.encode() + b"\r\n"  # mail() ends the body with one more
+
+
+# The regular expressions the two helpers replace (the first was ours, the second is smtplib's).
+BARE_LF = re.compile(rb"(?<!\r)\n")
+
+
+def test_crlf_and_dot_stuffing_do_what_the_regular_expressions_did():
+    pieces = [b"\r", b"\n", b"\r\n", b".", b"..", b"a", "点".encode()]
+    rnd = random.Random(12)
+    for _ in range(5000):
+        data = b"".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 12)))
+        assert crlf(data) == BARE_LF.sub(b"\r\n", data), data
+        assert dot_stuffed(crlf(data)) == smtplib._quote_periods(crlf(data)), data
 
 
 def test_451_at_data_is_temporary_then_recovers(transport, clean_mail):
