@@ -280,16 +280,17 @@ def unclaim(engine: Engine, rows: list[Outbox], holder: str, now: datetime) -> N
         db.commit()
 
 
+_SENT = update(Outbox.__table__).where(Outbox.__table__.c.id == bindparam("row_id")).values(
+    status=OutboxStatus.SENT, sent_at=bindparam("at"))
+
+
 def _record_sent(engine: Engine, sent: list[tuple[Outbox, datetime]]) -> None:
     """Mark the rows that the server accepted as sent, in one commit. Until then each is
     `finalizing`, which a crash leaves to the sent copy (or, without one, counts as sent)."""
     if not sent:
         return
-    table = Outbox.__table__
     with engine.begin() as conn:  # Core: one statement run for every row (executemany)
-        conn.execute(update(table).where(table.c.id == bindparam("row_id")).values(
-            status=OutboxStatus.SENT, sent_at=bindparam("at")),
-            [{"row_id": row.id, "at": at} for row, at in sent])
+        conn.execute(_SENT, [{"row_id": row.id, "at": at} for row, at in sent])
     for row, _at in sent:
         # Addresses stay out of the log (the case number names the enterprise well enough).
         log.info("SENT %s purpose=%s case=%s recipients=%d", row.message_id, row.purpose,
@@ -345,6 +346,10 @@ def unconfirmed(engine: Engine) -> int:
         return len(db.exec(select(Outbox.id).where(Outbox.status == OutboxStatus.FINALIZING)).all())
 
 
+_FINALIZING = update(Outbox.__table__).where(Outbox.__table__.c.id == bindparam("row_id")).values(
+    status=OutboxStatus.FINALIZING, next_attempt_at=bindparam("until"))  # built once: every mail sent
+
+
 def _send_one(engine: Engine, transport, row: Outbox, now_fn, on_permanent, turns) -> str:
     """Send one claimed row; "sent" is left to the caller's commit (_record_sent)."""
     grace = grace_of(transport)
@@ -354,8 +359,7 @@ def _send_one(engine: Engine, transport, row: Outbox, now_fn, on_permanent, turn
         if grace is not None:
             row.next_attempt_at = now_fn() + grace  # when to give up waiting for the copy
         with turns.turn(), engine.begin() as conn:
-            conn.execute(update(Outbox.__table__).where(Outbox.__table__.c.id == row.id).values(
-                status=row.status, next_attempt_at=row.next_attempt_at))
+            conn.execute(_FINALIZING, {"row_id": row.id, "until": row.next_attempt_at})
 
     with Session(engine) as db:
         try:
