@@ -23,6 +23,7 @@ from bot.samples import FormValues, form_xlsx, registration_mail
 from tests.support.poison import (
     analyse_dying_on,
     analyse_greedily_on,
+    analyse_pausing_on,
     analyse_slowly_on,
 )
 from tests.support.slow_start import START_SECONDS, analyse_after_start, worker_start
@@ -141,6 +142,52 @@ def test_a_worker_that_dies_is_replaced_and_its_mail_read_again_once(sandbox, ru
     assert dies.deaths == 2 and "died" in got.overrun  # tried twice, then read by its headers
     assert got.msg.subject == "DIES"
     assert after.result().intake[0].form is not None
+
+
+def test_a_worker_reads_on_while_nobody_polls(sandbox, rules):
+    """The main thread gives work only when it polls; a worker holds several mails, so it goes on
+    reading while the main thread is busy recording (with one mail at a time, only the mail
+    answered before the poll would be ready, and the next one just handed over)."""
+    box = sandbox()
+    jobs = box.submit_all([marked(f"M{i}") for i in range(4)], rules, DOMAINS)
+    jobs[0].result()
+    time.sleep(3.0)  # no poll: the main thread records a mail
+    assert [job.ready(rules) for job in jobs[1:]] == [True, True, True]
+    assert [job.result().msg.subject for job in jobs] == ["M0", "M1", "M2", "M3"]
+
+
+def test_each_held_mail_is_timed_from_its_own_start(sandbox, rules):
+    """Three mails of 1.2 s each, held by one worker under a 2 s limit: read one after the other
+    they take 3.6 s, but none of them overran."""
+    box = sandbox(seconds=2.0, task=partial(analyse_pausing_on, b"PAUSE", 1.2))
+    jobs = box.submit_all([marked(f"PAUSE{i}") for i in range(3)], rules, DOMAINS)
+    got = [job.result() for job in jobs]
+    assert [a.overrun for a in got] == ["", "", ""]
+    assert all(1.1 < a.seconds < 2.0 for a in got)  # each its own 1.2 s, not the wait before it
+    assert all(a.intake[0].form is not None for a in got)
+
+
+def test_mails_held_behind_a_killing_mail_are_not_charged_for_it(sandbox, rules):
+    """The worker dies twice on one mail while holding the next ones: only that mail is taken as
+    the cause; the others are read in full by the next worker, and their turns are not used up."""
+    box = sandbox(task=partial(analyse_dying_on, b"DIES"))
+    jobs = box.submit_all([marked("BEFORE"), marked("DIES"), marked("AFTER1"), marked("AFTER2")],
+                          rules, DOMAINS)
+    got = [job.result() for job in jobs]
+    assert [job.deaths for job in jobs] == [0, 2, 0, 0]
+    assert "died" in got[1].overrun and got[1].msg.subject == "DIES"
+    assert [a.msg.subject for a in got] == ["BEFORE", "DIES", "AFTER1", "AFTER2"]
+    assert all(a.intake[0].form is not None for a in (got[0], got[2], got[3]))
+    assert not any(a.overrun for a in (got[0], got[2], got[3]))
+
+
+def test_mails_held_behind_a_slow_mail_are_read_after_it_is_stopped(sandbox, rules):
+    box = sandbox(seconds=2.0, task=partial(analyse_slowly_on, b"SLOW"))
+    jobs = box.submit_all([marked("SLOW"), marked("NEXT1"), marked("NEXT2")], rules, DOMAINS)
+    got = [job.result() for job in jobs]
+    assert "time limit" in got[0].overrun
+    assert [a.overrun for a in got[1:]] == ["", ""]
+    assert all(a.intake[0].form is not None and a.seconds < 2.0 for a in got[1:])
 
 
 def test_a_bug_in_a_reader_is_the_mails_error_not_the_workers(sandbox, rules):

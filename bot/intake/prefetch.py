@@ -7,7 +7,9 @@ under a wall-time and memory limit per mail. A worker that overruns is killed an
 mail is read again in the cheapest way (its headers only), so that it still gets its answer
 (FORM-UNREADABLE) and the loop goes on. During a backlog the workers read the next mails while the
 main thread records the current one; results are used in mailbox order, so outcomes do not depend
-on the number of workers.
+on the number of workers. Each worker holds a few mails at a time (_AHEAD): the main thread gives
+work only when it polls, once per mail it records, and a worker with one mail would sit idle
+between two polls; with a few it reads on, and the next chunk finds more mails ready.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import logging
 import multiprocessing
 import os
 import pickle
+import queue
 import resource
 import threading
 import time
@@ -47,6 +50,10 @@ _RSS_EVERY = _POLL * 0.8
 _START_SECONDS = 120.0  # a worker not ready by then is taken as failed to start
 _START_FAILURES = 3  # workers in a row that fail to start before intake gives up
 _READY = "ready"  # a worker's first message, once its imports are done
+# Mails a worker holds at once: it reads them one after the other, and each mail's clock starts
+# when the one before it is done (the worker says when). Four keep a worker busy between the main
+# thread's polls; more would only hold more raw mail in the worker.
+_AHEAD = 4
 
 
 @dataclass(frozen=True)
@@ -137,14 +144,28 @@ class Job:
         return self.analysis
 
 
+@dataclass(frozen=True)
+class _Sent:
+    """A mail handed to a worker: when, and under which rules and mode (an answer to an older
+    request of the same job, made before its rules changed, is not its answer)."""
+
+    job: Job
+    at: float
+    rules: Ruleset
+    mode: str
+
+    def current(self) -> bool:
+        return self.job.rules is self.rules and self.job.mode == self.mode
+
+
 @dataclass(eq=False)
 class _Worker:
     process: multiprocessing.Process
     conn: Connection
     rules_key: str = ""
-    job: Job | None = None
-    started: float = 0.0
-    peak: int = 0
+    jobs: deque[_Sent] = field(default_factory=deque)  # handed over and not answered yet
+    started: float = 0.0  # when the worker began the first of `jobs` (the one it is reading)
+    peak: int = 0  # the highest memory seen since then
     rss: int = 0  # its memory when last read, at `sampled` (_RSS_EVERY)
     sampled: float = 0.0
     ready: bool = False  # its imports done: a mail's clock starts only on a ready worker
@@ -181,13 +202,14 @@ class Sandbox:
         return [self.submit(raw, rules, own_domains) for raw in raws]
 
     def enqueue(self, job: Job) -> None:
-        self._queue.append(job)
+        if job not in self._queue:  # queued again before its turn (its rules changed meanwhile)
+            self._queue.append(job)
         self._dispatch()
 
     def finish(self, job: Job) -> None:
         """Run the pool until `job` has its analysis (other workers keep reading ahead meanwhile)."""
         while job.analysis is None:
-            if job in self._queue and not any(w.ready and w.job is None for w in self._pool):
+            if job in self._queue:
                 self._queue.remove(job)  # waited for before its turn: it goes first
                 self._queue.appendleft(job)
             self._dispatch()
@@ -221,23 +243,28 @@ class Sandbox:
                     worker.conn.send(("rules", key, blob))
                     worker.rules_key = key
                 worker.conn.send(("job", job.raw, job.own_domains, job.mode))
-            except (OSError, ValueError):  # the worker died between jobs: replace it, try again
+            except (OSError, ValueError):  # the worker died: replace it, its mails go again
                 self._queue.appendleft(job)
+                self._requeue(worker.jobs)
                 self._replace(worker)
                 continue
-            worker.job, worker.started = job, time.monotonic()
-            worker.peak = _sample(worker, worker.started)  # at least what it holds when it starts
+            now = time.monotonic()
+            worker.jobs.append(_Sent(job, now, job.rules, job.mode))
+            if len(worker.jobs) == 1:  # it starts on this one now
+                worker.started = now
+                worker.peak = _sample(worker, now)  # at least what it holds when it starts
 
     def _idle_worker(self) -> _Worker | None:
-        """A ready worker without a mail. Workers are started here as needed, but a new one gets
-        its first mail only once it is ready: its start-up (a second or more on a loaded machine)
-        must not count against the mail's time limit."""
+        """A ready worker with room for another mail, the least busy. Workers are started here as
+        needed, but a new one gets its first mail only once it is ready: its start-up (a second or
+        more on a loaded machine) must not count against the mail's time limit."""
         if len(self._pool) < self.workers:
             self._start()
-        return next((w for w in self._pool if w.ready and w.job is None), None)
+        room = [w for w in self._pool if w.ready and len(w.jobs) < _AHEAD]
+        return min(room, key=lambda w: len(w.jobs), default=None)
 
     def _collect(self, timeout: float) -> None:
-        busy = {w.conn: w for w in self._pool if w.job is not None or not w.ready}
+        busy = {w.conn: w for w in self._pool if w.jobs or not w.ready}
         if not busy:
             return
         for conn in wait(list(busy), timeout):
@@ -245,16 +272,27 @@ class Sandbox:
             if not worker.ready:
                 self._started(worker)
                 continue
-            try:
-                analysis = conn.recv()
-            except (EOFError, OSError):  # died mid-job: a segfault, the OOM killer, RLIMIT_AS
-                self._died(worker)
-                continue
-            except Exception as exc:  # noqa: BLE001 - a result that cannot be unpickled here
-                analysis = Analysis(None, parse_error=f"{type(exc).__name__}: {exc}")
-            analysis.seconds = time.monotonic() - worker.started
-            analysis.peak_rss = worker.peak
-            worker.job.analysis, worker.job = analysis, None
+            while worker.jobs and self._receive(worker) and conn.poll(0):
+                pass  # every answer already in the pipe: the clock of the mail it reads now is right
+
+    def _receive(self, worker: _Worker) -> bool:
+        """One answer of `worker`, for the first of its mails; False when the worker died."""
+        try:
+            done_at, analysis = worker.conn.recv()
+        except (EOFError, OSError):  # died mid-job: a segfault, the OOM killer, RLIMIT_AS
+            self._died(worker)
+            return False
+        except Exception as exc:  # noqa: BLE001 - a result that cannot be unpickled here
+            done_at, analysis = time.monotonic(), Analysis(None, parse_error=f"{type(exc).__name__}: {exc}")
+        sent = worker.jobs.popleft()
+        analysis.seconds = done_at - worker.started
+        analysis.peak_rss = worker.peak
+        if sent.current():
+            sent.job.analysis = analysis
+        if worker.jobs:  # it went on with the next at once, or when that arrived
+            worker.started = max(done_at, worker.jobs[0].at)
+            worker.peak = worker.rss
+        return True
 
     def _started(self, worker: _Worker) -> None:
         """A new worker's first message: ready, or its end (it died while starting)."""
@@ -283,7 +321,7 @@ class Sandbox:
             if time.monotonic() - worker.born > _START_SECONDS:
                 self._failed_start(worker, f"not ready after {_START_SECONDS:g} s")
         now = time.monotonic()
-        for worker in [w for w in self._pool if w.job is not None]:
+        for worker in [w for w in self._pool if w.jobs]:
             worker.peak = max(worker.peak, _sample(worker, now))
             elapsed = now - worker.started
             if elapsed > self.limits.seconds:
@@ -293,24 +331,32 @@ class Sandbox:
 
     def _died(self, worker: _Worker) -> None:
         """A worker that dies may have been hit by something else (the OOM killer chose it while
-        another process grew): the mail is read once more before its death counts against it."""
-        job = worker.job
+        another process grew): the mail is read once more before its death counts against it.
+        Only the mail it was reading is charged; the ones it held after it go to another worker."""
+        job = worker.jobs[0].job
         job.deaths += 1
         if job.deaths > 1:
             self._overrun(worker, "the worker process died while reading the mail")
             return
         log.warning("SANDBOX worker %s died; reading its mail again", worker.process.pid)
-        worker.job = None
+        self._requeue(worker.jobs)
         self._replace(worker)
-        self._queue.appendleft(job)
 
     def _overrun(self, worker: _Worker, why: str) -> None:
-        job = worker.job
+        sent = worker.jobs.popleft()
         log.warning("SANDBOX killed worker %s: %s", worker.process.pid, why)
-        job.analysis = Analysis(None, overrun=why, seconds=time.monotonic() - worker.started,
-                                peak_rss=worker.peak)
-        worker.job = None
+        if sent.current():
+            sent.job.analysis = Analysis(None, overrun=why, peak_rss=worker.peak,
+                                         seconds=time.monotonic() - worker.started)
+        self._requeue(worker.jobs)
         self._replace(worker)
+
+    def _requeue(self, held: deque[_Sent]) -> None:
+        """The mails a worker held and had not answered go first again, in their order (a mail
+        queued again already, after its rules changed, keeps its place)."""
+        self._queue.extendleft(reversed([s.job for s in held
+                                         if s.current() and s.job not in self._queue]))
+        held.clear()
 
     # -- processes -------------------------------------------------------------------------------
 
@@ -372,7 +418,9 @@ def _rss_tree(pid: int) -> int:
 
 
 def _serve(conn: Connection, parent: int, task: Task, address_space: int) -> None:
-    """The worker's loop: rules arrive once per change, then one mail at a time."""
+    """The worker's loop: rules arrive once per change, then mails, read one at a time. A thread
+    takes them off the pipe as they come, so that the parent never waits to hand over a mail
+    while this one reads another."""
     _watch_parent(parent)
     # Before the address-space limit, as when openpyxl came in with this module's imports: numpy
     # (which openpyxl loads) reserves address space for its BLAS threads, one per core (+126 MB
@@ -383,11 +431,12 @@ def _serve(conn: Connection, parent: int, task: Task, address_space: int) -> Non
     except (ValueError, OSError):  # a lower hard limit already: keep it
         pass
     conn.send(_READY)  # the imports that spawning costs are done: mails may be timed from now
+    inbox: queue.SimpleQueue = queue.SimpleQueue()
+    threading.Thread(target=_take, args=(conn, inbox), name="mail-inbox", daemon=True).start()
     rules: Ruleset | None = None
     while True:
-        try:
-            message = conn.recv()
-        except (EOFError, OSError):
+        message = inbox.get()
+        if message is None:
             return
         if message[0] == "rules":
             rules = pickle.loads(message[2])
@@ -399,7 +448,18 @@ def _serve(conn: Connection, parent: int, task: Task, address_space: int) -> Non
             result = Analysis(None, overrun="out of memory while reading the mail")
         except Exception:  # noqa: BLE001 - a bug in a reader is this mail's error, not the worker's
             result = Analysis(None, parse_error=traceback.format_exc())
-        conn.send(_sendable(result))
+        conn.send((time.monotonic(), _sendable(result)))  # when it was done: the next mail's clock
+
+
+def _take(conn: Connection, inbox: queue.SimpleQueue) -> None:
+    """Messages from the parent into `inbox`; None when the pipe ends or a message cannot be
+    taken (out of memory while unpickling a mail): the worker then exits, and the parent sees it
+    die under the mail it was reading."""
+    try:
+        while True:
+            inbox.put(conn.recv())
+    except BaseException:  # noqa: BLE001 - any end of the pipe ends the worker
+        inbox.put(None)
 
 
 def _sendable(result: Analysis) -> Analysis:

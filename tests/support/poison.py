@@ -33,6 +33,13 @@ def analyse_slowly_on(marker: bytes, raw: bytes, rules, own_domains, mode: str) 
     return analyse(raw, rules, own_domains, mode)
 
 
+def analyse_pausing_on(marker: bytes, seconds: float, raw: bytes, rules, own_domains, mode: str) -> Analysis:
+    """As analyse, but a mail containing `marker` takes `seconds` longer to read in full."""
+    if marker in raw and mode == FULL:
+        time.sleep(seconds)
+    return analyse(raw, rules, own_domains, mode)
+
+
 def analyse_greedily_on(marker: bytes, raw: bytes, rules, own_domains, mode: str) -> Analysis:
     """As analyse, but reading a mail containing `marker` in full takes ever more memory."""
     if marker in raw and mode == FULL:
