@@ -54,6 +54,10 @@ class Claim:
 
     row_id: int
     state: str
+    # The row as this claim committed it (NEW only): the chunk's transaction takes it over without
+    # reading it again (Session.merge, load=False); it holds what a read would find, since only
+    # the process that claimed a new row writes it before its outcome.
+    row: InboundMail | None = None
 
 
 def message_id(msg: InboundMessage | None, digest_hex: str) -> str:
@@ -85,7 +89,7 @@ def claim_chunk(rt: Runtime, arrivals: list[Arrival]) -> list[Claim]:
     """One lookup and one commit for a chunk: a row (no try counted) for each new mail."""
     if not arrivals:
         return []
-    with rt.turns.turn(), Session(rt.engine) as db:
+    with rt.turns.turn(), Session(rt.engine, expire_on_commit=False) as db:
         known = _known_rows(db, arrivals)
         found: list[tuple[InboundMail, str]] = []
         for arrival in arrivals:
@@ -100,8 +104,9 @@ def claim_chunk(rt: Runtime, arrivals: list[Arrival]) -> list[Claim]:
                 # that row's outcome like any row on record (one at a time, after the first).
                 found.append((row, _state_of(row, mid, arrival)))
         db.flush()  # the new rows get their ids (one INSERT for the chunk)
-        claims = [Claim(row.id, state) for row, state in found]
+        claims = [Claim(row.id, state, row if state == NEW else None) for row, state in found]
         db.commit()
+        db.expunge_all()
     return claims
 
 

@@ -93,6 +93,7 @@ class _Entry:
     arrival: Arrival
     analysis: Analysis
     row_id: int = 0
+    row: InboundMail | None = None  # as claimed (a new row), detached: see Claim.row
     outcome: str = NOT_REACHED
 
 
@@ -140,7 +141,7 @@ def _process_chunk(rt: Runtime, items: list[Fetched], prepared: list[Prepared], 
     claims = claim_chunk(rt, [e.arrival for e in entries])
     group: list[_Entry] = []
     for entry, claim in zip(entries, claims):
-        entry.row_id = claim.row_id
+        entry.row_id, entry.row = claim.row_id, claim.row
         if claim.state == NEW:
             group.append(entry)
             continue
@@ -172,7 +173,8 @@ def _process_alone(rt: Runtime, entry: _Entry) -> str:
         return state
     try:
         with Session(rt.engine) as db:
-            handled = _handle(rt, db, entry.row_id, entry.arrival.msg, entry.analysis, count=False)
+            handled = _handle(rt, db, db.get(InboundMail, entry.row_id), entry.arrival.msg,
+                              entry.analysis, count=False)
             db.commit()
     except Exception as exc:  # noqa: BLE001 - one bad mail must not stop the loop
         _log_error(entry, exc)
@@ -214,8 +216,9 @@ def _try_group(rt: Runtime, group: list[_Entry], hooks: Hooks) -> tuple[int, tup
             rt.analyser.poll()  # the workers read the next mails while this one is recorded
             hooks.in_hand.hold(entry.row_id)
             try:
-                handled.append((entry, _handle(rt, db, entry.row_id, entry.arrival.msg,
-                                               entry.analysis, count=True)))
+                row = db.merge(entry.row, load=False)  # no SELECT: the claim's row as committed
+                handled.append((entry, _handle(rt, db, row, entry.arrival.msg, entry.analysis,
+                                               count=True)))
             except Exception as exc:  # noqa: BLE001 - one bad mail must not stop the loop
                 db.rollback()
                 hooks.in_hand.clear()
@@ -246,11 +249,10 @@ def _write_log(handled: Handled) -> None:
         log.info(*handled.line)
 
 
-def _handle(rt: Runtime, db: Session, row_id: int, msg: InboundMessage | None, analysis: Analysis,
-            count: bool) -> Handled:
+def _handle(rt: Runtime, db: Session, row: InboundMail, msg: InboundMessage | None,
+            analysis: Analysis, count: bool) -> Handled:
     """Decide one mail and write its outcome into `db` (the caller commits). `count`: this try is
     counted here, with its outcome (a chunk's new mail), not before it started."""
-    row = db.get(InboundMail, row_id)
     handled = _outcome(rt, db, row, msg, analysis)
     if count:  # set with the outcome: one UPDATE of the row (a query in between would flush it alone)
         row.attempts += 1
