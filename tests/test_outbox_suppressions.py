@@ -1,6 +1,8 @@
-"""The suppressed addresses the intake's sessions share (bot.outbox.queue.SuppressionCache): read
-once every few seconds, not once per session; what this process suppresses counts at once, and
-what it rolls back never does."""
+"""Why mail is held back (bot.outbox.queue). The suppressed addresses the intake's sessions share
+(SuppressionCache): read once every few seconds, not once per session; what this process
+suppresses counts at once, and what it rolls back never does. The cap on automatic answers per
+recipient: it holds inside one transaction too, since the intake queues a whole chunk's answers in
+one."""
 
 from __future__ import annotations
 
@@ -79,3 +81,39 @@ def test_a_suppression_rolled_back_holds_nothing(engine):
         suppress(db, "e@corp.test", NOW + timedelta(days=7), "550 no such user")
         db.rollback()
     assert status_of_a_reply_to(engine, cache, "e@corp.test") == OutboxStatus.PENDING
+
+
+# -- the cap on answers per recipient --------------------------------------------------------------
+
+CAPPED = Sender(address="intake@rb.test", name="办公室", domain="rb.test", cap=3)
+
+
+def answer(db: Session, address: str, purpose: str = "reply-accepted", now: datetime = NOW) -> str:
+    return queue(db, Draft(purpose=purpose, to=[address], subject="回执", body="您好"), CAPPED, now).status
+
+
+def test_answers_queued_in_one_transaction_count_against_the_cap(engine):
+    with Session(engine) as db:
+        statuses = [answer(db, "a@corp.test") for _ in range(5)]
+        db.commit()
+    assert statuses == [OutboxStatus.PENDING] * 3 + [OutboxStatus.SUPPRESSED] * 2
+
+
+def test_answers_of_an_earlier_transaction_and_this_one_add_up(engine):
+    with Session(engine) as db:
+        answer(db, "a@corp.test")
+        db.commit()
+    with Session(engine) as db:
+        statuses = [answer(db, "a@corp.test") for _ in range(3)]
+        db.commit()
+    assert statuses == [OutboxStatus.PENDING] * 2 + [OutboxStatus.SUPPRESSED]
+
+
+def test_only_answers_to_that_address_in_the_window_count(engine):
+    with Session(engine) as db:
+        answer(db, "a@corp.test", now=NOW - timedelta(days=2))  # outside the 24 h window
+        answer(db, "b@corp.test")
+        answer(db, "a@corp.test", purpose="slip")  # the office's own mail is not capped
+        statuses = [answer(db, "a@corp.test") for _ in range(4)]
+        db.commit()
+    assert statuses == [OutboxStatus.PENDING] * 3 + [OutboxStatus.SUPPRESSED]
