@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import bindparam, func, or_, update
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from bot.errors import CaseError
@@ -27,22 +28,28 @@ class Recorded:
     case: Case | None
     updated: bool  # an existing case was updated (second form, or a correction)
     duplicate_of: str = ""  # the case of another address that has this credit code
+    previous_reply_id: str = ""  # the case's last_outbound_id before record() set it to reply_id
 
 
 # The queries of every mail are built once, with bind parameters: building a statement and its
 # cache key again on each call cost more of the intake's main thread than running it.
-_SEATS = select(func.count()).select_from(Case).where(
-    Case.session_id == bindparam("session"), Case.decision.in_(COUNTED),
-    Case.flags.not_like(f"%{Rule.DUPLICATE_CODE}%"), Case.id != bindparam("exclude"))
+def _seats(exclude):
+    """Seats taken in the session bound as `session`, the case whose id is `exclude` left out."""
+    return select(func.count()).select_from(Case).where(
+        Case.session_id == bindparam("session"), Case.decision.in_(COUNTED),
+        Case.flags.not_like(f"%{Rule.DUPLICATE_CODE}%"), Case.id != exclude)
 
 
-def _party(key: str):
+def _party(key: str, case=Case):
     """The case's sender or its registered contact is the lower-cased address bound as `key`."""
-    return or_(func.lower(Case.sender) == bindparam(key), func.lower(Case.contact_email) == bindparam(key))
+    return or_(func.lower(case.sender) == bindparam(key), func.lower(case.contact_email) == bindparam(key))
 
 
-_MINE = select(Case.id).where(Case.credit_code == bindparam("code"), Case.session_id == bindparam("session"),
-                              Case.decision == Decision.ACCEPTED, _party("sender"))
+_SEATS = _seats(bindparam("exclude"))
+_MINE = aliased(Case)  # the sender's own accepted case of the session, found inside the count
+_SEATS_NOT_MINE = _seats(func.coalesce(select(_MINE.id).where(
+    _MINE.credit_code == bindparam("code"), _MINE.session_id == bindparam("session"),
+    _MINE.decision == Decision.ACCEPTED, _party("sender", _MINE)).limit(1).scalar_subquery(), 0))
 _OPEN_OF_PARTY = select(Case).where(
     Case.credit_code == bindparam("code"), Case.session_id == bindparam("session"),
     Case.field_id == bindparam("field"), Case.status.in_(OPEN_INTAKE), _party("sender")).order_by(Case.id)
@@ -62,12 +69,11 @@ def seats_used(db: Session, session_id: str, exclude_case: int | None = None) ->
 
 
 def seats_for(db: Session, session_id: str, credit_code: str | None, sender: str = "") -> int:
-    """Seats taken, not counting the sender's own earlier form for the same session."""
-    mine = None
-    if credit_code and sender:
-        mine = db.exec(_MINE, params={"code": credit_code, "session": session_id,
-                                      "sender": sender.lower()}).first()
-    return seats_used(db, session_id, exclude_case=mine)
+    """Seats taken, not counting the sender's own earlier form for the same session (one query)."""
+    if not (credit_code and sender):
+        return seats_used(db, session_id)
+    return db.exec(_SEATS_NOT_MINE, params={"session": session_id, "code": credit_code,
+                                            "sender": sender.lower()}).one()
 
 
 def next_case_number(db: Session, rules: Ruleset, today: date) -> str:
@@ -125,8 +131,11 @@ def _same_party(case: Case, sender: str) -> bool:
 
 
 def record(db: Session, verdict: Verdict, rules: Ruleset, *, sender: str, refs: list[str],
-           message_id: str, today: date, now: datetime, channel: str = "mail") -> Recorded:
-    """Create or update the case for a verdict that has a form; None for ignored / no form."""
+           message_id: str, today: date, now: datetime, channel: str = "mail",
+           reply_id: str = "") -> Recorded:
+    """Create or update the case for a verdict that has a form; None for ignored / no form.
+    `reply_id`: the Message-ID the reply to this verdict will carry, written with the case as its
+    last_outbound_id (a caller that then queues no such reply puts previous_reply_id back)."""
     if verdict.decision == Decision.IGNORED or verdict.form is None or verdict.form.is_blank():
         return Recorded(None, False)
     case = existing_case(db, verdict, sender, refs)
@@ -137,6 +146,9 @@ def record(db: Session, verdict: Verdict, rules: Ruleset, *, sender: str, refs: 
                     thread_root=clip(message_id, 500),
                     channel=CHANNELS.get(channel, channel), created_at=now, updated_at=now)
     _apply(case, verdict, sender, today, now)
+    previous_reply_id = case.last_outbound_id
+    if reply_id:
+        case.last_outbound_id = reply_id
     db.add(case)
     db.flush()
     add_event(db, case, now, "updated" if updated else verdict.decision, ",".join(verdict.rule_ids))
@@ -146,7 +158,7 @@ def record(db: Session, verdict: Verdict, rules: Ruleset, *, sender: str, refs: 
         verdict.flags.append(Reason(Rule.DUPLICATE_CODE, "credit_code", texts.duplicate_code(other.number)))
         add_event(db, case, now, "flagged", f"{Rule.DUPLICATE_CODE} {other.number}")
         db.add(case)
-    return Recorded(case, updated, other.number if other else "")
+    return Recorded(case, updated, other.number if other else "", previous_reply_id)
 
 
 def clip(value: str | None, limit: int) -> str:

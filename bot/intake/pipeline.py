@@ -44,6 +44,7 @@ from bot.intake.replies import ReplyContext, drafts_for
 from bot.mailbox.base import Fetched
 from bot.message.loop import loop_reason
 from bot.message.model import InboundMessage
+from bot.outbox.compose import new_message_id
 from bot.outbox.handoff import Handoff
 from bot.outbox.queue import claim_on_queue, claimed_here, queue
 from bot.rules.decide import decide
@@ -270,17 +271,21 @@ def _outcome(rt: Runtime, db: Session, row: InboundMail, msg: InboundMessage | N
         return _done(db, row, followup.outcome, followup.detail, followup.case_number, msg, now)
     verdict, source = _verdict(rt, db, msg, analysis)
     refs = [msg.in_reply_to, *msg.references]
+    # The reply's Message-ID is chosen first, so the case is written with it once (not updated
+    # again after the reply is queued).
+    reply_id = new_message_id(rt.sender.domain)
     rec = record(db, verdict, rules, sender=msg.from_addr, refs=[r for r in refs if r],
-                 message_id=msg.message_id, today=today, now=now)
+                 message_id=msg.message_id, today=today, now=now, reply_id=reply_id)
     number = rec.case.number if rec.case else ""
     ctx = ReplyContext(sender=msg.from_addr, message_id=msg.message_id,
                        references=msg.references, case_number=number, updated=rec.updated,
                        form_attachment=source)
     for draft in drafts_for(verdict, ctx, rules, rt.templates, rt.config.documents_dir / "blank"):
+        if draft.purpose.startswith("reply"):
+            draft.message_id = reply_id
         out = queue(db, draft, rt.sender, now)
-        if out is not None and rec.case is not None and draft.purpose.startswith("reply"):
-            rec.case.last_outbound_id = out.message_id
-            db.add(rec.case)
+        if draft.message_id and rec.case is not None and (out is None or out.message_id != reply_id):
+            rec.case.last_outbound_id = rec.previous_reply_id  # no reply was queued after all
     row.status, row.decision = MailStatus.DONE, verdict.decision
     row.rules, row.case_number = clip(",".join(verdict.rule_ids), 300), number
     row.processed_at = now

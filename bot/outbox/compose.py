@@ -39,6 +39,9 @@ class Draft:
     attachments: list[OutgoingAttachment] = field(default_factory=list)
     auto_submitted: str = "auto-replied"  # auto-generated for reminders and notices
     cc: list[str] = field(default_factory=list)  # in copy (e.g. the admin on an escalation)
+    # The Message-ID, when the caller chose it before queueing (the intake writes its reply's id
+    # with the case: one INSERT, no UPDATE after the reply is queued); else one is made when queued.
+    message_id: str = ""
 
 
 class Templates:

@@ -68,11 +68,13 @@ def queue(db: Session, draft: Draft, sender: Sender, now: datetime) -> Outbox | 
     to = _unique(draft.to)
     cc = [a for a in _unique(draft.cc) if a not in to and not _suppressed(db, a, now)]
     held = {a: why for a in to if (why := _held_back(db, a, draft.purpose, sender, now))}
-    rows = [_add(db, draft, part, copy, sender, now, status, reason)
-            for part, copy, status, reason in (
-                ([a for a in to if a not in held], cc, OutboxStatus.PENDING, ""),
-                (list(held), [], OutboxStatus.SUPPRESSED, "; ".join(sorted(set(held.values())))))
-            if part]
+    parts = [(part, copy, status, reason) for part, copy, status, reason in (
+        ([a for a in to if a not in held], cc, OutboxStatus.PENDING, ""),
+        (list(held), [], OutboxStatus.SUPPRESSED, "; ".join(sorted(set(held.values()))))) if part]
+    # The draft's own Message-ID (if it has one) goes to the first row, the one returned.
+    rows = [_add(db, draft, part, copy, sender, now, status, reason,
+                 (draft.message_id if i == 0 else "") or new_message_id(sender.domain))
+            for i, (part, copy, status, reason) in enumerate(parts)]
     if held:
         log.warning("OUTBOX-HELD purpose=%s case=%s: %d recipient(s) held back", draft.purpose,
                     draft.case_number, len(held))
@@ -84,8 +86,7 @@ def _unique(addresses: list[str]) -> list[str]:
 
 
 def _add(db: Session, draft: Draft, to: list[str], cc: list[str], sender: Sender, now: datetime,
-         status: str, reason: str) -> Outbox:
-    message_id = new_message_id(sender.domain)
+         status: str, reason: str, message_id: str) -> Outbox:
     raw = build_mime(replace(draft, to=to, cc=cc), message_id=message_id, mail_from=sender.address,
                      from_name=sender.name, now=now)
     row = Outbox(message_id=message_id, purpose=draft.purpose, case_number=draft.case_number,
