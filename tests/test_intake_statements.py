@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import event
 from sqlmodel import Session, select
 
+from bot.intake import pipeline
 from bot.samples import FormValues, form_xlsx, registration_mail
 from bot.service.daemon import run_once
 from bot.service.jobs import Jobs
@@ -56,3 +57,68 @@ def test_a_case_is_written_with_its_replys_message_id(statements):
     assert len(cases) == len(CODES)
     assert all(c.last_outbound_id and c.last_outbound_id == replies[c.number] for c in cases)
     assert [s for s in sent if s.startswith("UPDATE case_record")] == []
+
+
+# -- RATE-LIMIT and the answer cap: counted once per chunk -------------------------------------------
+
+LIMIT = 3
+
+
+@pytest.fixture
+def busy_sender(tmp_path):
+    """One enterprise writes five times in a row (another once), with the rate limit at three."""
+    rules = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", rules)
+    bot = Embedded(tmp_path, rules)
+    config = tmp_path / "config.toml"
+    config.write_text(f"rate_limit_per_recipient = {LIMIT}\n" + config.read_text(encoding="utf-8"),
+                      encoding="utf-8")
+    mails = [("busy@corp.test", f"busy{i}@corp.test", CODES[0]) for i in range(5)]
+    mails.insert(2, ("calm@corp.test", "calm@corp.test", CODES[1]))
+    for sender, mid, code in mails:
+        bot.deliver(registration_mail(sender=sender, to=INTAKE, message_id=mid, attachments=[
+            ("表.xlsx", form_xlsx(FormValues(enterprise_name="乌海市新材料有限公司", credit_code=code)))]))
+    return bot
+
+
+def _run(bot: Embedded, sent: list[str]):
+    rt = bot.runtime("2026-12-01")
+    event.listen(rt.engine, "before_cursor_execute",
+                 lambda conn, cur, text, *rest: sent.append(" ".join(text.split())))
+    run_once(rt, open_source(rt), Jobs(rt))
+    with Session(rt.engine) as db:
+        return ({m.message_id: m.rules for m in db.exec(select(InboundMail))},
+                [o for o in db.exec(select(Outbox)) if o.purpose.startswith("reply-")])
+
+
+def test_a_sender_past_the_rate_limit_is_not_answered_within_one_chunk(busy_sender, monkeypatch):
+    chunk_end = pipeline._chunk_end
+
+    def whole_batch(rt, prepared, start):  # every mail read before the first chunk: one chunk
+        for item in prepared:
+            item.job.result(rt.ruleset)
+        return chunk_end(rt, prepared, start)
+
+    monkeypatch.setattr(pipeline, "_chunk_end", whole_batch)
+    sent: list[str] = []
+    rules, replies = _run(busy_sender, sent)
+    limited = sorted(mid for mid, ids in rules.items() if "RATE-LIMIT" in ids)
+    assert limited == ["busy3@corp.test", "busy4@corp.test"]
+    assert sorted(o.recipients for o in replies) == ["busy@corp.test"] * LIMIT + ["calm@corp.test"]
+    # One count of the chunk's senders and one of its answers per transaction, none per mail.
+    per_mail = [s for s in sent if s.startswith("SELECT count(*)") and ("FROM inbound_mail" in s
+                                                                       or "FROM outbox" in s)]
+    assert per_mail == []
+    assert sum(s.startswith("SELECT inbound_mail.sender, count(*)") for s in sent) == 1
+    assert sum(s.startswith("SELECT outbox.recipients, count(*)") for s in sent) == 1
+
+
+def test_mail_done_in_an_earlier_pass_counts_against_the_limit(busy_sender):
+    _run(busy_sender, [])
+    busy_sender.deliver(registration_mail(sender="busy@corp.test", to=INTAKE, message_id="busy5@corp.test",
+                                          attachments=[("表.xlsx", form_xlsx(FormValues()))]))
+    busy_sender.deliver(registration_mail(sender="new@corp.test", to=INTAKE, message_id="new@corp.test",
+                                          attachments=[("表.xlsx", form_xlsx(FormValues()))]))
+    rules, replies = _run(busy_sender, [])
+    assert "RATE-LIMIT" in rules["busy5@corp.test"] and "RATE-LIMIT" not in rules["new@corp.test"]
+    assert sorted(o.recipients for o in replies).count("busy@corp.test") == LIMIT

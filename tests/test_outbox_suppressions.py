@@ -12,7 +12,7 @@ import pytest
 from sqlmodel import Session
 
 from bot.outbox.compose import Draft
-from bot.outbox.queue import Sender, SuppressionCache, queue, suppress
+from bot.outbox.queue import Sender, SuppressionCache, count_answers, queue, suppress
 from bot.store.db import open_database
 from bot.store.models import Suppression
 from bot.store.states import OutboxStatus
@@ -92,28 +92,54 @@ def answer(db: Session, address: str, purpose: str = "reply-accepted", now: date
     return queue(db, Draft(purpose=purpose, to=[address], subject="回执", body="您好"), CAPPED, now).status
 
 
-def test_answers_queued_in_one_transaction_count_against_the_cap(engine):
-    with Session(engine) as db:
+@pytest.fixture(params=["asked per answer", "read for the transaction"])
+def session_of(request, engine):
+    """A session as the outbox's other callers open it, or as the intake opens a chunk's: with the
+    counts of its recipients read once (count_answers), then kept up to date as it queues."""
+    def open_session() -> Session:
+        db = Session(engine)
+        if request.param == "read for the transaction":
+            count_answers(db, ["a@corp.test", "B@corp.test "], CAPPED, NOW)
+        return db
+    return open_session
+
+
+def test_answers_queued_in_one_transaction_count_against_the_cap(session_of):
+    with session_of() as db:
         statuses = [answer(db, "a@corp.test") for _ in range(5)]
         db.commit()
     assert statuses == [OutboxStatus.PENDING] * 3 + [OutboxStatus.SUPPRESSED] * 2
 
 
-def test_answers_of_an_earlier_transaction_and_this_one_add_up(engine):
-    with Session(engine) as db:
+def test_answers_of_an_earlier_transaction_and_this_one_add_up(session_of):
+    with session_of() as db:
         answer(db, "a@corp.test")
         db.commit()
-    with Session(engine) as db:
+    with session_of() as db:
         statuses = [answer(db, "a@corp.test") for _ in range(3)]
         db.commit()
     assert statuses == [OutboxStatus.PENDING] * 2 + [OutboxStatus.SUPPRESSED]
 
 
-def test_only_answers_to_that_address_in_the_window_count(engine):
-    with Session(engine) as db:
+def test_only_answers_to_that_address_in_the_window_count(session_of):
+    with session_of() as db:
         answer(db, "a@corp.test", now=NOW - timedelta(days=2))  # outside the 24 h window
+        db.commit()
+    with session_of() as db:
         answer(db, "b@corp.test")
         answer(db, "a@corp.test", purpose="slip")  # the office's own mail is not capped
         statuses = [answer(db, "a@corp.test") for _ in range(4)]
         db.commit()
     assert statuses == [OutboxStatus.PENDING] * 3 + [OutboxStatus.SUPPRESSED]
+
+
+def test_held_answers_do_not_count_and_others_are_asked_for(session_of):
+    with session_of() as db:
+        statuses = [answer(db, "b@corp.test") for _ in range(5)]  # held ones add nothing
+        statuses += [answer(db, "c@corp.test") for _ in range(4)]  # not read up front: asked
+        db.commit()
+    with session_of() as db:
+        statuses.append(answer(db, "b@corp.test"))
+        db.commit()
+    pending, held = OutboxStatus.PENDING, OutboxStatus.SUPPRESSED
+    assert statuses == [pending] * 3 + [held] * 2 + [pending] * 3 + [held] + [held]

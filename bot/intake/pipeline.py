@@ -39,14 +39,14 @@ from bot.intake.ledger import (
     release_unreached,
 )
 from bot.intake.prefetch import Analysis, Job
-from bot.intake.ratelimit import over_rate
+from bot.intake.ratelimit import count_chunk, over_rate
 from bot.intake.replies import ReplyContext, drafts_for
 from bot.mailbox.base import Fetched
 from bot.message.loop import loop_reason
 from bot.message.model import InboundMessage
 from bot.outbox.compose import new_message_id
 from bot.outbox.handoff import Handoff
-from bot.outbox.queue import claim_on_queue, claimed_here, queue
+from bot.outbox.queue import claim_on_queue, claimed_here, count_answers, queue
 from bot.rules.decide import decide
 from bot.store.models import InboundMail
 from bot.store.states import MailStatus
@@ -210,6 +210,7 @@ def _try_group(rt: Runtime, group: list[_Entry], hooks: Hooks) -> tuple[int, tup
         rt.suppressions.lend(db)
         if handoff is not None:
             claim_on_queue(db, rt.holder_id)
+        rates = _count_chunk(rt, db, group)
         for index, entry in enumerate(group):
             if hooks.stopping():
                 break  # the rest stay in the inbox; their claims are taken back (release_unreached)
@@ -220,6 +221,7 @@ def _try_group(rt: Runtime, group: list[_Entry], hooks: Hooks) -> tuple[int, tup
                 row = db.merge(entry.row, load=False)  # no SELECT: the claim's row as committed
                 handled.append((entry, _handle(rt, db, row, entry.arrival.msg, entry.analysis,
                                                count=True)))
+                rates.handled(row)
             except Exception as exc:  # noqa: BLE001 - one bad mail must not stop the loop
                 db.rollback()
                 hooks.in_hand.clear()
@@ -237,6 +239,15 @@ def _try_group(rt: Runtime, group: list[_Entry], hooks: Hooks) -> tuple[int, tup
         entry.outcome = result.outcome
         _write_log(result)
     return len(handled), None
+
+
+def _count_chunk(rt: Runtime, db: Session, group: list[_Entry]):
+    """What the chunk's mails are checked against, read for all of them at once: the mails done
+    per sender (RATE-LIMIT) and the answers sent per recipient (the outbox's cap)."""
+    senders = [e.arrival.msg.from_addr for e in group if e.arrival.msg is not None]
+    units = [address for unit in rt.ruleset.units for address in unit.emails]  # referrals go there
+    count_answers(db, [*senders, *units], rt.sender, rt.now())
+    return count_chunk(db, rt, senders)
 
 
 def _log_error(entry: _Entry, exc: Exception) -> None:

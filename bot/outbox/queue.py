@@ -39,6 +39,7 @@ CLAIMED = "outbox.claimed"  # Session.info: the rows that session wrote claimed 
 SUPPRESSIONS = "outbox.suppressions"  # Session.info: address -> until, read once per session
 SUPPRESSION_CACHE = "outbox.suppression_cache"  # Session.info: the SuppressionCache it was lent by
 CLAIMED_BY = "outbox.claimed_by"  # Session.info: the holder that claims this session's new rows
+ANSWER_COUNTS = "outbox.answer_counts"  # Session.info: address -> answers in the window (count_answers)
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,7 @@ def _add(db: Session, draft: Draft, to: list[str], cc: list[str], sender: Sender
             OutboxStatus.SENDING, holder, 1, now + CLAIM)
         db.info.setdefault(CLAIMED, []).append(row)
     db.add(row)
+    _counted(db, row)
     return row
 
 
@@ -121,12 +123,48 @@ _ANSWERS_SENT = select(func.count()).select_from(Outbox).where(
     or_(*(Outbox.purpose.startswith(p) for p in ANSWERS)), Outbox.status != OutboxStatus.SUPPRESSED)
 
 
+_ANSWERS_BY_ADDRESS = select(Outbox.recipients, func.count()).where(
+    Outbox.recipients.in_(bindparam("addresses", expanding=True)), Outbox.created_at >= bindparam("since"),
+    or_(*(Outbox.purpose.startswith(p) for p in ANSWERS)), Outbox.status != OutboxStatus.SUPPRESSED,
+).group_by(Outbox.recipients)
+
+
+def count_answers(db: Session, addresses: list[str], sender: Sender, now: datetime) -> None:
+    """Read the answers sent in the window to `addresses` into `db`, in one query, for the many
+    queue() calls of one transaction (the intake's chunk); the answers this session queues are
+    added as they are queued. Another process's answers meanwhile count from the next
+    transaction on. Addresses not read here are counted by a query of their own, as always."""
+    if not sender.cap:
+        return
+    wanted = sorted({a.strip().lower() for a in addresses if a and a.strip()})
+    counts = dict.fromkeys(wanted, 0)
+    if wanted:
+        counts.update(db.exec(_ANSWERS_BY_ADDRESS,
+                              params={"addresses": wanted, "since": now - sender.window}).all())
+    db.info[ANSWER_COUNTS] = counts
+
+
+def _answers_sent(db: Session, address: str, sender: Sender, now: datetime) -> int:
+    known = db.info.get(ANSWER_COUNTS)
+    if known is not None and address in known:
+        return known[address]
+    return db.exec(_ANSWERS_SENT, params={"address": address, "since": now - sender.window}).one()
+
+
+def _counted(db: Session, row: Outbox) -> None:
+    """An answer queued in a session that read its counts (count_answers) counts at once."""
+    known = db.info.get(ANSWER_COUNTS)
+    if (known is not None and row.recipients in known and row.status != OutboxStatus.SUPPRESSED
+            and row.purpose.startswith(ANSWERS)):
+        known[row.recipients] += 1
+
+
 def _held_back(db: Session, address: str, purpose: str, sender: Sender, now: datetime) -> str:
     """Why mail to `address` must wait ("" when it need not)."""
     if _suppressed(db, address, now):
         return f"{BOUNCED}: the address bounced"
     if sender.cap and purpose.startswith(ANSWERS):
-        sent = db.exec(_ANSWERS_SENT, params={"address": address, "since": now - sender.window}).one()
+        sent = _answers_sent(db, address, sender, now)
         if sent >= sender.cap:
             return f"{CAPPED}: {sent} automatic mails in the window"
     return ""
