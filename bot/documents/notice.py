@@ -31,6 +31,7 @@ from .cn import (
     set_font,
     set_properties,
 )
+from .lean import save_lean
 from .rows import clean_text
 
 TEMPLATES_DIR = packaged("templates") / "docs"  # the shipped ones; the admin's are found by TemplatePath
@@ -77,7 +78,7 @@ def render_notice(rules: Ruleset, session_id: str, out_path: Path, *,
     set_properties(document.docx, context["title"], rules.programme.office)
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    document.save(out_path)
+    save_lean(document, out_path)  # the template's unused styles stay out of the mail
 
 
 def issue_of(rules: Ruleset, session: Session) -> int:

@@ -6,7 +6,8 @@ the office's name on it; the unit gets the values the bot read, in a plain table
 
 python-docx lays the document out once (page, fonts, table style) with marker texts: a skeleton.
 Each referral then copies the skeleton's document body, puts its own texts where the markers are,
-and appends it to a package of the skeleton's other parts (styles, settings, theme), zipped once.
+and appends it to a package of the skeleton's other parts (styles, settings, theme), zipped once
+and without what python-docx's template brings and the document does not use (bot.documents.lean).
 Opening python-docx's default template and compressing its 800 kB of styles again took ~20 ms
 per referral, the largest single cost of answering a backlog; filling the skeleton takes ~2 ms.
 """
@@ -27,6 +28,7 @@ from docx.oxml.parser import parse_xml
 from lxml import etree
 
 from .cn import TITLE_FONT, official_page, set_font
+from .lean import lean_docx
 from .rows import clean_text
 
 BODY, CORE = "word/document.xml", "docProps/core.xml"
@@ -86,7 +88,7 @@ def _skeleton() -> _Skeleton:
     out = io.BytesIO()
     document.save(out)
     rest = io.BytesIO()
-    with zipfile.ZipFile(out) as package, zipfile.ZipFile(rest, "w", zipfile.ZIP_DEFLATED) as kept:
+    with zipfile.ZipFile(io.BytesIO(lean_docx(out.getvalue()))) as package, zipfile.ZipFile(rest, "w", zipfile.ZIP_DEFLATED) as kept:
         for info in package.infolist():
             if info.filename not in (BODY, CORE):
                 kept.writestr(info, package.read(info))

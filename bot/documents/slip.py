@@ -23,6 +23,7 @@ from .cn import (
     set_font,
     set_properties,
 )
+from .lean import save_lean
 from .notice import TEMPLATES_DIR, template_source
 from .rows import SlipData, clean_text
 
@@ -138,7 +139,7 @@ def _render(context: dict[str, str], out_path: Path, template: Path | None, offi
     set_properties(document.docx, SLIP_TITLE, office)
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    document.save(out_path)
+    save_lean(document, out_path)  # the template's unused styles stay out of the mail
 
 
 def write_slip_template(target) -> None:

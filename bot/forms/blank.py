@@ -7,6 +7,7 @@ content controls for every tick-box question.
 
 from __future__ import annotations
 
+from bot.documents.lean import save_lean
 from bot.forms.labels import BLOCK_KEYS
 from bot.forms.model import CANONICAL_LABELS, ENTERPRISE_TYPES, MEETING_FORMATS
 
@@ -209,7 +210,7 @@ def write_blank_docx(path, *, districts=(), field_names=(), max_attendees: int =
     document.add_paragraph(INSTRUCTIONS_SHEET)
     for line in instructions(max_attendees, mailbox, "docx"):
         document.add_paragraph(line)
-    document.save(path)
+    save_lean(document, path)  # attached to every request for a missing form
 
 
 def _docx_table(document, districts, field_names) -> None:
