@@ -17,6 +17,7 @@ from bot.store.models import Case, CaseEvent, Counter, Outbox
 from bot.store.states import CaseStatus
 from bot.verdict import Decision, Reason, Rule, Verdict
 
+HELD_EVENTS = "cases.held_events"  # Session.info: events waiting for one INSERT (hold_events)
 COUNTED = (Decision.ACCEPTED,)  # decisions that take a seat in a session
 OPEN_INTAKE = (CaseStatus.NEEDS_CORRECTION, CaseStatus.ACCEPTED, CaseStatus.DEFERRED)
 TAKES_A_CASE = (Decision.ACCEPTED, Decision.DEFERRED)  # decisions that keep a case open for the office
@@ -185,4 +186,20 @@ def _apply(case: Case, verdict: Verdict, sender: str, today: date, now: datetime
 
 
 def add_event(db: Session, case: Case, at: datetime, event: str, detail: str = "") -> None:
-    db.add(CaseEvent(case_id=case.id, at=at, event=event, detail=detail[:4000]))
+    row = CaseEvent(case_id=case.id, at=at, event=event, detail=detail[:4000])
+    held = db.info.get(HELD_EVENTS)
+    if held is not None:
+        held.append(row)
+    else:
+        db.add(row)
+
+
+def hold_events(db: Session) -> None:
+    """Keep the events added in `db` from now on out of it until add_held_events: the intake's
+    chunk writes its mails' events in one INSERT instead of one per mail (nothing reads a case's
+    history inside a chunk)."""
+    db.info[HELD_EVENTS] = []
+
+
+def add_held_events(db: Session) -> None:
+    db.add_all(db.info.pop(HELD_EVENTS, []))

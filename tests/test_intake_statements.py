@@ -91,7 +91,7 @@ def _run(bot: Embedded, sent: list[str]):
                 [o for o in db.exec(select(Outbox)) if o.purpose.startswith("reply-")])
 
 
-def test_a_sender_past_the_rate_limit_is_not_answered_within_one_chunk(busy_sender, monkeypatch):
+def test_one_chunk_counts_its_senders_once_and_writes_its_outcomes_together(busy_sender, monkeypatch):
     chunk_end = pipeline._chunk_end
 
     def whole_batch(rt, prepared, start):  # every mail read before the first chunk: one chunk
@@ -111,6 +111,15 @@ def test_a_sender_past_the_rate_limit_is_not_answered_within_one_chunk(busy_send
     assert per_mail == []
     assert sum(s.startswith("SELECT inbound_mail.sender, count(*)") for s in sent) == 1
     assert sum(s.startswith("SELECT outbox.recipients, count(*)") for s in sent) == 1
+    # The chunk's outcomes and case events are written together at its commit: one UPDATE for
+    # each set of columns its outcomes changed (the answered mails', the rate-limited ones').
+    updates = {s for s in sent if s.startswith("UPDATE inbound_mail")}
+    assert sum(s.startswith("UPDATE inbound_mail") for s in sent) == len(updates) == 2
+    # (SQLite gets an INSERT per event, PostgreSQL one for all: either way they follow the last case.)
+    events = [i for i, s in enumerate(sent) if s.startswith("INSERT INTO case_event")]
+    cases = [i for i, s in enumerate(sent) if s.startswith("INSERT INTO case_record")]
+    assert len(events) == LIMIT + 1 and len(cases) == 2  # busy's later forms update its case
+    assert events == list(range(events[0], events[0] + len(events))) and events[0] > cases[-1]
 
 
 def test_mail_done_in_an_earlier_pass_counts_against_the_limit(busy_sender):

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from bot.cases import clip, record, seats_for
+from bot.cases import add_held_events, clip, hold_events, record, seats_for
 from bot.context import Runtime
 from bot.followup.inbound import Context, handle
 from bot.followup.incoming import Followup
@@ -211,6 +211,8 @@ def _try_group(rt: Runtime, group: list[_Entry], hooks: Hooks) -> tuple[int, tup
         if handoff is not None:
             claim_on_queue(db, rt.holder_id)
         rates = _count_chunk(rt, db, group)
+        hold_events(db)
+        rows: list[InboundMail] = []
         for index, entry in enumerate(group):
             if hooks.stopping():
                 break  # the rest stay in the inbox; their claims are taken back (release_unreached)
@@ -219,15 +221,21 @@ def _try_group(rt: Runtime, group: list[_Entry], hooks: Hooks) -> tuple[int, tup
             hooks.in_hand.hold(entry.row_id)
             try:
                 row = db.merge(entry.row, load=False)  # no SELECT: the claim's row as committed
+                db.expunge(row)  # its outcome is written with the others' at commit (below)
                 handled.append((entry, _handle(rt, db, row, entry.arrival.msg, entry.analysis,
                                                count=True)))
                 rates.handled(row)
+                rows.append(row)
             except Exception as exc:  # noqa: BLE001 - one bad mail must not stop the loop
                 db.rollback()
                 hooks.in_hand.clear()
                 return 0, (index, exc)
             if rt.turns.wanted():
                 break  # a sender waits to write: commit now, go on in a new transaction
+        # The chunk's outcomes and case events go in together: one batch of UPDATEs of the mails'
+        # rows and one INSERT of events, not one of each per mail between its queries.
+        db.add_all(rows)
+        add_held_events(db)
         claimed = claimed_here(db)
         db.commit()
         for row in claimed:
@@ -263,8 +271,9 @@ def _write_log(handled: Handled) -> None:
 
 def _handle(rt: Runtime, db: Session, row: InboundMail, msg: InboundMessage | None,
             analysis: Analysis, count: bool) -> Handled:
-    """Decide one mail and write its outcome into `db` (the caller commits). `count`: this try is
-    counted here, with its outcome (a chunk's new mail), not before it started."""
+    """Decide one mail and write its outcome into `db` (the caller commits) and into `row`, which
+    the caller adds to `db` if it is not there. `count`: this try is counted here, with its outcome
+    (a chunk's new mail), not before it started."""
     handled = _outcome(rt, db, row, msg, analysis)
     if count:  # set with the outcome: one UPDATE of the row (a query in between would flush it alone)
         row.attempts += 1
@@ -300,7 +309,6 @@ def _outcome(rt: Runtime, db: Session, row: InboundMail, msg: InboundMessage | N
     row.status, row.decision = MailStatus.DONE, verdict.decision
     row.rules, row.case_number = clip(",".join(verdict.rule_ids), 300), number
     row.processed_at = now
-    db.add(row)
     return Handled(verdict.decision, ("%s <%s> case=%s rules=%s", verdict.decision.upper(),
                                       msg.message_id, number or "-", ",".join(verdict.rule_ids)))
 
@@ -314,13 +322,11 @@ def _unreadable(rt: Runtime, db: Session, row: InboundMail, analysis: Analysis) 
         record_event(db, rt, "quarantined", row.sender, "",
                      f"主题为“{row.subject[:80]}”的来信超出处理时间或内存限制，已隔离，请人工查看",
                      f"<{row.message_id}> set aside: {analysis.overrun}")
-        db.add(row)
         return Handled("quarantined")
     if Path(row.archive_path).stat().st_size:
         raise ValueError("the message could not be parsed at all")
     row.status, row.decision, row.rules = MailStatus.DONE, Decision.IGNORED, Rule.MAIL_EMPTY
     row.processed_at = rt.now()
-    db.add(row)
     return Handled("ignored", ("IGNORED <%s> case=- rules=MAIL-EMPTY", row.message_id))
 
 
@@ -343,7 +349,6 @@ def _done(db: Session, row: InboundMail, outcome: str, detail: str, number: str,
           msg: InboundMessage, now) -> Handled:
     row.status, row.decision, row.rules = MailStatus.DONE, outcome, detail[:300]
     row.case_number, row.processed_at = number, now
-    db.add(row)
     return Handled(outcome, ("%s <%s> case=%s detail=%s", outcome.upper(), msg.message_id,
                              number or "-", detail))
 
