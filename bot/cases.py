@@ -13,11 +13,11 @@ from sqlmodel import Session, select
 from bot.errors import CaseError
 from bot.rules import texts
 from bot.rules.model import Ruleset
+from bot.store import later
 from bot.store.models import Case, CaseEvent, Counter, Outbox
 from bot.store.states import CaseStatus
 from bot.verdict import Decision, Reason, Rule, Verdict
 
-HELD_EVENTS = "cases.held_events"  # Session.info: events waiting for one INSERT (hold_events)
 COUNTED = (Decision.ACCEPTED,)  # decisions that take a seat in a session
 OPEN_INTAKE = (CaseStatus.NEEDS_CORRECTION, CaseStatus.ACCEPTED, CaseStatus.DEFERRED)
 TAKES_A_CASE = (Decision.ACCEPTED, Decision.DEFERRED)  # decisions that keep a case open for the office
@@ -186,20 +186,4 @@ def _apply(case: Case, verdict: Verdict, sender: str, today: date, now: datetime
 
 
 def add_event(db: Session, case: Case, at: datetime, event: str, detail: str = "") -> None:
-    row = CaseEvent(case_id=case.id, at=at, event=event, detail=detail[:4000])
-    held = db.info.get(HELD_EVENTS)
-    if held is not None:
-        held.append(row)
-    else:
-        db.add(row)
-
-
-def hold_events(db: Session) -> None:
-    """Keep the events added in `db` from now on out of it until add_held_events: the intake's
-    chunk writes its mails' events in one INSERT instead of one per mail (nothing reads a case's
-    history inside a chunk)."""
-    db.info[HELD_EVENTS] = []
-
-
-def add_held_events(db: Session) -> None:
-    db.add_all(db.info.pop(HELD_EVENTS, []))
+    later.add(db, CaseEvent(case_id=case.id, at=at, event=event, detail=detail[:4000]))

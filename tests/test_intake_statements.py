@@ -120,6 +120,8 @@ def test_one_chunk_counts_its_senders_once_and_writes_its_outcomes_together(busy
     cases = [i for i, s in enumerate(sent) if s.startswith("INSERT INTO case_record")]
     assert len(events) == LIMIT + 1 and len(cases) == 2  # busy's later forms update its case
     assert events == list(range(events[0], events[0] + len(events))) and events[0] > cases[-1]
+    mails = [i for i, s in enumerate(sent) if s.startswith("INSERT INTO outbox")]
+    assert mails and mails[0] > cases[-1]
 
 
 def test_mail_done_in_an_earlier_pass_counts_against_the_limit(busy_sender):

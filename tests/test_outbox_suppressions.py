@@ -9,10 +9,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import event
 from sqlmodel import Session
 
 from bot.outbox.compose import Draft
 from bot.outbox.queue import Sender, SuppressionCache, count_answers, queue, suppress
+from bot.store import later
 from bot.store.db import open_database
 from bot.store.models import Suppression
 from bot.store.states import OutboxStatus
@@ -92,14 +94,18 @@ def answer(db: Session, address: str, purpose: str = "reply-accepted", now: date
     return queue(db, Draft(purpose=purpose, to=[address], subject="回执", body="您好"), CAPPED, now).status
 
 
-@pytest.fixture(params=["asked per answer", "read for the transaction"])
+@pytest.fixture(params=["asked per answer", "read for the transaction", "held for the commit"])
 def session_of(request, engine):
     """A session as the outbox's other callers open it, or as the intake opens a chunk's: with the
-    counts of its recipients read once (count_answers), then kept up to date as it queues."""
+    counts of its recipients read once (count_answers), then kept up to date as it queues, and
+    its new rows held until the commit (bot.store.later), so a count must include them."""
     def open_session() -> Session:
         db = Session(engine)
-        if request.param == "read for the transaction":
+        if request.param != "asked per answer":
             count_answers(db, ["a@corp.test", "B@corp.test "], CAPPED, NOW)
+        if request.param == "held for the commit":
+            later.hold(db)
+            event.listen(db, "before_commit", later.add_held)
         return db
     return open_session
 

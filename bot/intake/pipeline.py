@@ -19,7 +19,7 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from bot.cases import add_held_events, clip, hold_events, record, seats_for
+from bot.cases import clip, record, seats_for
 from bot.context import Runtime
 from bot.followup.inbound import Context, handle
 from bot.followup.incoming import Followup
@@ -48,6 +48,7 @@ from bot.outbox.compose import new_message_id
 from bot.outbox.handoff import Handoff
 from bot.outbox.queue import claim_on_queue, claimed_here, count_answers, queue
 from bot.rules.decide import decide
+from bot.store import later
 from bot.store.models import InboundMail
 from bot.store.states import MailStatus
 from bot.verdict import Decision, Rule
@@ -211,7 +212,7 @@ def _try_group(rt: Runtime, group: list[_Entry], hooks: Hooks) -> tuple[int, tup
         if handoff is not None:
             claim_on_queue(db, rt.holder_id)
         rates = _count_chunk(rt, db, group)
-        hold_events(db)
+        later.hold(db)  # its case events and outbox rows go in at its commit
         rows: list[InboundMail] = []
         for index, entry in enumerate(group):
             if hooks.stopping():
@@ -232,10 +233,10 @@ def _try_group(rt: Runtime, group: list[_Entry], hooks: Hooks) -> tuple[int, tup
                 return 0, (index, exc)
             if rt.turns.wanted():
                 break  # a sender waits to write: commit now, go on in a new transaction
-        # The chunk's outcomes and case events go in together: one batch of UPDATEs of the mails'
-        # rows and one INSERT of events, not one of each per mail between its queries.
+        # The chunk's outcomes, case events and mails go in together: one batch of UPDATEs of the
+        # mails' rows and one INSERT per table, not one of each per mail between its queries.
         db.add_all(rows)
-        add_held_events(db)
+        later.add_held(db)
         claimed = claimed_here(db)
         db.commit()
         for row in claimed:

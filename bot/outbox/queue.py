@@ -26,6 +26,7 @@ from bot.errors import DeliveryError
 from bot.outbox.compose import Draft, build_mime, new_message_id
 from bot.outbox.transport import OutcomeUnknown, RecipientsRefused, grace_of
 from bot.retry import backoff_delay
+from bot.store import later
 from bot.store.holders import holder_id, holder_is_dead
 from bot.store.models import Outbox, Suppression
 from bot.store.states import OutboxStatus
@@ -98,7 +99,7 @@ def _add(db: Session, draft: Draft, to: list[str], cc: list[str], sender: Sender
         row.status, row.claimed_by, row.attempts, row.next_attempt_at = (
             OutboxStatus.SENDING, holder, 1, now + CLAIM)
         db.info.setdefault(CLAIMED, []).append(row)
-    db.add(row)
+    later.add(db, row)
     _counted(db, row)
     return row
 
@@ -148,14 +149,21 @@ def _answers_sent(db: Session, address: str, sender: Sender, now: datetime) -> i
     known = db.info.get(ANSWER_COUNTS)
     if known is not None and address in known:
         return known[address]
-    return db.exec(_ANSWERS_SENT, params={"address": address, "since": now - sender.window}).one()
+    since = now - sender.window
+    waiting = sum(1 for row in later.held_rows(db) if isinstance(row, Outbox) and row.recipients == address
+                  and _is_answer(row) and row.created_at >= since)  # not in the table before the commit
+    return db.exec(_ANSWERS_SENT, params={"address": address, "since": since}).one() + waiting
+
+
+def _is_answer(row: Outbox) -> bool:
+    """What _ANSWERS_SENT counts (the cap)."""
+    return row.status != OutboxStatus.SUPPRESSED and row.purpose.startswith(ANSWERS)
 
 
 def _counted(db: Session, row: Outbox) -> None:
     """An answer queued in a session that read its counts (count_answers) counts at once."""
     known = db.info.get(ANSWER_COUNTS)
-    if (known is not None and row.recipients in known and row.status != OutboxStatus.SUPPRESSED
-            and row.purpose.startswith(ANSWERS)):
+    if known is not None and row.recipients in known and _is_answer(row):
         known[row.recipients] += 1
 
 
@@ -433,18 +441,18 @@ def _await_copy(db: Session, row: Outbox, exc: OutcomeUnknown) -> str:
 def _partly_sent(db: Session, row: Outbox, exc, now: datetime, on_permanent) -> str:
     """Some recipients have the mail: only the ones refused with 4xx are tried again (same
     Message-ID), those refused with 5xx are reported; nobody gets it twice."""
-    later = [a for a, (code, _t) in exc.refused.items() if code < 500]
+    again = [a for a, (code, _t) in exc.refused.items() if code < 500]
     failed = [a for a, (code, _t) in exc.refused.items() if code >= 500]
     row.last_error = "; ".join(f"{a}: {c} {t}" for a, (c, t) in exc.refused.items())[:2000]
-    if later:
-        row.status, row.recipients = OutboxStatus.PENDING, ",".join(later)
+    if again:
+        row.status, row.recipients = OutboxStatus.PENDING, ",".join(again)
         row.next_attempt_at = now + _retry_delay(row.attempts)
     else:
         row.status, row.sent_at = OutboxStatus.SENT, now
     db.add(row)
     db.commit()
     log.warning("PARTIAL %s case=%s delivered=%d retry=%d failed=%d", row.message_id,
-                row.case_number or "-", len(exc.accepted), len(later), len(failed))
+                row.case_number or "-", len(exc.accepted), len(again), len(failed))
     if failed and on_permanent is not None:
         on_permanent(row, exc, failed)
     return "retried" if later else "sent"
