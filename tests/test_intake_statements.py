@@ -22,11 +22,19 @@ from tests.support.embedded import INTAKE, REPO, Embedded
 CODES = ("91150302MA05DFNF2Y", "91150303MA0N8Y7T4K", "911503007014502929")
 
 
-@pytest.fixture
-def statements(tmp_path):
+def embedded(tmp_path, extra_config: str = "") -> Embedded:
+    """The embedded default on a copy of the shipped rules; `extra_config` goes before its tables."""
     rules = tmp_path / "rules"
     shutil.copytree(REPO / "rules", rules)
     bot = Embedded(tmp_path, rules)
+    config = tmp_path / "config.toml"
+    config.write_text(extra_config + config.read_text(encoding="utf-8"), encoding="utf-8")
+    return bot
+
+
+@pytest.fixture
+def statements(tmp_path):
+    bot = embedded(tmp_path)
     for i, code in enumerate(CODES):
         values = FormValues(enterprise_name=f"乌海市第{i + 1}新材料有限公司", credit_code=code)
         bot.deliver(registration_mail(sender=f"ent{i}@corp.test", to=INTAKE, message_id=f"s{i}@corp.test",
@@ -67,12 +75,7 @@ LIMIT = 3
 @pytest.fixture
 def busy_sender(tmp_path):
     """One enterprise writes five times in a row (another once), with the rate limit at three."""
-    rules = tmp_path / "rules"
-    shutil.copytree(REPO / "rules", rules)
-    bot = Embedded(tmp_path, rules)
-    config = tmp_path / "config.toml"
-    config.write_text(f"rate_limit_per_recipient = {LIMIT}\n" + config.read_text(encoding="utf-8"),
-                      encoding="utf-8")
+    bot = embedded(tmp_path, f"rate_limit_per_recipient = {LIMIT}\n")
     mails = [("busy@corp.test", f"busy{i}@corp.test", CODES[0]) for i in range(5)]
     mails.insert(2, ("calm@corp.test", "calm@corp.test", CODES[1]))
     for sender, mid, code in mails:
