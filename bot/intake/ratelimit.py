@@ -23,13 +23,11 @@ TEXT = "发件人短时间内来信过多，暂停自动回复。"
 
 
 # Built once (asked for every mail): see bot.cases.
+_DONE = (InboundMail.received_at >= bindparam("since"), InboundMail.status == MailStatus.DONE)
 _DONE_FROM = select(func.count()).select_from(InboundMail).where(
-    InboundMail.sender == bindparam("sender"), InboundMail.received_at >= bindparam("since"),
-    InboundMail.status == MailStatus.DONE)
+    InboundMail.sender == bindparam("sender"), *_DONE)
 _DONE_BY_SENDER = select(InboundMail.sender, func.count()).where(
-    InboundMail.sender.in_(bindparam("senders", expanding=True)),
-    InboundMail.received_at >= bindparam("since"), InboundMail.status == MailStatus.DONE,
-).group_by(InboundMail.sender)
+    InboundMail.sender.in_(bindparam("senders", expanding=True)), *_DONE).group_by(InboundMail.sender)
 CHUNK_COUNTS = "intake.rate_counts"  # Session.info: the chunk's ChunkCounts (count_chunk)
 
 

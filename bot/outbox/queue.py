@@ -118,16 +118,13 @@ def claimed_here(db: Session) -> list[Outbox]:
 
 
 # Built once: asked for every answer the intake queues (a statement built per call costs more
-# than the query).
+# than the query). What counts against the cap: answers in the window that were not held back.
+_ANSWERS = (Outbox.created_at >= bindparam("since"), or_(*(Outbox.purpose.startswith(p) for p in ANSWERS)),
+            Outbox.status != OutboxStatus.SUPPRESSED)
 _ANSWERS_SENT = select(func.count()).select_from(Outbox).where(
-    Outbox.recipients == bindparam("address"), Outbox.created_at >= bindparam("since"),
-    or_(*(Outbox.purpose.startswith(p) for p in ANSWERS)), Outbox.status != OutboxStatus.SUPPRESSED)
-
-
+    Outbox.recipients == bindparam("address"), *_ANSWERS)
 _ANSWERS_BY_ADDRESS = select(Outbox.recipients, func.count()).where(
-    Outbox.recipients.in_(bindparam("addresses", expanding=True)), Outbox.created_at >= bindparam("since"),
-    or_(*(Outbox.purpose.startswith(p) for p in ANSWERS)), Outbox.status != OutboxStatus.SUPPRESSED,
-).group_by(Outbox.recipients)
+    Outbox.recipients.in_(bindparam("addresses", expanding=True)), *_ANSWERS).group_by(Outbox.recipients)
 
 
 def count_answers(db: Session, addresses: list[str], sender: Sender, now: datetime) -> None:
@@ -156,7 +153,7 @@ def _answers_sent(db: Session, address: str, sender: Sender, now: datetime) -> i
 
 
 def _is_answer(row: Outbox) -> bool:
-    """What _ANSWERS_SENT counts (the cap)."""
+    """What _ANSWERS counts (the cap), for a row not in the table yet."""
     return row.status != OutboxStatus.SUPPRESSED and row.purpose.startswith(ANSWERS)
 
 
