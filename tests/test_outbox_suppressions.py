@@ -2,7 +2,7 @@
 (SuppressionCache): read once every few seconds, not once per session; what this process
 suppresses counts at once, and what it rolls back never does. The cap on automatic answers per
 recipient: it holds inside one transaction too, since the intake queues a whole chunk's answers in
-one."""
+one. A mail that one recipient refuses for good is sent to the others and the drain goes on."""
 
 from __future__ import annotations
 
@@ -10,13 +10,14 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import event
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from bot.outbox.compose import Draft
-from bot.outbox.queue import Sender, SuppressionCache, count_answers, queue, suppress
+from bot.outbox.queue import Sender, SuppressionCache, count_answers, drain, queue, suppress
+from bot.outbox.transport import RecipientsRefused
 from bot.store import later
 from bot.store.db import open_database
-from bot.store.models import Suppression
+from bot.store.models import Outbox, Suppression
 from bot.store.states import OutboxStatus
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
@@ -149,3 +150,34 @@ def test_held_answers_do_not_count_and_others_are_asked_for(session_of):
         db.commit()
     pending, held = OutboxStatus.PENDING, OutboxStatus.SUPPRESSED
     assert statuses == [pending] * 3 + [held] * 2 + [pending] * 3 + [held] + [held]
+
+
+# -- a mail some recipients refused for good ---------------------------------------------------------
+
+class RefusesOne:
+    """A transport whose server refuses bad@corp.test for good (550) and takes everyone else."""
+
+    def __init__(self):
+        self.sent: list[list[str]] = []
+
+    def send(self, raw, mail_from, rcpt_to, before_dot=None):
+        if before_dot is not None:
+            before_dot()
+        self.sent.append(list(rcpt_to))
+        if "bad@corp.test" in rcpt_to:
+            raise RecipientsRefused({"bad@corp.test": (550, "5.1.1 no such user")},
+                                    [a for a in rcpt_to if a != "bad@corp.test"])
+
+
+def test_a_mail_refused_for_good_by_one_recipient_counts_as_sent_and_the_drain_goes_on(engine):
+    with Session(engine) as db:
+        queue(db, Draft(purpose="slip", to=["ok@corp.test", "bad@corp.test"], subject="交办", body="您好"),
+              SENDER, NOW)
+        queue(db, Draft(purpose="slip", to=["next@corp.test"], subject="交办", body="您好"), SENDER, NOW)
+        db.commit()
+    transport = RefusesOne()
+    result = drain(engine, transport, lambda: NOW)
+    assert (result.sent, result.retried) == (2, 0)
+    assert transport.sent == [["ok@corp.test", "bad@corp.test"], ["next@corp.test"]]
+    with Session(engine) as db:
+        assert [r.status for r in db.exec(select(Outbox).order_by(Outbox.id))] == [OutboxStatus.SENT] * 2

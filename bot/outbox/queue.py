@@ -452,7 +452,7 @@ def _partly_sent(db: Session, row: Outbox, exc, now: datetime, on_permanent) -> 
                 row.case_number or "-", len(exc.accepted), len(again), len(failed))
     if failed and on_permanent is not None:
         on_permanent(row, exc, failed)
-    return "retried" if later else "sent"
+    return "retried" if again else "sent"
 
 
 def _record_failure(db: Session, row: Outbox, exc: DeliveryError, now: datetime,
