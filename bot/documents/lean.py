@@ -4,9 +4,9 @@ That template brings 164 styles and 137 latent-style entries (styles.xml, 350 kB
 of them for Word 2010 (stylesWithEffects.xml, 440 kB), a thumbnail of an empty page and a custom
 XML part: ~30 kB of every document once compressed, and ~40 kB more in a mail once base64-encoded.
 A referral carries one to a unit for every case referred, and its sent copy goes into our own
-mailbox too. Here a package keeps the styles its parts (body, headers, footers, numbering) use, with the styles
-those are based on, linked to or followed by, and the defaults; the parts nobody reads go. Word,
-WPS and LibreOffice need none of it: latent styles and the other parts are optional in OOXML.
+mailbox too. Here a package keeps the styles its parts (body, headers, footers, numbering) use,
+with the styles those are based on, linked to or followed by, and the defaults; the parts nobody
+reads go. Word, WPS and LibreOffice need none of it: latent styles and those parts are optional.
 """
 
 from __future__ import annotations
@@ -70,7 +70,9 @@ def _kept_styles(xml: bytes, used: set[str]) -> bytes:
     todo = list(keep)
     while todo:  # the styles a kept one is based on, linked to or followed by
         style = styles.get(todo.pop())
-        for ref in style.iter(*_CHAIN) if style is not None else ():
+        if style is None:  # named but not defined: nothing to keep
+            continue
+        for ref in style.iter(*_CHAIN):
             if ref.get(_VAL) not in keep:
                 keep.add(ref.get(_VAL))
                 todo.append(ref.get(_VAL))

@@ -87,8 +87,8 @@ def _skeleton() -> _Skeleton:
     document.core_properties.title = DOC_TITLE
     out = io.BytesIO()
     document.save(out)
-    rest = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(lean_docx(out.getvalue()))) as package, zipfile.ZipFile(rest, "w", zipfile.ZIP_DEFLATED) as kept:
+    lean, rest = io.BytesIO(lean_docx(out.getvalue())), io.BytesIO()
+    with zipfile.ZipFile(lean) as package, zipfile.ZipFile(rest, "w", zipfile.ZIP_DEFLATED) as kept:
         for info in package.infolist():
             if info.filename not in (BODY, CORE):
                 kept.writestr(info, package.read(info))
