@@ -27,6 +27,7 @@ from bot.commands import (
     status,
 )
 from bot.errors import BotError, ConfigError, RuleFileError
+from bot.intake.early import EarlyReader
 from bot.service.runtime import Options
 from bot.version import VERSION
 
@@ -83,7 +84,8 @@ def main_options(
     if log_format not in logs.FORMATS:
         raise ConfigError(f"--log-format 应为 text 或 json，而不是“{log_format}”")
     logs.configure(log_level.upper(), log_format)
-    ctx.obj = Options(config, rules_dir, _parse_date(today, "--today") if today else None)
+    ctx.obj = Options(config, rules_dir, _parse_date(today, "--today") if today else None,
+                      early_reader=ctx.obj)  # what main() was given
 
 
 def _parse_date(value: str, what: str) -> date:
@@ -320,10 +322,11 @@ def report(ctx: typer.Context, out: Path = typer.Argument(..., metavar="OUT.docx
     documents.report_cmd(_opts(ctx), _parse_date(date_from, "--from"), _parse_date(date_to, "--to"), out)
 
 
-def main() -> None:
+def main(early: EarlyReader | None = None) -> None:
+    """The command line; `early`: the mail reader bot.__main__ started for `run` (bot.intake.early)."""
     logs.configure()  # until the global options say otherwise
     try:
-        code = app(standalone_mode=False)
+        code = app(standalone_mode=False, obj=early)  # main_options finds it in ctx.obj
         sys.exit(code if isinstance(code, int) else 0)
     except BotError as exc:
         code = 2 if isinstance(exc, (ConfigError, RuleFileError)) else 1

@@ -32,6 +32,7 @@ from typing import Callable
 from bot.errors import WorkerStartError
 from bot.followup.ledger_attachment import has_ledger
 from bot.forms.formats import preload_usual_readers
+from bot.intake.early import EarlyReader
 from bot.intake.read import fresh_form, headers_intake, read_intake
 from bot.message.model import InboundMessage
 from bot.message.parse import parse_headers, parse_message
@@ -179,6 +180,7 @@ class Sandbox:
     workers: int = 1
     limits: WorkerLimits = field(default_factory=WorkerLimits)
     task: Task = analyse  # a top-level function, so that spawned workers can import it
+    early: EarlyReader | None = None  # a worker started before the command line's imports
 
     def __post_init__(self) -> None:
         self.workers = max(1, self.workers)
@@ -228,6 +230,9 @@ class Sandbox:
         for worker in self._pool:
             _stop(worker)
         self._pool.clear()
+        if self.early is not None:  # started for a `run` that never read a mail
+            self.early.stop()
+            self.early = None
 
     # -- scheduling ------------------------------------------------------------------------------
 
@@ -361,17 +366,25 @@ class Sandbox:
     # -- processes -------------------------------------------------------------------------------
 
     def _start(self) -> _Worker:
-        # spawn, not fork: the parent has threads (the outbox senders) and open connections.
-        ctx = multiprocessing.get_context("spawn")
-        parent_end, child_end = ctx.Pipe()
-        process = ctx.Process(target=_serve, args=(child_end, os.getpid(), self.task,
-                                                   self.limits.address_space),
-                              name="mail-reader", daemon=True)
-        process.start()
-        child_end.close()
-        worker = _Worker(process, parent_end)
+        process, conn = self._adopted() or _spawn(self.task)
+        try:
+            conn.send(self.limits.address_space)  # its first message: see serve()
+        except OSError:  # it died while starting: _started sees its end and counts the failure
+            pass
+        worker = _Worker(process, conn)
         self._pool.append(worker)
         return worker
+
+    def _adopted(self) -> tuple[multiprocessing.Process, Connection] | None:
+        """The reader the command line started before its own imports, when it reads mail as
+        this sandbox does (a test's task of its own gets its own workers)."""
+        early, self.early = self.early, None
+        if early is None:
+            return None
+        if self.task is not analyse:
+            early.stop()
+            return None
+        return early.process, early.conn
 
     def _replace(self, worker: _Worker) -> None:
         _stop(worker)
@@ -382,6 +395,17 @@ class Sandbox:
             blob = pickle.dumps(rules)
             self._rules = (rules, hashlib.sha256(blob).hexdigest(), blob)
         return self._rules[1], self._rules[2]
+
+
+def _spawn(task: Task) -> tuple[multiprocessing.Process, Connection]:
+    # spawn, not fork: the parent has threads (the outbox senders) and open connections.
+    ctx = multiprocessing.get_context("spawn")
+    parent_end, child_end = ctx.Pipe()
+    process = ctx.Process(target=serve, args=(child_end, os.getpid(), task), name="mail-reader",
+                          daemon=True)
+    process.start()
+    child_end.close()
+    return process, parent_end
 
 
 def _stop(worker: _Worker) -> None:
@@ -417,15 +441,21 @@ def _rss_tree(pid: int) -> int:
 # -- in the worker process ----------------------------------------------------------------------
 
 
-def _serve(conn: Connection, parent: int, task: Task, address_space: int) -> None:
-    """The worker's loop: rules arrive once per change, then mails, read one at a time. A thread
-    takes them off the pipe as they come, so that the parent never waits to hand over a mail
-    while this one reads another."""
+def serve(conn: Connection, parent: int, task: Task) -> None:
+    """The worker's loop: its address-space limit arrives first, then the rules once per change,
+    then mails, read one at a time. A thread takes them off the pipe as they come, so that the
+    parent never waits to hand over a mail while this one reads another. The limit comes by the
+    pipe, not with the start, because a reader started early (bot.intake.early) learns it only
+    when the sandbox of the configuration takes it over."""
     _watch_parent(parent)
     # Before the address-space limit, as when openpyxl came in with this module's imports: numpy
     # (which openpyxl loads) reserves address space for its BLAS threads, one per core (+126 MB
     # here, on 2 cores), and must not fail under the limit on a machine with many cores.
     preload_usual_readers()
+    try:
+        address_space = conn.recv()
+    except (EOFError, OSError):  # the parent closed it unused
+        return
     try:
         resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
     except (ValueError, OSError):  # a lower hard limit already: keep it

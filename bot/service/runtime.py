@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -13,6 +13,7 @@ from bot.config import Config, load_config
 from bot.context import Clock, RulesHolder, Runtime
 from bot.defaults import TemplatePath
 from bot.errors import ConfigError
+from bot.intake.early import EarlyReader
 from bot.intake.prefetch import Sandbox, WorkerLimits
 from bot.mailbox.base import Source
 from bot.mailbox.imap import ImapSettings, ImapSource
@@ -39,6 +40,7 @@ class Options:
     config: Path | None = None
     rules: Path | None = None
     today: date | None = None
+    early_reader: EarlyReader | None = field(default=None, compare=False, repr=False)  # for `run`
 
 
 def load(opts: Options) -> Config:
@@ -66,7 +68,7 @@ def open_runtime(opts: Options, with_transport: bool = True, daemon: bool = Fals
     workers first."""
     private_umask()
     cfg = load(opts)
-    analyser = open_sandbox(cfg, cfg.parse_workers if daemon else 1)
+    analyser = open_sandbox(cfg, cfg.parse_workers if daemon else 1, opts.early_reader)
     if daemon:  # the workers' start (~0.4 s of imports) runs beside the rest of the start
         analyser.warm()
     try:
@@ -85,9 +87,10 @@ def open_runtime(opts: Options, with_transport: bool = True, daemon: bool = Fals
         raise
 
 
-def open_sandbox(cfg: Config, workers: int) -> Sandbox:
-    """The worker processes that read mail under the per-mail limits (started on first use)."""
-    return Sandbox(workers, WorkerLimits(cfg.mail_seconds, cfg.mail_memory_mb))
+def open_sandbox(cfg: Config, workers: int, early: EarlyReader | None = None) -> Sandbox:
+    """The worker processes that read mail under the per-mail limits (started on first use; the
+    first is `early` when the command line started one)."""
+    return Sandbox(workers, WorkerLimits(cfg.mail_seconds, cfg.mail_memory_mb), early=early)
 
 
 def open_transport(cfg: Config) -> Transport:
