@@ -24,9 +24,17 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	$(PIP) install -e '.[test]' 2>&1 | grep -v "^WARNING: Location" || true
 	$(PY) -c "import pytest, aiosmtpd, xdist" && touch $@
 
+# The bytecode of the project's own modules, written as pip writes it for a regular install: each
+# start (the bot, every worker it spawns, every test that runs it) then loads ~160 modules instead of
+# compiling them again (~0.15 s here), also where PYTHONDONTWRITEBYTECODE keeps Python from writing
+# it itself. Only files changed since the last run are compiled.
+COMPILE := $(PY) -m compileall -q
+
 install: $(VENV)/.installed
+	$(COMPILE) bot
 
 install-test: $(VENV)/.installed-test
+	$(COMPILE) bot tests
 
 demo: install
 	$(PY) scripts/demo.py
