@@ -4,12 +4,18 @@ The intake handles a chunk of mail in one transaction, and each mail's queries f
 the mail before it had added: a case event, an outbox row, one INSERT each per mail. Inside a
 chunk nothing reads them back (a case's history, a mail not yet sent), so the chunk holds them
 (`hold`) and adds them all just before it commits (`add_held`): one INSERT per table on
-PostgreSQL. Code that adds such rows calls `add`, which adds at once where nothing is held.
+PostgreSQL. Case events go in as one statement on SQLite too: nobody reads their ids, and the
+ORM sends SQLite one INSERT per new row (it needs each id back, and SQLite cannot say which id
+went to which row of a multi-row INSERT). Code that adds such rows calls `add`, which adds at
+once where nothing is held.
 """
 
 from __future__ import annotations
 
+from sqlalchemy import insert
 from sqlmodel import Session, SQLModel
+
+from bot.store.models import CaseEvent
 
 HELD = "store.held_rows"  # Session.info: the rows waiting for add_held
 
@@ -33,5 +39,14 @@ def held_rows(db: Session) -> list[SQLModel]:
 
 
 def add_held(db: Session) -> None:
-    """Add what waits (before the commit), and add at once from now on."""
-    db.add_all(db.info.pop(HELD, []))
+    """Add what waits (before the commit), and add at once from now on. The events' cases are
+    in the database already (cases.record flushes a new case for its id)."""
+    rows = db.info.pop(HELD, [])
+    events = [row for row in rows if isinstance(row, CaseEvent)]
+    if events:
+        db.execute(_EVENTS, [{key: getattr(row, key) for key in _EVENT_KEYS} for row in events])
+    db.add_all([row for row in rows if not isinstance(row, CaseEvent)])
+
+
+_EVENTS = insert(CaseEvent.__table__)  # Core: one executemany, no ids asked back
+_EVENT_KEYS = [column.key for column in CaseEvent.__table__.columns if not column.primary_key]
