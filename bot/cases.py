@@ -41,7 +41,7 @@ def _seats(exclude):
         Case.flags.not_like(f"%{Rule.DUPLICATE_CODE}%"), Case.id != exclude)
 
 
-def _party(key: str, case=Case):
+def _party(key: str, case):
     """The case's sender or its registered contact is the lower-cased address bound as `key`."""
     return or_(func.lower(case.sender) == bindparam(key), func.lower(case.contact_email) == bindparam(key))
 
@@ -51,14 +51,13 @@ _MINE = aliased(Case)  # the sender's own accepted case of the session, found in
 _SEATS_NOT_MINE = _seats(func.coalesce(select(_MINE.id).where(
     _MINE.credit_code == bindparam("code"), _MINE.session_id == bindparam("session"),
     _MINE.decision == Decision.ACCEPTED, _party("sender", _MINE)).limit(1).scalar_subquery(), 0))
-_OPEN_OF_PARTY = select(Case).where(
-    Case.credit_code == bindparam("code"), Case.session_id == bindparam("session"),
-    Case.field_id == bindparam("field"), Case.status.in_(OPEN_INTAKE), _party("sender")).order_by(Case.id)
+# The cases a new form with this credit code is compared with, oldest first: the sender's own
+# open case (it is updated) and another address's case (the form is flagged). One query for both.
+_SAME_CODE = select(Case).where(Case.credit_code == bindparam("code"), or_(
+    Case.status.in_(OPEN_INTAKE), Case.decision.in_(TAKES_A_CASE + (Decision.NEEDS_CORRECTION,)))).order_by(Case.id)
 _THREAD = select(Outbox.case_number).where(
     Outbox.message_id.in_(bindparam("refs", expanding=True)), Outbox.case_number != "").order_by(Outbox.id.desc())
 _BY_NUMBER = select(Case).where(Case.number == bindparam("number"))
-_SAME_CODE = select(Case).where(Case.credit_code == bindparam("code"), Case.id != bindparam("case"),
-                                Case.decision.in_(TAKES_A_CASE + (Decision.NEEDS_CORRECTION,))).order_by(Case.id)
 _NEXT = (update(Counter).where(Counter.name == bindparam("counter"))
          .values(value=Counter.value + 1).returning(Counter.value))
 
@@ -103,26 +102,33 @@ def case_of_thread(db: Session, refs: list[str]) -> Case | None:
     return db.exec(_BY_NUMBER, params={"number": number}).first() if number else None
 
 
-def existing_case(db: Session, verdict: Verdict, sender: str, refs: list[str]) -> Case | None:
+def same_code(db: Session, verdict: Verdict) -> list[Case]:
+    """The open or counted cases with the form's credit code (none without a code), the code cut
+    as a case stores it."""
+    code = clip(verdict.form.credit_code, 30) if verdict.form else ""
+    return list(db.exec(_SAME_CODE, params={"code": code})) if code else []
+
+
+def existing_case(db: Session, verdict: Verdict, sender: str, refs: list[str],
+                  with_code: list[Case]) -> Case | None:
     """A correction in reply to our notice, or a second form for the same session, updates a case:
     only one of the sender's own (a case belongs to its enterprise's address, not to whoever
-    knows its credit code)."""
+    knows its credit code). `with_code`: same_code()."""
     threaded = case_of_thread(db, refs)
-    form = verdict.form
     if threaded and threaded.status in OPEN_INTAKE and _same_party(threaded, sender):
         return threaded
-    if form and form.credit_code and verdict.decision in TAKES_A_CASE and sender:
-        return db.exec(_OPEN_OF_PARTY, params={"code": form.credit_code, "session": verdict.session,
-                                               "field": verdict.field, "sender": sender.lower()}).first()
-    return None
-
-
-def duplicate_of(db: Session, case: Case) -> Case | None:
-    """Another address's case with the same credit code."""
-    if not case.credit_code:
+    if verdict.decision not in TAKES_A_CASE or not sender:
         return None
-    others = db.exec(_SAME_CODE, params={"code": case.credit_code, "case": case.id})
-    return next((other for other in others if not _same_party(other, case.sender)), None)
+    return next((case for case in with_code if case.status in OPEN_INTAKE
+                 and case.session_id == verdict.session and case.field_id == verdict.field
+                 and _same_party(case, sender)), None)
+
+
+def duplicate_of(case: Case, with_code: list[Case]) -> Case | None:
+    """Another address's case with the same credit code (`with_code`: same_code())."""
+    return next((other for other in with_code if other.id != case.id
+                 and other.decision in TAKES_A_CASE + (Decision.NEEDS_CORRECTION,)
+                 and not _same_party(other, case.sender)), None)
 
 
 def _same_party(case: Case, sender: str) -> bool:
@@ -139,7 +145,8 @@ def record(db: Session, verdict: Verdict, rules: Ruleset, *, sender: str, refs: 
     last_outbound_id (a caller that then queues no such reply puts previous_reply_id back)."""
     if verdict.decision == Decision.IGNORED or verdict.form is None or verdict.form.is_blank():
         return Recorded(None, False)
-    case = existing_case(db, verdict, sender, refs)
+    with_code = same_code(db, verdict)
+    case = existing_case(db, verdict, sender, refs, with_code)
     updated = case is not None
     if case is None:
         case = Case(number=next_case_number(db, rules, today), status=verdict.decision,
@@ -153,7 +160,7 @@ def record(db: Session, verdict: Verdict, rules: Ruleset, *, sender: str, refs: 
     db.add(case)
     db.flush()
     add_event(db, case, now, "updated" if updated else verdict.decision, ",".join(verdict.rule_ids))
-    other = None if updated else duplicate_of(db, case)
+    other = None if updated else duplicate_of(case, with_code)
     if other is not None:
         case.flags = Rule.DUPLICATE_CODE
         verdict.flags.append(Reason(Rule.DUPLICATE_CODE, "credit_code", texts.duplicate_code(other.number)))

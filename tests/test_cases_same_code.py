@@ -1,0 +1,106 @@
+"""bot.cases.record on real SQLite and PostgreSQL: a form is compared with the cases of its credit
+code read once (same_code): the sender's own open case of the same session and field is updated,
+from its address or its registered contact; another address's case flags the new one
+DUPLICATE-CODE; a closed case, another session or a rejected form changes nothing."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event
+from sqlmodel import Session
+
+from bot.cases import record
+from bot.forms.model import Form
+from bot.rules.loader import load_rules
+from bot.store.db import make_engine, migrate
+from bot.store.models import Case
+from bot.verdict import Decision, Verdict
+
+pytestmark = pytest.mark.rig
+
+REPO = Path(__file__).resolve().parents[1]
+NOW = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
+CODE, OTHER_CODE = "91150302MA05DFNF2Y", "91150303MA0N8Y7T4K"
+
+
+@pytest.fixture(scope="module")
+def rules():
+    return load_rules(REPO / "rules")
+
+
+@pytest.fixture
+def engine(db_url):
+    engine = make_engine(db_url)
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+def verdict(code: str = CODE, decision: str = Decision.ACCEPTED, session: str = "2026-12",
+            contact: str = "office@corp.test") -> Verdict:
+    form = Form(enterprise_name="乌海市新材料有限公司", credit_code=code, contact_email=contact)
+    return Verdict(decision, form=form, field="industry", session=session)
+
+
+def put(engine, rules, v: Verdict, sender: str, selects: list[str] | None = None):
+    with Session(engine, expire_on_commit=False) as db:
+        if selects is not None:
+            event.listen(engine, "before_cursor_execute", lambda c, cur, text, *rest: selects.append(text)
+                         if text.lstrip().startswith("SELECT case_record") else None)
+        got = record(db, v, rules, sender=sender, refs=[], message_id=f"<{sender}-{len(v.flags)}>",
+                     today=date(2026, 12, 1), now=NOW)
+        db.commit()
+        return got
+
+
+def test_a_second_form_from_the_sender_updates_its_case_with_one_query(engine, rules):
+    first = put(engine, rules, verdict(), "ent@corp.test")
+    selects: list[str] = []
+    again = put(engine, rules, verdict(), "ENT@corp.test", selects)
+    assert again.updated and again.case.number == first.case.number
+    assert len(selects) == 1  # the cases of the code, read once for both questions
+
+
+def test_the_registered_contact_may_update_the_case(engine, rules):
+    first = put(engine, rules, verdict(), "ent@corp.test")
+    again = put(engine, rules, verdict(), "office@corp.test")
+    assert again.updated and again.case.number == first.case.number and not again.duplicate_of
+
+
+def test_another_address_with_the_code_gets_its_own_flagged_case(engine, rules):
+    first = put(engine, rules, verdict(), "ent@corp.test")
+    selects: list[str] = []
+    theirs = put(engine, rules, verdict(contact="thief@evil.test"), "thief@evil.test", selects)
+    assert not theirs.updated and theirs.case.number != first.case.number
+    assert theirs.duplicate_of == first.case.number and theirs.case.flags == "DUPLICATE-CODE"
+    assert len(selects) == 1
+
+
+def test_a_form_for_another_session_opens_a_new_unflagged_case(engine, rules):
+    first = put(engine, rules, verdict(), "ent@corp.test")
+    later = put(engine, rules, verdict(session="2027-03"), "ent@corp.test")
+    assert not later.updated and later.case.number != first.case.number and not later.duplicate_of
+
+
+def test_a_closed_or_rejected_case_is_neither_updated_nor_a_duplicate(engine, rules):
+    first = put(engine, rules, verdict(), "ent@corp.test")
+    with Session(engine) as db:
+        case = db.get(Case, first.case.id)
+        case.status = "closed"
+        db.add(case)
+        db.commit()
+    again = put(engine, rules, verdict(), "ent@corp.test")
+    assert not again.updated and again.case.number != first.case.number
+    put(engine, rules, verdict(OTHER_CODE, Decision.REJECTED, contact="x@evil.test"), "x@evil.test")
+    mine = put(engine, rules, verdict(OTHER_CODE), "other@corp.test")
+    assert not mine.duplicate_of  # a rejected form's case is not a case to be flagged against
+
+
+def test_a_form_without_a_code_is_compared_with_nothing(engine, rules):
+    put(engine, rules, verdict(), "ent@corp.test")
+    selects: list[str] = []
+    got = put(engine, rules, verdict(code=""), "ent@corp.test", selects)
+    assert not got.updated and not got.duplicate_of and selects == []
