@@ -16,7 +16,7 @@ from bot.service.daemon import run_once
 from bot.service.jobs import Jobs
 from bot.service.runtime import open_source
 from bot.store.models import Case, CaseEvent, InboundMail, Outbox
-from bot.store.states import MailStatus
+from bot.store.states import MailStatus, OutboxStatus
 from tests.support.embedded import INTAKE, REPO, Embedded
 
 CODES = ("91150302MA05DFNF2Y", "91150303MA0N8Y7T4K", "911503007014502929")
@@ -130,6 +130,12 @@ def test_one_chunk_counts_its_senders_once_and_writes_its_outcomes_together(busy
     assert events[0] > cases[-1]
     mails = [i for i, s in enumerate(sent) if s.startswith("INSERT INTO outbox")]
     assert mails and mails[0] > cases[-1]
+    # The new mails' rows and the chunk's replies go in as one INSERT each: SQLite tells the new
+    # ids apart by their Message-IDs (the rate-limited mails above got their own outcomes).
+    assert len(mails) == 1 and sum(s.startswith("INSERT INTO inbound_mail") for s in sent) == 1
+    delivered = {m["Message-ID"].strip("<>"): m["To"] for m in busy_sender.sent()}
+    assert {o.message_id: o.recipients for o in replies} == delivered
+    assert all(o.status == OutboxStatus.SENT for o in replies)  # each row marked by its own id
 
 
 def test_mail_done_in_an_earlier_pass_counts_against_the_limit(busy_sender):

@@ -4,10 +4,10 @@ The intake handles a chunk of mail in one transaction, and each mail's queries f
 the mail before it had added: a case event, an outbox row, one INSERT each per mail. Inside a
 chunk nothing reads them back (a case's history, a mail not yet sent), so the chunk holds them
 (`hold`) and adds them all just before it commits (`add_held`): one INSERT per table on
-PostgreSQL. Case events go in as one statement on SQLite too: nobody reads their ids, and the
-ORM sends SQLite one INSERT per new row (it needs each id back, and SQLite cannot say which id
-went to which row of a multi-row INSERT). Code that adds such rows calls `add`, which adds at
-once where nothing is held.
+PostgreSQL, and on SQLite for the tables that have a sentinel column (bot.store.models.SENTINEL).
+Case events have none, and the ORM would send SQLite an INSERT per event to learn each one's id;
+nobody reads those ids, so they go in as one executemany. Code that adds such rows calls `add`,
+which adds at once where nothing is held.
 """
 
 from __future__ import annotations

@@ -7,6 +7,12 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+# A unique value the bot sets before the INSERT (a Message-ID) is what lets SQLAlchemy send many new
+# rows as one INSERT … RETURNING on SQLite too: it tells which new id went to which row by this
+# column (SQLite does not promise RETURNING in the order of the VALUES). Without one, every new
+# mail and every outgoing mail was an INSERT of its own. Not part of the schema.
+SENTINEL = {"insert_sentinel": True}
+
 
 class InboundMail(SQLModel, table=True):
     """The message ledger: one row per inbound mail, keyed by mailbox/UIDVALIDITY/UID and Message-ID."""
@@ -22,7 +28,7 @@ class InboundMail(SQLModel, table=True):
     # IMAP values are unsigned 32-bit: they do not fit a signed INTEGER column.
     uidvalidity: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
     uid: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
-    message_id: str = Field(max_length=500, unique=True, index=True)
+    message_id: str = Field(max_length=500, unique=True, index=True, sa_column_kwargs=SENTINEL)
     digest: str = Field(max_length=64, index=True)
     archive_path: str = Field(max_length=500)
     sender: str = Field(default="", max_length=320)
@@ -133,7 +139,7 @@ class Outbox(SQLModel, table=True):
     __table_args__ = (Index("ix_outbox_recipients_created", "recipients", "created_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    message_id: str = Field(max_length=500, unique=True)
+    message_id: str = Field(max_length=500, unique=True, sa_column_kwargs=SENTINEL)
     purpose: str = Field(max_length=30)
     case_number: str = Field(default="", max_length=60)
     mail_from: str = Field(max_length=320)
