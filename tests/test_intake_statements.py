@@ -17,6 +17,7 @@ from bot.service.jobs import Jobs
 from bot.service.runtime import open_source
 from bot.store.models import Case, CaseEvent, InboundMail, Outbox
 from bot.store.states import MailStatus, OutboxStatus
+from bot.store.turns import WriteTurns
 from tests.support.embedded import INTAKE, REPO, Embedded
 
 CODES = ("91150302MA05DFNF2Y", "91150303MA0N8Y7T4K", "911503007014502929")
@@ -136,6 +137,22 @@ def test_one_chunk_counts_its_senders_once_and_writes_its_outcomes_together(busy
     delivered = {m["Message-ID"].strip("<>"): m["To"] for m in busy_sender.sent()}
     assert {o.message_id: o.recipients for o in replies} == delivered
     assert all(o.status == OutboxStatus.SENT for o in replies)  # each row marked by its own id
+
+
+def test_a_chunk_cut_by_senders_turns_counts_once_and_still_limits(busy_sender, monkeypatch):
+    """On SQLite a sender waiting for the write lock makes the chunk commit after the mail in hand
+    (bot.store.turns): here after every mail. The counts read by the first transaction go on to
+    the next ones with the mails done and the answers queued since."""
+    one_chunk(monkeypatch)
+    monkeypatch.setattr(WriteTurns, "wanted", lambda self: True)
+    sent: list[str] = []
+    rules, replies = _run(busy_sender, sent)
+    assert sum(s.startswith("UPDATE inbound_mail") for s in sent) == 6  # a transaction per mail
+    assert sorted(mid for mid, ids in rules.items() if "RATE-LIMIT" in ids) == ["busy3@corp.test",
+                                                                              "busy4@corp.test"]
+    assert sorted(o.recipients for o in replies) == ["busy@corp.test"] * LIMIT + ["calm@corp.test"]
+    assert sum(s.startswith("SELECT inbound_mail.sender, count(*)") for s in sent) == 1
+    assert sum(s.startswith("SELECT outbox.recipients, count(*)") for s in sent) == 1
 
 
 def test_mail_done_in_an_earlier_pass_counts_against_the_limit(busy_sender):

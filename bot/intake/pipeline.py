@@ -39,14 +39,14 @@ from bot.intake.ledger import (
     release_unreached,
 )
 from bot.intake.prefetch import Analysis, Job
-from bot.intake.ratelimit import count_chunk, over_rate
+from bot.intake.ratelimit import CHUNK_COUNTS, ChunkCounts, count_chunk, over_rate
 from bot.intake.replies import ReplyContext, drafts_for
 from bot.mailbox.base import Fetched
 from bot.message.loop import loop_reason
 from bot.message.model import InboundMessage
 from bot.outbox.compose import new_message_id
 from bot.outbox.handoff import Handoff
-from bot.outbox.queue import claim_on_queue, claimed_here, count_answers, queue
+from bot.outbox.queue import ANSWER_COUNTS, claim_on_queue, claimed_here, count_answers, queue
 from bot.rules.decide import decide
 from bot.store import later
 from bot.store.models import InboundMail
@@ -191,16 +191,19 @@ def _handle_group(rt: Runtime, group: list[_Entry], hooks: Hooks) -> None:
     out and recorded as an error (this try counted); its transaction is rolled back and the others
     of it are handled again without it."""
     pending = list(group)
+    counts: dict = {}  # read by the first transaction (_count_chunk), handed on to the next ones
     while pending and not hooks.stopping():
-        done, failed = _try_group(rt, pending, hooks)
+        done, failed = _try_group(rt, pending, hooks, counts)
         pending = pending[done:]
         if failed is not None:
+            counts.clear()  # the rolled-back transaction had counted mails it did not keep
             entry = pending.pop(failed[0])
             _log_error(entry, failed[1])
             entry.outcome = record_error(rt, entry.row_id, failed[1], counted=False)
 
 
-def _try_group(rt: Runtime, group: list[_Entry], hooks: Hooks) -> tuple[int, tuple[int, Exception] | None]:
+def _try_group(rt: Runtime, group: list[_Entry], hooks: Hooks,
+               counts: dict) -> tuple[int, tuple[int, Exception] | None]:
     """(mails handled and committed, (index, exception) of the mail that raised or None)."""
     handled: list[tuple[_Entry, Handled]] = []
     handoff = hooks.handoff  # open and with room, waited for before taking a write turn
@@ -211,7 +214,7 @@ def _try_group(rt: Runtime, group: list[_Entry], hooks: Hooks) -> tuple[int, tup
         rt.suppressions.lend(db)
         if handoff is not None:
             claim_on_queue(db, rt.holder_id)
-        rates = _count_chunk(rt, db, group)
+        rates = _count_chunk(rt, db, group, counts)
         later.hold(db)  # its case events and outbox rows go in at its commit
         rows: list[InboundMail] = []
         for index, entry in enumerate(group):
@@ -250,13 +253,21 @@ def _try_group(rt: Runtime, group: list[_Entry], hooks: Hooks) -> tuple[int, tup
     return len(handled), None
 
 
-def _count_chunk(rt: Runtime, db: Session, group: list[_Entry]):
-    """What the chunk's mails are checked against, read for all of them at once: the mails done
-    per sender (RATE-LIMIT) and the answers sent per recipient (the outbox's cap)."""
+def _count_chunk(rt: Runtime, db: Session, group: list[_Entry], counts: dict) -> ChunkCounts:
+    """What the chunk's mails are checked against, read for all of them at once by the chunk's
+    first transaction: the mails done per sender (RATE-LIMIT) and the answers sent per recipient
+    (the outbox's cap). Kept up to date as its mails are done and its answers queued, they go on
+    in `counts` to the next transaction when a sender's turn cuts the chunk (bot.store.turns: on
+    SQLite, several times a second during a backlog) instead of being read again."""
+    if counts:
+        db.info.update(counts)
+        return db.info[CHUNK_COUNTS]
     senders = [e.arrival.msg.from_addr for e in group if e.arrival.msg is not None]
     units = [address for unit in rt.ruleset.units for address in unit.emails]  # referrals go there
     count_answers(db, [*senders, *units], rt.sender, rt.now())
-    return count_chunk(db, rt, senders)
+    rates = count_chunk(db, rt, senders)
+    counts.update({key: db.info[key] for key in (CHUNK_COUNTS, ANSWER_COUNTS) if key in db.info})
+    return rates
 
 
 def _log_error(entry: _Entry, exc: Exception) -> None:
