@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, func, or_, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, select
 
 from bot.errors import DeliveryError
@@ -279,20 +279,24 @@ def _send_claimed(engine: Engine, transport, rows: list[Outbox], now_fn, on_perm
     """Send the claimed rows; their "sent" is recorded in one commit after the last. False when a
     temporary failure says to stop (the rows not tried yet are handed back, no try counted)."""
     sent: list[tuple[Outbox, datetime]] = []
-    try:
-        for index, row in enumerate(rows):
-            outcome = _send_one(engine, transport, row, now_fn, on_permanent, turns)
-            if outcome == "sent":
-                sent.append((row, now_fn()))
-            setattr(result, outcome, getattr(result, outcome) + 1)
-            if outcome == "retried" and respect_backoff:
-                with turns.turn():
-                    unclaim(engine, rows[index + 1:], holder, now_fn())
-                return False
-        return True
-    finally:
-        with turns.turn():
-            _record_sent(engine, sent)  # also when a crash is on its way: what went out is kept
+    # One connection marks the batch's rows at their final dot: a checkout (on PostgreSQL with the
+    # pool's ping) per batch, not per mail. "sent" goes by a connection of its own, so that what
+    # went out is recorded even when this one broke.
+    with engine.connect() as marks:
+        try:
+            for index, row in enumerate(rows):
+                outcome = _send_one(engine, marks, transport, row, now_fn, on_permanent, turns)
+                if outcome == "sent":
+                    sent.append((row, now_fn()))
+                setattr(result, outcome, getattr(result, outcome) + 1)
+                if outcome == "retried" and respect_backoff:
+                    with turns.turn():
+                        unclaim(engine, rows[index + 1:], holder, now_fn())
+                    return False
+            return True
+        finally:
+            with turns.turn():
+                _record_sent(engine, sent)  # also when a crash is on its way: what went out is kept
 
 
 def _claim(engine: Engine, ids: list[int], now: datetime, holder: str) -> list[Outbox]:
@@ -394,16 +398,18 @@ _FINALIZING = update(Outbox.__table__).where(Outbox.__table__.c.id == bindparam(
     status=OutboxStatus.FINALIZING, next_attempt_at=bindparam("until"))  # built once: every mail sent
 
 
-def _send_one(engine: Engine, transport, row: Outbox, now_fn, on_permanent, turns) -> str:
-    """Send one claimed row; "sent" is left to the caller's commit (_record_sent)."""
+def _send_one(engine: Engine, marks: Connection, transport, row: Outbox, now_fn, on_permanent,
+              turns) -> str:
+    """Send one claimed row; "sent" is left to the caller's commit (_record_sent). `marks`: the
+    connection that writes the row `finalizing` before the final dot."""
     grace = grace_of(transport)
 
     def point_of_no_return() -> None:
         row.status = OutboxStatus.FINALIZING
         if grace is not None:
             row.next_attempt_at = now_fn() + grace  # when to give up waiting for the copy
-        with turns.turn(), engine.begin() as conn:
-            conn.execute(_FINALIZING, {"row_id": row.id, "until": row.next_attempt_at})
+        with turns.turn(), marks.begin():
+            marks.execute(_FINALIZING, {"row_id": row.id, "until": row.next_attempt_at})
 
     with Session(engine) as db:
         try:

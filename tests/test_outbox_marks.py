@@ -1,0 +1,66 @@
+"""bot.outbox.queue marks each mail `finalizing` before its final dot, committed where another
+process sees it, and the rows of one sender's batch are marked through one connection (a pool
+checkout, and PostgreSQL's ping, per batch rather than per mail). Real SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import event
+from sqlmodel import Session, select
+
+from bot.outbox.compose import Draft
+from bot.outbox.queue import CLAIM_BATCH, Sender, drain, queue
+from bot.store.db import make_engine, migrate
+from bot.store.models import Outbox
+from bot.store.states import OutboxStatus
+
+pytestmark = pytest.mark.rig
+
+NOW = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
+SENDER = Sender(address="intake@rb.test", name="办公室", domain="rb.test")
+
+
+class Watching:
+    """A transport that, at each final dot, reads the mail's row as another process would, and
+    notes how many connections the engine's pool had handed out by then."""
+
+    def __init__(self, engine):
+        self.engine, self.checkouts, self.seen = engine, 0, []
+        event.listen(engine, "checkout", self._count)
+
+    def _count(self, *_args) -> None:
+        self.checkouts += 1
+
+    def send(self, raw, mail_from, rcpt_to, before_dot=None):
+        before_dot()
+        checkouts = self.checkouts
+        with Session(self.engine) as db:  # another connection: what a second daemon would read
+            status = db.exec(select(Outbox.status).where(Outbox.recipients == rcpt_to[0])).one()
+        self.seen.append((rcpt_to[0], status, checkouts))
+
+
+@pytest.fixture
+def engine(db_url):
+    engine = make_engine(db_url)
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+def test_each_mail_is_finalizing_at_its_dot_and_a_batch_takes_one_connection(engine):
+    to = [f"ent{i}@corp.test" for i in range(CLAIM_BATCH)]
+    with Session(engine) as db:
+        for address in to:
+            queue(db, Draft(purpose="reply-accepted", to=[address], subject="回执", body="您好"), SENDER, NOW)
+        db.commit()
+    transport = Watching(engine)
+    result = drain(engine, transport, lambda: NOW)
+    assert result.sent == CLAIM_BATCH
+    assert [(a, s) for a, s, _n in transport.seen] == [(a, OutboxStatus.FINALIZING) for a in to]
+    # Between one mail's mark and the next, only the reading Session above took a connection.
+    marks = [n for _a, _s, n in transport.seen]
+    assert [b - a for a, b in zip(marks, marks[1:])] == [1] * (CLAIM_BATCH - 1)
+    with Session(engine) as db:
+        assert {r.status for r in db.exec(select(Outbox))} == {OutboxStatus.SENT}
