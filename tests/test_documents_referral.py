@@ -61,3 +61,27 @@ def test_an_empty_table_and_a_long_value_is_cut():
     document = read(referral_docx("转办表", "", [("情况", "字" * (MAX_VALUE + 10))], OFFICE))
     assert len(document.tables[0].rows[0].cells[1].text) == MAX_VALUE
     assert len(read(referral_docx("转办表", "", [], OFFICE)).tables[0].rows) == 0
+
+
+def test_a_value_is_written_as_python_docx_writes_a_run_text():
+    """The fast path (plain text straight into the marker's text node) gives the same run XML
+    as python-docx's run.text, spaces at the ends kept (xml:space) and breaks made elements."""
+    from docx.oxml.ns import qn
+    from docx.oxml.parser import parse_xml
+    from lxml import etree
+
+    from bot.documents.referral import _put, _skeleton
+
+    def run_of(text: str, fast: bool) -> bytes:
+        body = parse_xml(_skeleton().body)
+        [t] = [t for t in body.iter(qn("w:t")) if t.text == VALUE]
+        run = t.getparent()
+        if fast:
+            _put(t, text)
+        else:
+            run.text = text
+        return etree.tostring(run)
+
+    for text in ["乌海市某某化工有限公司", " 前后有空格 ", "末尾空格 ", "第一行\n第二行\t制表", ""]:
+        assert run_of(text, fast=True) == run_of(text, fast=False), text
+    assert b'xml:space="preserve"' in run_of(" 前后有空格 ", fast=True)
