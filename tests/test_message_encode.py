@@ -13,7 +13,15 @@ from email.utils import getaddresses
 
 import pytest
 
-from bot.message.encode import MAX_LINE, add_attachment, encoded_words, set_addresses, set_text
+from bot.message.encode import (
+    MAX_LINE,
+    add_attachment,
+    encoded_words,
+    flatten,
+    set_addresses,
+    set_text,
+    set_text_body,
+)
 from bot.outbox.compose import Draft, OutgoingAttachment, build_mime
 from bot.message.parse import parse_message
 
@@ -170,3 +178,64 @@ def test_build_mime_reads_back_whole():
     assert [(a.filename, a.data) for a in parsed.attachments] == [(SHORT, b"PK\x03\x04stub")]
     head = raw.split(b"\n\n", 1)[0]  # the attachment's parameters are kept whole on purpose (above)
     assert all(len(line) <= MAX_LINE for line in head.split(b"\n"))
+
+
+# -- flatten: the bytes of the email package's generator, without its header parsing ---------------
+
+def built(attachments: list[tuple[str, bytes]], subject: str = "回复：【报名】乌海镕喆新材料科技有限公司",
+          to: list[tuple[str, str]] | None = None, body: str = "尊敬的企业：\n\n您好！😀\n") -> EmailMessage:
+    """A message as build_mime makes it, from the same helpers."""
+    msg = EmailMessage()
+    set_addresses(msg, "From", [("市长服务民营企业接待日办公室", "intake@rb.test")])
+    set_addresses(msg, "To", to or [("", "zs@corp.test")])
+    set_text(msg, "Subject", subject)
+    msg.set_raw("Message-ID", "<m1@rb.test>")
+    set_text_body(msg, body)
+    for name, data in attachments:
+        add_attachment(msg, data, name, DOCX)
+    return msg
+
+
+def as_the_generator_writes(msg: EmailMessage, ours: bytes) -> bytes:
+    """msg.as_bytes() with the boundary `ours` chose (the email package would choose another)."""
+    found = re.search(rb'boundary="([^"]+)"', ours)
+    if found:
+        msg.set_boundary(found.group(1).decode())
+    return msg.as_bytes()
+
+
+@pytest.mark.parametrize("make", [
+    lambda: built([]),
+    lambda: built([], body=""),
+    lambda: built([(SHORT, b"PK\x03\x04stub" * 500)]),
+    lambda: built([(SHORT, b"a"), (LONG, bytes(range(256)) * 40), ("plain.docx", b"")]),
+    lambda: built([(SHORT, b"a")], subject="A plain ASCII subject " * 6),  # left to the email package
+    lambda: built([], to=[("", 'odd "quoted"@corp.test'), ("张三", "zs@corp.test")]),  # likewise
+], ids=["text", "empty body", "one document", "three attachments", "long ASCII subject",
+        "unusual address"])
+def test_flatten_writes_what_the_generator_writes(make):
+    ours = flatten(make())
+    assert ours == as_the_generator_writes(make(), ours)  # the same message, built again
+    reread = email.message_from_bytes(ours, policy=email.policy.default)
+    expected = make()
+    assert [part.get_payload(decode=True) for part in reread.walk() if not part.is_multipart()] == \
+        [part.get_payload(decode=True) for part in expected.walk() if not part.is_multipart()]
+
+
+def test_flatten_leaves_other_shapes_to_the_generator():
+    nested = built([(SHORT, b"a")])
+    nested.preamble = "This is a multi-part message in MIME format."
+    inner = built([(SHORT, b"b")])
+    nested.attach(inner)  # a multipart inside the mixed one
+    ours = flatten(nested)
+    assert ours.count(b"boundary=") == 2 and b"This is a multi-part" in ours
+    reread = email.message_from_bytes(ours, policy=email.policy.default)
+    assert [part.get_content_type() for part in reread.walk()] == [
+        "multipart/mixed", "text/plain", DOCX, "multipart/mixed", "text/plain", DOCX]
+
+
+def test_boundaries_differ_and_never_start_a_line_of_the_parts():
+    first, second = (flatten(built([(SHORT, b"a")])) for _ in range(2))
+    mark = re.search(rb'boundary="([^"]+)"', first).group(1)
+    assert mark != re.search(rb'boundary="([^"]+)"', second).group(1)
+    assert len(mark) == 15 + 19 + 2 and first.count(b"\n--" + mark) == 3

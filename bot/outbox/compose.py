@@ -15,7 +15,7 @@ import jinja2
 from bot.casetag import case_tag
 from bot.defaults import TemplatePath
 from bot.errors import ConfigError
-from bot.message.encode import add_attachment, folded, set_addresses, set_text, set_text_body
+from bot.message.encode import add_attachment, flatten, folded, set_addresses, set_text, set_text_body
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,7 @@ def build_mime(draft: Draft, *, message_id: str, mail_from: str, from_name: str,
     set_text_body(msg, draft.body)
     for att in draft.attachments:
         _attach(msg, att)
-    return msg.as_bytes()
+    return flatten(msg)
 
 
 def _message_id(value: str) -> str:
