@@ -8,8 +8,9 @@ mail's FormBudget.
 The third-party libraries are imported where they are used, on first use: xlrd, olefile and py7zr
 only by a mail that needs them (5-90 ms and 0.1-6 MB each, once per worker), PDFium and the OCR
 model only in the child process. openpyxl is the exception: most forms are .xlsx, so the mail
-workers import it before they report ready (`preload_usual_readers`), and its ~0.2 s stays out of
-a mail's time limit. The process that runs the intake reads no form itself and imports none of them.
+workers import it (and python-calamine, which reads the ordinary ones: bot.forms.xlsx) before they
+report ready (`preload_usual_readers`), and its ~0.2 s stays out of a mail's time limit. The
+process that runs the intake reads no form itself and imports none of them.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ def preload_usual_readers() -> None:
     need openpyxl (with numpy and PIL, which it imports when they are installed: ~0.2 s and ~23 MB);
     .docx and mail bodies need nothing more than this module."""
     import openpyxl  # noqa: F401 - deferred to here: the intake's own process imports this module too
+    import python_calamine  # noqa: F401 - likewise
 
 
 def read_values(data: bytes, budget: FormBudget, *, nested: bool = False) -> RawValues:
