@@ -78,6 +78,7 @@ class Bench:
     peer_note: str = ""
     pg_databases: list[str] = field(default_factory=list)
     bot_settings: list[str] = field(default_factory=list)  # --bot-set, "section.key=value"
+    limit_xlsx: str = "openpyxl"  # --limit-xlsx: the limits' .xlsx reader
 
     @property
     def n(self) -> int:
@@ -107,10 +108,10 @@ def measure_limits(b: Bench) -> dict:
     as it was (PEEK). Both loops run in this thread: thread_time() is their CPU, not the servers'."""
     b.backlog()
     cpu, busy = time.thread_time(), common.machine_busy()
-    secs, messages, forms = common.limit_pass(b.rig, INTAKE)
+    secs, messages, forms = common.limit_pass(b.rig, INTAKE, xlsx=b.limit_xlsx)
     limit_cpu, cpu = time.thread_time() - cpu, time.thread_time()
     limit_busy, busy = common.machine_busy() - busy, common.machine_busy()
-    replying = common.reply_limit_pass(b.rig, INTAKE, b.senders)
+    replying = common.reply_limit_pass(b.rig, INTAKE, b.senders, xlsx=b.limit_xlsx)
     replying_cpu = time.thread_time() - cpu
     replying_busy = common.machine_busy() - busy
     if messages != b.n or forms != b.n or replying["delivered"] != b.n:
@@ -284,6 +285,9 @@ def parse_args(argv):
     ap.add_argument("--bot-set", action="append", default=[], metavar="KEY=VALUE",
                     help="a setting of the bot's config.toml for every bot run, e.g. smtp.connections=4 "
                          "or commit_batch=10 (repeatable; the value is written as TOML)")
+    ap.add_argument("--limit-xlsx", choices=("openpyxl", "calamine"), default="openpyxl",
+                    help="the .xlsx reader of both limits' loops: openpyxl read-only (issue 12's "
+                         "definition, the default) or calamine, which the bot reads ordinary forms with")
     args = ap.parse_args(argv)
     args.systems = [s.strip() for s in args.systems.split(",") if s.strip()]
     unknown = set(args.systems) - set(SYSTEMS)
@@ -297,6 +301,7 @@ def setup(rig, args, work: Path) -> Bench:
     mix = common.MailMix(senders)
     b = Bench(rig, senders, [raw for _s, raw in mix.mails(args.n, "cmp")], work, mix.describe(args.n))
     b.bot_settings = list(args.bot_set)
+    b.limit_xlsx = args.limit_xlsx
     common.prepare(rig, senders)
     if "bot-postgres" in args.systems or "postgres" in args.profile_db:
         b.pg, why = common.postgres()
@@ -356,6 +361,10 @@ def report(b: Bench, args, rounds: list[dict]) -> None:
                 main_table(rounds, keys, b.n))
     print("client CPU: the loop's own thread for the limits; the whole process tree (workers included) "
           "for helpdesk and the bot; the servers' CPU (Dovecot, the rig's SMTP, PostgreSQL) is not in it.")
+    print(f"the limits read .xlsx forms with {b.limit_xlsx}" + (
+        " read-only, as issue 12 defines them; the bot reads an ordinary form with calamine "
+        "(bot/forms/xlsx.py): --limit-xlsx calamine gives the limits the same reader"
+        if b.limit_xlsx == "openpyxl" else ", as the bot reads an ordinary form (--limit-xlsx calamine)"))
     print("machine CPU: every CPU of the machine busy during the row (/proc/stat): client, servers and "
           "anything else; CPU ceiling: the rate at which that much CPU per mail fills all "
           f"{common.machine()['nproc']} cores.")

@@ -383,7 +383,18 @@ def start_rig():
 # =====================================================================================================
 
 
-def read_xlsx(data: bytes) -> int:
+def read_xlsx(data: bytes, reader: str = "openpyxl") -> int:
+    """Cells with a value in the workbook, read by openpyxl read-only (the limit as issue 12 defines
+    it) or by calamine (`reader="calamine"`: what the bot reads an ordinary form with since 35785b4)."""
+    if reader == "calamine":
+        from python_calamine import CalamineWorkbook
+
+        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        try:
+            return sum(1 for i in range(len(book.sheet_names))
+                       for row in book.get_sheet_by_index(i).to_python() for v in row if v != "")
+        finally:
+            book.close()
     import openpyxl
 
     wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
@@ -423,15 +434,16 @@ def read_body(mail) -> int:
     return 0
 
 
-def read_forms(mail) -> int:
-    """Forms read from one mail parsed by mail-parser: its .xlsx/.docx attachments, else its body."""
+def read_forms(mail, xlsx: str = "openpyxl") -> int:
+    """Forms read from one mail parsed by mail-parser: its .xlsx/.docx attachments, else its body.
+    `xlsx`: the .xlsx reader (read_xlsx)."""
     forms = 0
     for att in mail.attachments:
         payload = att["payload"]
         raw = base64.b64decode(payload) if att.get("binary") else payload.encode()
         name = (att.get("filename") or "").lower()
         if name.endswith(".xlsx"):
-            forms += read_xlsx(raw) > 0
+            forms += read_xlsx(raw, xlsx) > 0
         elif name.endswith(".docx"):
             forms += read_docx(raw) > 0
     if not mail.attachments:
@@ -439,9 +451,10 @@ def read_forms(mail) -> int:
     return forms
 
 
-def fetch_and_parse(rig, address: str, folder: str = "INBOX", batch: int = 100):
+def fetch_and_parse(rig, address: str, folder: str = "INBOX", batch: int = 100, xlsx: str = "openpyxl"):
     """The bare loop: every message of the folder fetched (FETCH BODY.PEEK[], batches of 100, so the
-    mailbox is left as it was) and parsed with mail-parser, its form read. Yields (mail, forms read)."""
+    mailbox is left as it was) and parsed with mail-parser, its form read (`xlsx`: read_xlsx's
+    reader). Yields (mail, forms read)."""
     import mailparser
     from imapclient import IMAPClient
 
@@ -455,17 +468,18 @@ def fetch_and_parse(rig, address: str, folder: str = "INBOX", batch: int = 100):
             data = c.fetch(chunk, ["BODY.PEEK[]"])
             for uid in chunk:
                 mail = mailparser.parse_from_bytes(data[uid][b"BODY[]"])
-                yield mail, read_forms(mail)
+                yield mail, read_forms(mail, xlsx)
     finally:
         with contextlib.suppress(Exception):
             c.logout()
 
 
-def limit_pass(rig, address: str, folder: str = "INBOX", batch: int = 100) -> tuple[float, int, int]:
+def limit_pass(rig, address: str, folder: str = "INBOX", batch: int = 100,
+               xlsx: str = "openpyxl") -> tuple[float, int, int]:
     """Seconds to fetch and parse every message of the folder; (seconds, messages, forms read)."""
     t0 = time.monotonic()
     messages = forms = 0
-    for _mail, read in fetch_and_parse(rig, address, folder, batch):
+    for _mail, read in fetch_and_parse(rig, address, folder, batch, xlsx):
         messages += 1
         forms += read
     return time.monotonic() - t0, messages, forms
@@ -513,7 +527,7 @@ def submission(rig):
 
 
 def reply_limit_pass(rig, address: str, senders: list[str], folder: str = "INBOX",
-                     batch: int = 100) -> dict:
+                     batch: int = 100, xlsx: str = "openpyxl") -> dict:
     """The limit's loop plus one short reply per mail, sent over ONE SMTP connection as soon as the
     mail is read; timed, like the bot, until every reply is in its sender's mailbox."""
     with Counter(rig, senders) as counter:
@@ -522,7 +536,7 @@ def reply_limit_pass(rig, address: str, senders: list[str], folder: str = "INBOX
         messages = forms = 0
         smtp = submission(rig)
         try:
-            for mail, read in fetch_and_parse(rig, address, folder, batch):
+            for mail, read in fetch_and_parse(rig, address, folder, batch, xlsx):
                 to, raw = short_reply(mail)
                 smtp.sendmail(INTAKE, [to], raw)
                 messages += 1
