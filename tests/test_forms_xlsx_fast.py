@@ -164,3 +164,35 @@ def test_a_workbook_calamine_cannot_open_gets_openpyxls_verdict():
     with pytest.raises(FormUnreadable) as either:
         sheet_grids(broken, max_rows=ROWS)
     assert either.value.reason == streamed.value.reason == "corrupt"
+
+
+def moved_shared_strings(keep_stale: bool) -> bytes:
+    """EXCEL_LIKE with its shared strings at xl/strings.xml (the content types say so), and
+    optionally a stale xl/sharedStrings.xml of other texts left behind."""
+    import zipfile
+
+    source = zipfile.ZipFile(io.BytesIO(EXCEL_LIKE))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as package:
+        for info in source.infolist():
+            body = source.read(info).replace(b"/xl/sharedStrings.xml", b"/xl/strings.xml").replace(
+                b'Target="sharedStrings.xml"', b'Target="strings.xml"')
+            name = "xl/strings.xml" if info.filename == "xl/sharedStrings.xml" else info.filename
+            package.writestr(name, body)
+        if keep_stale:
+            package.writestr("xl/sharedStrings.xml", '<sst xmlns="http://schemas.openxmlformats.org/'
+                             'spreadsheetml/2006/main">' + shared(*["旧"] * 9) + "</sst>")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("keep_stale", [False, True], ids=["moved", "moved, stale part left"])
+def test_shared_strings_kept_elsewhere_go_to_openpyxl(keep_stale):
+    data = moved_shared_strings(keep_stale)
+    assert fast_values(data, ROWS) is None
+    fast_grids, streamed, _fast = both(data)
+    assert fast_grids == streamed and fast_grids[0][1] == ["", "企业名称", "乌海市某某公司"]
+
+
+def test_a_prefixed_attribute_named_r_does_not_hide_a_cell_far_away():
+    far = xlsx_package('<row r="1"><c xmlns:x="urn:x" x:r="A1" r="A9999" t="inlineStr"><is><t>远</t></is></c></row>')
+    assert fast_values(far, ROWS) is None

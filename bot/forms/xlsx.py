@@ -1,14 +1,15 @@
 """Reading the registration form from a workbook (.xlsx, and .xlsm read as data: macros never run).
 
 A form is read by calamine (python-calamine, Rust) when it is the size a form is; anything else is
-streamed by openpyxl. calamine reads a form in ~0.1 ms where openpyxl takes ~3-7 ms (the largest
-single cost of reading a backlog), but it builds each sheet whole in memory: a dense range from the
-first to the last cell, and a copy of a shared string for every cell that names it. So it only gets
-workbooks whose sheets are small and stay within MAX_COLUMNS x FAST_ROWS cells, whose shared
-strings times the cells that may name them stay small, and that hold nothing it reads otherwise
-than openpyxl (error cells, which it reads as empty); a number it cannot hold exactly (an 18-digit
-credit code typed as a number), or any error of its own, sends the workbook to openpyxl too.
-tests/test_forms_xlsx_fast.py holds both readers to the same grids.
+streamed by openpyxl. calamine reads a form in ~0.3 ms, its checks included, where openpyxl takes
+~3-7 ms (the largest single cost of reading a backlog), but it builds each sheet whole in memory:
+a dense range from the first to the last cell, and a copy of a shared string for every cell that
+names it. So it only gets workbooks whose sheets are small and stay within MAX_COLUMNS x FAST_ROWS
+cells, whose shared strings times the cells that may name them stay small, and that hold nothing
+it reads otherwise than openpyxl (error cells, which it reads as empty; shared strings kept
+somewhere else than xl/sharedStrings.xml, which it does not look for). A number it cannot hold
+exactly (an 18-digit credit code typed as a number), or any error of its own, sends the workbook
+to openpyxl too. tests/test_forms_xlsx_fast.py holds both readers to the same grids.
 
 openpyxl in read-only mode streams the sheet (bounded memory on a 10,000-row sheet) and gives cached
 values of formulas (`data_only`); it trusts the sheet's `<dimension>`, which WPS writes as `A1:A1`, so
@@ -122,8 +123,10 @@ SHARED_STRINGS = "xl/sharedstrings.xml"  # where calamine looks for them (case-i
 WORKSHEETS = "xl/worksheets/"  # where calamine reads worksheets from (else it fails: openpyxl)
 
 _CELL = re.compile(rb"<(?:[\w.-]+:)?c[\s/>]")
-_CELL_REF = re.compile(rb"<(?:[\w.-]+:)?c\s[^>]*?\br=[\"']([A-Za-z]{1,3})([0-9]{1,7})[\"']")
+_CELL_REF = re.compile(rb"<(?:[\w.-]+:)?c(?=\s)[^>]*?\sr=[\"']([A-Za-z]{1,3})([0-9]{1,7})[\"']")
 _ERROR_CELL = re.compile(rb"\st=[\"']e[\"']")
+_OVERRIDE = re.compile(rb"<(?:[\w.-]+:)?Override\s[^>]*>")
+_PART_NAME = re.compile(rb"\sPartName=[\"']([^\"']*)[\"']")
 
 
 def fast_values(stored: bytes, max_rows: int) -> list[list[list]] | None:
@@ -145,6 +148,8 @@ def _fits_calamine(stored: bytes) -> bool:
     try:
         with zipfile.ZipFile(io.BytesIO(stored)) as package:
             infos = package.infolist()
+            if not _shared_strings_where_calamine_looks(package):
+                return False
             sheets = [i for i in infos if i.filename.lower().startswith(WORKSHEETS)]
             if sum(i.file_size for i in sheets) > FAST_SHEET_BYTES:
                 return False
@@ -158,6 +163,21 @@ def _fits_calamine(stored: bytes) -> bool:
             return cells * shared <= FAST_COPIES
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
         return False
+
+
+def _shared_strings_where_calamine_looks(package: zipfile.ZipFile) -> bool:
+    """openpyxl finds the shared strings by their content type, calamine only at one path: a
+    workbook that keeps them elsewhere would lose its text (or read a stale part) in calamine."""
+    try:
+        types = package.read("[Content_Types].xml")
+    except KeyError:
+        return False
+    for override in _OVERRIDE.findall(types):
+        if b"sharedStrings+xml" in override:
+            name = _PART_NAME.search(override)
+            if name is None or name.group(1).lower() != b"/" + SHARED_STRINGS.encode():
+                return False
+    return True
 
 
 def _small_extent(xml: bytes) -> bool:
