@@ -196,3 +196,18 @@ def test_shared_strings_kept_elsewhere_go_to_openpyxl(keep_stale):
 def test_a_prefixed_attribute_named_r_does_not_hide_a_cell_far_away():
     far = xlsx_package('<row r="1"><c xmlns:x="urn:x" x:r="A1" r="A9999" t="inlineStr"><is><t>远</t></is></c></row>')
     assert fast_values(far, ROWS) is None
+
+
+def test_a_built_in_chinese_date_format_is_a_date_in_calamine_and_the_form_reads_the_same():
+    """Known difference: numFmtId 31 (yyyy年m月d日) and 57 (yyyy年m月), which Chinese Excel and WPS
+    write for dates, are date formats to calamine; openpyxl knows only the locale-free built-ins and
+    gives the serial number. The form's date is the same either way: normalize_date reads a serial."""
+    from bot.forms.normalize import normalize_date
+
+    data = xlsx_package('<row r="1"><c r="A1" t="inlineStr"><is><t>填报日期</t></is></c><c r="B1" s="1"><v>45369</v></c></row>'
+                        '<row r="2"><c r="A2" t="inlineStr"><is><t>日期</t></is></c><c r="B2" s="2"><v>45369</v></c></row>',
+                        cell_formats=[0, 31, 14])
+    fast_grids, streamed, fast = both(data)
+    assert fast and fast_grids == [[["填报日期", "2024-03-18"], ["日期", "2024-03-18"]]]
+    assert streamed == [[["填报日期", "45369"], ["日期", "2024-03-18"]]]
+    assert normalize_date(fast_grids[0][0][1]) == normalize_date(streamed[0][0][1]) == "2024-03-18"

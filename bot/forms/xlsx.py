@@ -9,7 +9,10 @@ cells, whose shared strings times the cells that may name them stay small, and t
 it reads otherwise than openpyxl (error cells, which it reads as empty; shared strings kept
 somewhere else than xl/sharedStrings.xml, which it does not look for). A number it cannot hold
 exactly (an 18-digit credit code typed as a number), or any error of its own, sends the workbook
-to openpyxl too. tests/test_forms_xlsx_fast.py holds both readers to the same grids.
+to openpyxl too. tests/test_forms_xlsx_fast.py holds both readers to the same grids. One known
+difference is kept: the built-in Chinese date formats (numFmtId 27-36, 50-58, which Chinese Excel
+and WPS write for 2024年3月18日) are dates to calamine and serial numbers to openpyxl; a form's date
+reads the same either way, since normalize_date takes a serial.
 
 openpyxl in read-only mode streams the sheet (bounded memory on a 10,000-row sheet) and gives cached
 values of formulas (`data_only`); it trusts the sheet's `<dimension>`, which WPS writes as `A1:A1`, so

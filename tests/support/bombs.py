@@ -15,10 +15,12 @@ def shared_string_bomb(rows: int = 2500, cols: int = 60) -> bytes:
     return xlsx_package(sheet_rows, f"<si><t>{big}</t></si>")
 
 
-def xlsx_package(sheet_data: str, shared_items: str | None = None, sheet_head: str = "") -> bytes:
+def xlsx_package(sheet_data: str, shared_items: str | None = None, sheet_head: str = "",
+                 cell_formats: list[int] | None = None) -> bytes:
     """A one-sheet .xlsx made by hand, as Excel and WPS lay one out: `sheet_data` is the inside of
     <sheetData>, `shared_items` the <si> items of xl/sharedStrings.xml (none: no such part),
-    `sheet_head` what comes before <sheetData> (a <dimension>, say)."""
+    `sheet_head` what comes before <sheetData> (a <dimension>, say), `cell_formats` the built-in
+    number format of each cell style (s="1" is the second; none: no xl/styles.xml)."""
     shared_type = '<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
     shared_rel = '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/>'
     with_shared = shared_items is not None
@@ -37,6 +39,16 @@ def xlsx_package(sheet_data: str, shared_items: str | None = None, sheet_head: s
         '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>'
         + (shared_rel if with_shared else "") + "</Relationships>",
     }
+    if cell_formats is not None:
+        files["[Content_Types].xml"] = files["[Content_Types].xml"].replace("</Types>", (
+            '<Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.'
+            'spreadsheetml.styles+xml"/></Types>'))
+        files["xl/_rels/workbook.xml.rels"] = files["xl/_rels/workbook.xml.rels"].replace("</Relationships>", (
+            '<Relationship Id="rId3" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+            'styles" Target="styles.xml"/></Relationships>'))
+        styles = "".join(f'<xf numFmtId="{n}" applyNumberFormat="1"/>' for n in cell_formats)
+        files["xl/styles.xml"] = ('<?xml version="1.0"?><styleSheet xmlns="http://schemas.openxmlformats.org/'
+                                  f'spreadsheetml/2006/main"><cellXfs count="{len(cell_formats)}">{styles}</cellXfs></styleSheet>')
     if with_shared:
         count = shared_items.count("<si>")
         files["xl/sharedStrings.xml"] = ('<?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
