@@ -12,7 +12,8 @@ exactly (an 18-digit credit code typed as a number), or any error of its own, se
 to openpyxl too. tests/test_forms_xlsx_fast.py holds both readers to the same grids. One known
 difference is kept: the built-in Chinese date formats (numFmtId 27-36, 50-58, which Chinese Excel
 and WPS write for 2024年3月18日) are dates to calamine and serial numbers to openpyxl; a form's date
-reads the same either way, since normalize_date takes a serial.
+reads the same either way when it is a whole day, since normalize_date takes a serial (a serial
+with a time of day becomes a date only through calamine).
 
 openpyxl in read-only mode streams the sheet (bounded memory on a 10,000-row sheet) and gives cached
 values of formulas (`data_only`); it trusts the sheet's `<dimension>`, which WPS writes as `A1:A1`, so
