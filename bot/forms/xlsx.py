@@ -190,14 +190,10 @@ def _small_extent(xml: bytes) -> bool:
     refs = _CELL_REF.findall(xml)
     if len(refs) != len(_CELL.findall(xml)) or _ERROR_CELL.search(xml):
         return False
-    return all(int(row) <= FAST_ROWS and _column(letters) <= MAX_COLUMNS for letters, row in refs)
+    from openpyxl.utils import column_index_from_string  # preloaded with openpyxl in the workers
 
-
-def _column(letters: bytes) -> int:
-    number = 0
-    for letter in letters.upper():
-        number = number * 26 + letter - 64
-    return number
+    return all(int(row) <= FAST_ROWS and column_index_from_string(letters.decode()) <= MAX_COLUMNS
+               for letters, row in refs)
 
 
 def _calamine_sheets(stored: bytes, max_rows: int) -> list[list[list]]:
