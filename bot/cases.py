@@ -22,6 +22,7 @@ COUNTED = (Decision.ACCEPTED,)  # decisions that take a seat in a session
 OPEN_INTAKE = (CaseStatus.NEEDS_CORRECTION, CaseStatus.ACCEPTED, CaseStatus.DEFERRED)
 TAKES_A_CASE = (Decision.ACCEPTED, Decision.DEFERRED)  # decisions that keep a case open for the office
 CHANNELS = {"mail": "邮件", "phone": "电话", "onsite": "现场"}
+SEAT_COUNTS = "seat_counts"  # Session.info key: seats taken per session (seats_in_transaction)
 
 
 @dataclass
@@ -76,6 +77,25 @@ def seats_for(db: Session, session_id: str, credit_code: str | None, sender: str
                                             "sender": sender.lower()}).one()
 
 
+def seats_in_transaction(db: Session, session_id: str, sender: str, with_code: list[Case]) -> int:
+    """seats_for() for the intake, which decides a chunk of mails in one transaction: a session's
+    count is read once per transaction and kept in `db.info` until record() (or a follow-up, see
+    forget_seats) changes a case that takes a seat. The sender's own counted case is found among
+    `with_code` (same_code() of the form, which the intake reads anyway) instead of by a subquery."""
+    counts = db.info.setdefault(SEAT_COUNTS, {})
+    if session_id not in counts:
+        counts[session_id] = seats_used(db, session_id)
+    mine = any(case.session_id == session_id and case.decision in COUNTED
+               and Rule.DUPLICATE_CODE not in (case.flags or "") and _same_party(case, sender)
+               for case in with_code)
+    return counts[session_id] - mine
+
+
+def forget_seats(db: Session) -> None:
+    """The seat counts of seats_in_transaction are read again: a case that takes a seat changed."""
+    db.info.pop(SEAT_COUNTS, None)
+
+
 def next_case_number(db: Session, rules: Ruleset, today: date) -> str:
     """Allocate the next number of the year; UPDATE … RETURNING serialises concurrent writers."""
     name = f"case-{today.year}"
@@ -102,11 +122,26 @@ def case_of_thread(db: Session, refs: list[str]) -> Case | None:
     return db.exec(_BY_NUMBER, params={"number": number}).first() if number else None
 
 
-def same_code(db: Session, verdict: Verdict) -> list[Case]:
-    """The open or counted cases with the form's credit code (none without a code), the code cut
-    as a case stores it."""
-    code = clip(verdict.form.credit_code, 30) if verdict.form else ""
+def same_code(db: Session, credit_code: str | None) -> list[Case]:
+    """The open or counted cases with this credit code (none without a code), the code cut as a
+    case stores it."""
+    code = clip(credit_code, 30)
     return list(db.exec(_SAME_CODE, params={"code": code})) if code else []
+
+
+class SameCode:
+    """same_code() of one mail, read once for both its seat count and its record(), by the code
+    the form has at the time (decide() may complete it from the roster in between)."""
+
+    def __init__(self, db: Session):
+        self.db = db
+        self._found: dict[str, list[Case]] = {}
+
+    def __call__(self, credit_code: str | None) -> list[Case]:
+        code = clip(credit_code, 30)
+        if code not in self._found:
+            self._found[code] = same_code(self.db, code)
+        return self._found[code]
 
 
 def existing_case(db: Session, verdict: Verdict, sender: str, refs: list[str],
@@ -139,15 +174,18 @@ def _same_party(case: Case, sender: str) -> bool:
 
 def record(db: Session, verdict: Verdict, rules: Ruleset, *, sender: str, refs: list[str],
            message_id: str, today: date, now: datetime, channel: str = "mail",
-           reply_id: str = "") -> Recorded:
+           reply_id: str = "", cases_with: SameCode | None = None) -> Recorded:
     """Create or update the case for a verdict that has a form; None for ignored / no form.
     `reply_id`: the Message-ID the reply to this verdict will carry, written with the case as its
-    last_outbound_id (a caller that then queues no such reply puts previous_reply_id back)."""
+    last_outbound_id (a caller that then queues no such reply puts previous_reply_id back).
+    `cases_with`: the mail's SameCode, when its seat count read it already."""
     if verdict.decision == Decision.IGNORED or verdict.form is None or verdict.form.is_blank():
         return Recorded(None, False)
-    with_code = same_code(db, verdict)
+    with_code = (cases_with or SameCode(db))(verdict.form.credit_code)
     case = existing_case(db, verdict, sender, refs, with_code)
     updated = case is not None
+    if verdict.decision in COUNTED or (updated and case.decision in COUNTED):
+        forget_seats(db)
     if case is None:
         case = Case(number=next_case_number(db, rules, today), status=verdict.decision,
                     decision=verdict.decision, sender=clip(sender, 320),

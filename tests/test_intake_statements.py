@@ -182,3 +182,28 @@ def test_a_chunks_case_events_go_in_as_one_statement_with_their_cases_ids(busy_s
     # rate-limited: no case event); calm's one form makes its own case.
     assert events == [(busy.id, busy.decision, True), (busy.id, "updated", True),
                       (calm.id, calm.decision, True), (busy.id, "updated", True)]
+
+
+
+def test_a_full_session_is_not_counted_again_for_every_later_mail(tmp_path, monkeypatch):
+    """A chunk counts a session's seats once and again only after a mail took a seat in it: once
+    the current session is full, the forms after it are deferred without counting anything."""
+    bot = embedded(tmp_path)
+    sessions = tmp_path / "rules" / "sessions.toml"
+    sessions.write_text(sessions.read_text(encoding="utf-8").replace("capacity = 8", "capacity = 1", 1),
+                        encoding="utf-8")
+    codes = ("91150302MA05DFNF2Y", "91150302MA0N1RX23K", "91150302MAJG7LCM8G", "91150302MAK11LCR49")
+    for i, code in enumerate(codes):
+        values = FormValues(enterprise_name=f"乌海市第{i + 1}新材料有限公司", credit_code=code)
+        bot.deliver(registration_mail(sender=f"ent{i}@corp.test", to=INTAKE, message_id=f"f{i}@corp.test",
+                                      attachments=[("表.xlsx", form_xlsx(values))]))
+    one_chunk(monkeypatch)
+    monkeypatch.setattr(WriteTurns, "wanted", lambda self: False)  # one transaction for the chunk
+    sent: list[str] = []
+    outcomes, _ = _run(bot, sent)
+    assert [outcomes[f"f{i}@corp.test"] for i in range(4)] == ["MATCH-CURRENT"] + ["SESSION-FULL"] * 3
+    cases = [i for i, s in enumerate(sent) if s.startswith("INSERT INTO case_record")]
+    counts = [i for i, s in enumerate(sent) if s.startswith("SELECT count(*) AS count_1 FROM case_record")]
+    assert len(cases) == 4
+    assert counts[0] < cases[0] < counts[1] < cases[1]  # the first form, then the full session seen
+    assert [i for i in counts if i > cases[1]] == []  # the third and fourth form: nothing counted

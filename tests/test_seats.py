@@ -1,17 +1,24 @@
 """Seats taken in a session (bot.cases.seats_used, seats_for), on real SQLite and PostgreSQL: the
 sender's own earlier form is left out in the same query that counts, another address that knows the
-credit code gets no such discount, and a case flagged DUPLICATE-CODE takes no seat."""
+credit code gets no such discount, and a case flagged DUPLICATE-CODE takes no seat. The intake's
+seats_in_transaction gives the same answers from a count read once per transaction, read again
+when record() changes a case that takes a seat."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
+from pathlib import Path
 
 import pytest
+from sqlalchemy import event
 from sqlmodel import Session
 
-from bot.cases import seats_for, seats_used
+from bot.cases import SameCode, forget_seats, record, seats_for, seats_in_transaction, seats_used
+from bot.forms.model import Form
+from bot.rules.loader import load_rules
 from bot.store.db import make_engine, migrate
 from bot.store.models import Case
+from bot.verdict import Decision, Verdict
 
 pytestmark = pytest.mark.rig
 
@@ -27,9 +34,15 @@ def _case(number: str, code: str, sender: str, *, session: str = "2026-12", deci
 
 
 @pytest.fixture
-def db(db_url):
+def engine(db_url):
     engine = make_engine(db_url)
     migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def db(engine):
     with Session(engine) as session:
         session.add_all([
             _case("C-1", OWN, "Ent@Corp.test", contact="office@corp.test"),
@@ -40,7 +53,6 @@ def db(db_url):
         ])
         session.commit()
         yield session
-    engine.dispose()
 
 
 def test_seats_used_counts_accepted_unflagged_cases_of_the_session(db):
@@ -61,3 +73,55 @@ def test_seats_used_counts_accepted_unflagged_cases_of_the_session(db):
 ])
 def test_seats_for_leaves_out_only_the_senders_own_form(db, code, sender, seats):
     assert seats_for(db, "2026-12", code, sender) == seats
+    assert seats_in_transaction(db, "2026-12", sender, SameCode(db)(code)) == seats
+
+
+def counting(engine) -> list[str]:
+    """The seat counts run on `engine` from now on (their SQL text)."""
+    seen: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda c, cur, text, *rest: seen.append(text)
+                 if text.lstrip().startswith("SELECT count(") else None)
+    return seen
+
+
+def test_a_transaction_counts_a_session_once_until_a_seat_changes(engine, db):
+    counts = counting(engine)
+    mine = SameCode(db)(OWN)
+    assert [seats_in_transaction(db, "2026-12", "ent@corp.test", mine) for _ in range(3)] == [1, 1, 1]
+    assert seats_in_transaction(db, "2026-12", "stranger@evil.test", []) == 2
+    assert len(counts) == 1  # one count of the session for all four questions
+    assert seats_in_transaction(db, "2027-03", "ent@corp.test", mine) == 1
+    assert len(counts) == 2  # another session is counted on its own
+    with Session(engine) as other:  # a seat taken by another transaction meanwhile (a phone registration)
+        other.add(_case("C-9", "91150304MA0N8Y7T4X", "late@corp.test"))
+        other.commit()
+    assert seats_in_transaction(db, "2026-12", "stranger@evil.test", []) == 2  # still the count read
+    forget_seats(db)
+    assert seats_in_transaction(db, "2026-12", "stranger@evil.test", []) == 3
+    assert len(counts) == 3
+
+
+def _verdict(code: str, decision: str) -> Verdict:
+    form = Form(enterprise_name="乌海市新材料有限公司", credit_code=code, contact_email="new@corp.test")
+    return Verdict(decision, form=form, field="industry", session="2026-12")
+
+
+@pytest.mark.parametrize("decision, seats_after", [(Decision.ACCEPTED, 3), (Decision.DEFERRED, 2)])
+def test_recording_a_case_that_takes_a_seat_reads_the_count_again(engine, db, decision, seats_after):
+    rules = load_rules(Path(__file__).resolve().parents[1] / "rules")
+    assert seats_in_transaction(db, "2026-12", "stranger@evil.test", []) == 2
+    counts = counting(engine)
+    cases_with = SameCode(db)
+    record(db, _verdict("91150304MA0N8Y7T4X", decision), rules, sender="new@corp.test", refs=[],
+           message_id="<new@corp.test>", today=date(2026, 12, 1), now=NOW, cases_with=cases_with)
+    assert seats_in_transaction(db, "2026-12", "stranger@evil.test", []) == seats_after
+    assert len(counts) == (1 if decision == Decision.ACCEPTED else 0)  # a deferred case takes no seat
+
+
+def test_updating_the_senders_counted_case_reads_the_count_again(engine, db):
+    rules = load_rules(Path(__file__).resolve().parents[1] / "rules")
+    assert seats_in_transaction(db, "2026-12", "stranger@evil.test", []) == 2
+    got = record(db, _verdict(OWN, Decision.DEFERRED), rules, sender="ent@corp.test", refs=[],
+                 message_id="<again@corp.test>", today=date(2026, 12, 1), now=NOW)
+    assert got.updated and got.case.number == "C-1"  # its accepted case, now deferred: a seat freed
+    assert seats_in_transaction(db, "2026-12", "stranger@evil.test", []) == 1

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from bot.cases import clip, record, seats_for
+from bot.cases import SameCode, clip, forget_seats, record, seats_in_transaction
 from bot.context import Runtime
 from bot.followup.inbound import Context, handle
 from bot.followup.incoming import Followup
@@ -300,14 +300,16 @@ def _outcome(rt: Runtime, db: Session, row: InboundMail, msg: InboundMessage | N
     rules, today, now = rt.ruleset, rt.today(), rt.now()
     followup = _followup(rt, db, msg, analysis, row.id)
     if followup is not None:
+        forget_seats(db)  # a report, an answer or the admin's ledger may change a counted case
         return _done(db, row, followup.outcome, followup.detail, followup.case_number, msg, now)
-    verdict, source = _verdict(rt, db, msg, analysis)
+    verdict, source, cases_with = _verdict(rt, db, msg, analysis)
     refs = [msg.in_reply_to, *msg.references]
     # The reply's Message-ID is chosen first, so the case is written with it once (not updated
     # again after the reply is queued).
     reply_id = new_message_id(rt.sender.domain)
     rec = record(db, verdict, rules, sender=msg.from_addr, refs=[r for r in refs if r],
-                 message_id=msg.message_id, today=today, now=now, reply_id=reply_id)
+                 message_id=msg.message_id, today=today, now=now, reply_id=reply_id,
+                 cases_with=cases_with)
     number = rec.case.number if rec.case else ""
     ctx = ReplyContext(sender=msg.from_addr, message_id=msg.message_id,
                        references=msg.references, case_number=number, updated=rec.updated,
@@ -369,7 +371,7 @@ def _verdict(rt: Runtime, db: Session, msg: InboundMessage, analysis: Analysis):
     if analysis.intake_error is not None:
         raise analysis.intake_error
     intake, source = analysis.intake
-    code = intake.form.credit_code if intake.form else None
-    verdict = decide(intake, rt.ruleset, rt.today(),
-                     lambda sid: seats_for(db, sid, code, msg.from_addr))
-    return verdict, source
+    form, cases_with = intake.form, SameCode(db)
+    verdict = decide(intake, rt.ruleset, rt.today(), lambda sid: seats_in_transaction(
+        db, sid, msg.from_addr, cases_with(form.credit_code if form else None)))
+    return verdict, source, cases_with
