@@ -23,6 +23,7 @@ OPEN_INTAKE = (CaseStatus.NEEDS_CORRECTION, CaseStatus.ACCEPTED, CaseStatus.DEFE
 TAKES_A_CASE = (Decision.ACCEPTED, Decision.DEFERRED)  # decisions that keep a case open for the office
 CHANNELS = {"mail": "邮件", "phone": "电话", "onsite": "现场"}
 SEAT_COUNTS = "seat_counts"  # Session.info key: seats taken per session (seats_in_transaction)
+CODE_CASES = "code_cases"  # Session.info key: same_code() per credit code (read_codes)
 
 
 @dataclass
@@ -56,6 +57,8 @@ _SEATS_NOT_MINE = _seats(func.coalesce(select(_MINE.id).where(
 # open case (it is updated) and another address's case (the form is flagged). One query for both.
 _SAME_CODE = select(Case).where(Case.credit_code == bindparam("code"), or_(
     Case.status.in_(OPEN_INTAKE), Case.decision.in_(TAKES_A_CASE + (Decision.NEEDS_CORRECTION,)))).order_by(Case.id)
+_SAME_CODES = select(Case).where(Case.credit_code.in_(bindparam("codes", expanding=True)), or_(
+    Case.status.in_(OPEN_INTAKE), Case.decision.in_(TAKES_A_CASE + (Decision.NEEDS_CORRECTION,)))).order_by(Case.id)
 _THREAD = select(Outbox.case_number).where(
     Outbox.message_id.in_(bindparam("refs", expanding=True)), Outbox.case_number != "").order_by(Outbox.id.desc())
 _BY_NUMBER = select(Case).where(Case.number == bindparam("number"))
@@ -79,9 +82,9 @@ def seats_for(db: Session, session_id: str, credit_code: str | None, sender: str
 
 def seats_in_transaction(db: Session, session_id: str, sender: str, with_code: list[Case]) -> int:
     """seats_for() for the intake, which decides a chunk of mails in one transaction: a session's
-    count is read once per transaction and kept in `db.info` until record() (or a follow-up, see
-    forget_seats) changes a case that takes a seat. The sender's own counted case is found among
-    `with_code` (same_code() of the form, which the intake reads anyway) instead of by a subquery."""
+    count is read once per transaction and kept in `db.info` until record() changes a case that
+    takes a seat (or forget_reads). The sender's own counted case is found among `with_code`
+    (same_code() of the form, which the intake reads anyway) instead of by a subquery."""
     counts = db.info.setdefault(SEAT_COUNTS, {})
     if session_id not in counts:
         counts[session_id] = seats_used(db, session_id)
@@ -91,9 +94,11 @@ def seats_in_transaction(db: Session, session_id: str, sender: str, with_code: l
     return counts[session_id] - mine
 
 
-def forget_seats(db: Session) -> None:
-    """The seat counts of seats_in_transaction are read again: a case that takes a seat changed."""
+def forget_reads(db: Session) -> None:
+    """What seats_in_transaction and read_codes kept is read again: a case may have changed
+    outside record() (a unit's report, an answer, the admin's ledger)."""
     db.info.pop(SEAT_COUNTS, None)
+    db.info.pop(CODE_CASES, None)
 
 
 def next_case_number(db: Session, rules: Ruleset, today: date) -> str:
@@ -124,24 +129,44 @@ def case_of_thread(db: Session, refs: list[str]) -> Case | None:
 
 def same_code(db: Session, credit_code: str | None) -> list[Case]:
     """The open or counted cases with this credit code (none without a code), the code cut as a
-    case stores it."""
+    case stores it, oldest first. Within a transaction that read_codes() prepared, from what it
+    read and record() kept up to date since (each code read at most once)."""
     code = clip(credit_code, 30)
-    return list(db.exec(_SAME_CODE, params={"code": code})) if code else []
+    if not code:
+        return []
+    found = db.info.get(CODE_CASES)
+    if found is None:
+        return list(db.exec(_SAME_CODE, params={"code": code}))
+    if code not in found:
+        found[code] = list(db.exec(_SAME_CODE, params={"code": code}))
+    return [case for case in found[code] if case.credit_code == code and _open_or_counted(case)]
 
 
-class SameCode:
-    """same_code() of one mail, read once for both its seat count and its record(), by the code
-    the form has at the time (decide() may complete it from the roster in between)."""
+def read_codes(db: Session, codes: list[str | None]) -> None:
+    """same_code() of a chunk's credit codes in one query, kept in `db.info` for the rest of the
+    transaction (record() adds the cases it writes; forget_reads() drops them)."""
+    found = db.info.setdefault(CODE_CASES, {})
+    wanted = sorted({clip(code, 30) for code in codes if code} - set(found))
+    if not wanted:
+        return
+    for code in wanted:
+        found[code] = []
+    for case in db.exec(_SAME_CODES, params={"codes": wanted}):
+        found[case.credit_code].append(case)
 
-    def __init__(self, db: Session):
-        self.db = db
-        self._found: dict[str, list[Case]] = {}
 
-    def __call__(self, credit_code: str | None) -> list[Case]:
-        code = clip(credit_code, 30)
-        if code not in self._found:
-            self._found[code] = same_code(self.db, code)
-        return self._found[code]
+def _open_or_counted(case: Case) -> bool:
+    """In Python what _SAME_CODE asks the database."""
+    return case.status in OPEN_INTAKE or case.decision in TAKES_A_CASE + (Decision.NEEDS_CORRECTION,)
+
+
+def _remember(db: Session, case: Case) -> None:
+    """A case record() wrote goes with the cases read for its code (a correction may change it)."""
+    found = db.info.get(CODE_CASES)
+    cases = found.get(case.credit_code) if found is not None else None
+    if cases is not None and case not in cases:
+        cases.append(case)
+        cases.sort(key=lambda c: c.id)
 
 
 def existing_case(db: Session, verdict: Verdict, sender: str, refs: list[str],
@@ -174,18 +199,17 @@ def _same_party(case: Case, sender: str) -> bool:
 
 def record(db: Session, verdict: Verdict, rules: Ruleset, *, sender: str, refs: list[str],
            message_id: str, today: date, now: datetime, channel: str = "mail",
-           reply_id: str = "", cases_with: SameCode | None = None) -> Recorded:
+           reply_id: str = "") -> Recorded:
     """Create or update the case for a verdict that has a form; None for ignored / no form.
     `reply_id`: the Message-ID the reply to this verdict will carry, written with the case as its
-    last_outbound_id (a caller that then queues no such reply puts previous_reply_id back).
-    `cases_with`: the mail's SameCode, when its seat count read it already."""
+    last_outbound_id (a caller that then queues no such reply puts previous_reply_id back)."""
     if verdict.decision == Decision.IGNORED or verdict.form is None or verdict.form.is_blank():
         return Recorded(None, False)
-    with_code = (cases_with or SameCode(db))(verdict.form.credit_code)
+    with_code = same_code(db, verdict.form.credit_code)
     case = existing_case(db, verdict, sender, refs, with_code)
     updated = case is not None
     if verdict.decision in COUNTED or (updated and case.decision in COUNTED):
-        forget_seats(db)
+        db.info.pop(SEAT_COUNTS, None)  # read again with this case
     if case is None:
         case = Case(number=next_case_number(db, rules, today), status=verdict.decision,
                     decision=verdict.decision, sender=clip(sender, 320),
@@ -197,6 +221,7 @@ def record(db: Session, verdict: Verdict, rules: Ruleset, *, sender: str, refs: 
         case.last_outbound_id = reply_id
     db.add(case)
     db.flush()
+    _remember(db, case)
     add_event(db, case, now, "updated" if updated else verdict.decision, ",".join(verdict.rule_ids))
     other = None if updated else duplicate_of(case, with_code)
     if other is not None:

@@ -1,7 +1,9 @@
 """bot.cases.record on real SQLite and PostgreSQL: a form is compared with the cases of its credit
 code read once (same_code): the sender's own open case of the same session and field is updated,
 from its address or its registered contact; another address's case flags the new one
-DUPLICATE-CODE; a closed case, another session or a rejected form changes nothing."""
+DUPLICATE-CODE; a closed case, another session or a rejected form changes nothing. The intake's
+chunk reads the cases of all its codes at once (read_codes) and gives the same answers for each
+mail as reading them one at a time, with the cases its earlier mails wrote."""
 
 from __future__ import annotations
 
@@ -12,11 +14,11 @@ import pytest
 from sqlalchemy import event
 from sqlmodel import Session
 
-from bot.cases import record
+from bot.cases import read_codes, record, same_code
 from bot.forms.model import Form
 from bot.rules.loader import load_rules
 from bot.store.db import make_engine, migrate
-from bot.store.models import Case
+from bot.store.models import Case, Outbox
 from bot.verdict import Decision, Verdict
 
 pytestmark = pytest.mark.rig
@@ -104,3 +106,63 @@ def test_a_form_without_a_code_is_compared_with_nothing(engine, rules):
     selects: list[str] = []
     got = put(engine, rules, verdict(code=""), "ent@corp.test", selects)
     assert not got.updated and not got.duplicate_of and selects == []
+
+
+def record_in(db, rules, v: Verdict, sender: str, n: int):
+    return record(db, v, rules, sender=sender, refs=[], message_id=f"<{sender}-{n}>",
+                  today=date(2026, 12, 1), now=NOW)
+
+
+def selects_on(engine) -> list[str]:
+    seen: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda c, cur, text, *rest: seen.append(text)
+                 if text.lstrip().startswith("SELECT case_record") else None)
+    return seen
+
+
+def test_a_chunk_reads_its_codes_once_and_sees_the_cases_it_writes(engine, rules):
+    first = put(engine, rules, verdict(), "ent@corp.test")
+    third_code = "91150302MA0N1RX23K"
+    selects = selects_on(engine)
+    with Session(engine) as db:
+        read_codes(db, [CODE, OTHER_CODE, None, third_code, CODE])
+        assert len(selects) == 1  # the chunk's codes in one query
+        assert [c.number for c in same_code(db, CODE)] == [first.case.number]
+        assert same_code(db, OTHER_CODE) == [] and same_code(db, "") == []
+        # the chunk's mails, in the same transaction: another address with the first code is
+        # flagged against the case read; a new code's first case is seen by the next mail of it
+        theirs = record_in(db, rules, verdict(contact="thief@evil.test"), "thief@evil.test", 1)
+        assert theirs.duplicate_of == first.case.number
+        own = record_in(db, rules, verdict(OTHER_CODE), "other@corp.test", 2).case.number
+        again = record_in(db, rules, verdict(OTHER_CODE), "other@corp.test", 3)
+        assert again.updated and again.case.number == own
+        copy = record_in(db, rules, verdict(OTHER_CODE, contact="x@evil.test"), "x@evil.test", 4)
+        assert copy.duplicate_of == own
+        copy = copy.case.number
+        record_in(db, rules, verdict(third_code, Decision.REJECTED, contact="r@corp.test"), "r@corp.test", 5)
+        assert same_code(db, third_code) == []  # a rejected form's case is not one to compare with
+        assert [s for s in selects if "IN (" not in s and "WHERE case_record.credit_code" in s] == []
+        assert [c.number for c in same_code(db, CODE)] == [first.case.number, theirs.case.number]
+        db.commit()
+    with Session(engine) as db:  # what a fresh read gives: the same
+        assert [c.number for c in same_code(db, OTHER_CODE)] == [own, copy]
+
+
+def test_a_corrected_code_moves_its_case_to_the_new_code(engine, rules):
+    """A correction in reply to the notice may bring another credit code: the case is then one of
+    the new code's cases, for the chunk's next mails as for a fresh read."""
+    with Session(engine) as db:
+        read_codes(db, [CODE, OTHER_CODE])
+        wrong = record_in(db, rules, verdict(CODE, Decision.NEEDS_CORRECTION), "ent@corp.test", 1)
+        db.add(Outbox(message_id="notice@rb.test", purpose="reply-needs_correction", mail_from="intake@rb.test",
+                      case_number=wrong.case.number, recipients="ent@corp.test", raw=b"",
+                      next_attempt_at=NOW, created_at=NOW))
+        fixed = record(db, verdict(OTHER_CODE), rules, sender="ent@corp.test", refs=["notice@rb.test"],
+                       message_id="<fix>", today=date(2026, 12, 1), now=NOW)
+        assert fixed.updated and fixed.case.number == wrong.case.number
+        assert same_code(db, CODE) == []
+        assert [c.number for c in same_code(db, OTHER_CODE)] == [wrong.case.number]
+        number = wrong.case.number
+        db.commit()
+    with Session(engine) as db:
+        assert same_code(db, CODE) == [] and [c.number for c in same_code(db, OTHER_CODE)] == [number]

@@ -187,7 +187,8 @@ def test_a_chunks_case_events_go_in_as_one_statement_with_their_cases_ids(busy_s
 
 def test_a_full_session_is_not_counted_again_for_every_later_mail(tmp_path, monkeypatch):
     """A chunk counts a session's seats once and again only after a mail took a seat in it: once
-    the current session is full, the forms after it are deferred without counting anything."""
+    the current session is full, the forms after it are deferred without counting anything. The
+    cases of its forms' credit codes are read in one query for all of them."""
     bot = embedded(tmp_path)
     sessions = tmp_path / "rules" / "sessions.toml"
     sessions.write_text(sessions.read_text(encoding="utf-8").replace("capacity = 8", "capacity = 1", 1),
@@ -207,3 +208,5 @@ def test_a_full_session_is_not_counted_again_for_every_later_mail(tmp_path, monk
     assert len(cases) == 4
     assert counts[0] < cases[0] < counts[1] < cases[1]  # the first form, then the full session seen
     assert [i for i in counts if i > cases[1]] == []  # the third and fourth form: nothing counted
+    by_code = [s for s in sent if s.startswith("SELECT case_record") and "WHERE case_record.credit_code" in s]
+    assert len(by_code) == 1 and "IN (" in by_code[0]  # the chunk's codes read together, once

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import event
 from sqlmodel import Session
 
-from bot.cases import SameCode, forget_seats, record, seats_for, seats_in_transaction, seats_used
+from bot.cases import forget_reads, record, same_code, seats_for, seats_in_transaction, seats_used
 from bot.forms.model import Form
 from bot.rules.loader import load_rules
 from bot.store.db import make_engine, migrate
@@ -73,7 +73,7 @@ def test_seats_used_counts_accepted_unflagged_cases_of_the_session(db):
 ])
 def test_seats_for_leaves_out_only_the_senders_own_form(db, code, sender, seats):
     assert seats_for(db, "2026-12", code, sender) == seats
-    assert seats_in_transaction(db, "2026-12", sender, SameCode(db)(code)) == seats
+    assert seats_in_transaction(db, "2026-12", sender, same_code(db, code)) == seats
 
 
 def counting(engine) -> list[str]:
@@ -86,7 +86,7 @@ def counting(engine) -> list[str]:
 
 def test_a_transaction_counts_a_session_once_until_a_seat_changes(engine, db):
     counts = counting(engine)
-    mine = SameCode(db)(OWN)
+    mine = same_code(db, OWN)
     assert [seats_in_transaction(db, "2026-12", "ent@corp.test", mine) for _ in range(3)] == [1, 1, 1]
     assert seats_in_transaction(db, "2026-12", "stranger@evil.test", []) == 2
     assert len(counts) == 1  # one count of the session for all four questions
@@ -96,7 +96,7 @@ def test_a_transaction_counts_a_session_once_until_a_seat_changes(engine, db):
         other.add(_case("C-9", "91150304MA0N8Y7T4X", "late@corp.test"))
         other.commit()
     assert seats_in_transaction(db, "2026-12", "stranger@evil.test", []) == 2  # still the count read
-    forget_seats(db)
+    forget_reads(db)
     assert seats_in_transaction(db, "2026-12", "stranger@evil.test", []) == 3
     assert len(counts) == 3
 
@@ -111,9 +111,8 @@ def test_recording_a_case_that_takes_a_seat_reads_the_count_again(engine, db, de
     rules = load_rules(Path(__file__).resolve().parents[1] / "rules")
     assert seats_in_transaction(db, "2026-12", "stranger@evil.test", []) == 2
     counts = counting(engine)
-    cases_with = SameCode(db)
     record(db, _verdict("91150304MA0N8Y7T4X", decision), rules, sender="new@corp.test", refs=[],
-           message_id="<new@corp.test>", today=date(2026, 12, 1), now=NOW, cases_with=cases_with)
+           message_id="<new@corp.test>", today=date(2026, 12, 1), now=NOW)
     assert seats_in_transaction(db, "2026-12", "stranger@evil.test", []) == seats_after
     assert len(counts) == (1 if decision == Decision.ACCEPTED else 0)  # a deferred case takes no seat
 

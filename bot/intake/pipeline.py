@@ -19,7 +19,7 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from bot.cases import SameCode, clip, forget_seats, record, seats_in_transaction
+from bot.cases import clip, forget_reads, read_codes, record, same_code, seats_in_transaction
 from bot.context import Runtime
 from bot.followup.inbound import Context, handle
 from bot.followup.incoming import Followup
@@ -215,6 +215,7 @@ def _try_group(rt: Runtime, group: list[_Entry], hooks: Hooks,
         if handoff is not None:
             claim_on_queue(db, rt.holder_id)
         rates = _count_chunk(rt, db, group, counts)
+        read_codes(db, [_credit_code(e.analysis) for e in group])
         later.hold(db)  # its case events and outbox rows go in at its commit
         rows: list[InboundMail] = []
         for index, entry in enumerate(group):
@@ -270,6 +271,12 @@ def _count_chunk(rt: Runtime, db: Session, group: list[_Entry], counts: dict) ->
     return rates
 
 
+def _credit_code(analysis: Analysis) -> str | None:
+    """The credit code the mail's form carries as read (decide() may still complete it)."""
+    form = analysis.intake[0].form if analysis.intake else None
+    return form.credit_code if form else None
+
+
 def _log_error(entry: _Entry, exc: Exception) -> None:
     msg = entry.arrival.msg
     log.error("ERROR <%s> %s", msg.message_id if msg else entry.arrival.digest_hex, exc,
@@ -300,16 +307,15 @@ def _outcome(rt: Runtime, db: Session, row: InboundMail, msg: InboundMessage | N
     rules, today, now = rt.ruleset, rt.today(), rt.now()
     followup = _followup(rt, db, msg, analysis, row.id)
     if followup is not None:
-        forget_seats(db)  # a report, an answer or the admin's ledger may change a counted case
+        forget_reads(db)  # a report, an answer or the admin's ledger may change a case
         return _done(db, row, followup.outcome, followup.detail, followup.case_number, msg, now)
-    verdict, source, cases_with = _verdict(rt, db, msg, analysis)
+    verdict, source = _verdict(rt, db, msg, analysis)
     refs = [msg.in_reply_to, *msg.references]
     # The reply's Message-ID is chosen first, so the case is written with it once (not updated
     # again after the reply is queued).
     reply_id = new_message_id(rt.sender.domain)
     rec = record(db, verdict, rules, sender=msg.from_addr, refs=[r for r in refs if r],
-                 message_id=msg.message_id, today=today, now=now, reply_id=reply_id,
-                 cases_with=cases_with)
+                 message_id=msg.message_id, today=today, now=now, reply_id=reply_id)
     number = rec.case.number if rec.case else ""
     ctx = ReplyContext(sender=msg.from_addr, message_id=msg.message_id,
                        references=msg.references, case_number=number, updated=rec.updated,
@@ -371,7 +377,8 @@ def _verdict(rt: Runtime, db: Session, msg: InboundMessage, analysis: Analysis):
     if analysis.intake_error is not None:
         raise analysis.intake_error
     intake, source = analysis.intake
-    form, cases_with = intake.form, SameCode(db)
+    form = intake.form
+    read_codes(db, [])  # same_code() keeps what it reads for record() and the chunk's next mails
     verdict = decide(intake, rt.ruleset, rt.today(), lambda sid: seats_in_transaction(
-        db, sid, msg.from_addr, cases_with(form.credit_code if form else None)))
-    return verdict, source, cases_with
+        db, sid, msg.from_addr, same_code(db, form.credit_code if form else None)))
+    return verdict, source
