@@ -182,10 +182,11 @@ class SmtpConfig(MailServer):
     sent_copy_grace_seconds: Annotated[Seconds, Field(
         description="发出后这么多秒内副本未到，视为服务器未收到并重发一次 / seconds to wait for the "
                     "copy before sending again")] = 30.0
-    # 3: measured on the benchmark's backlog (bench/README.md), the sending kept pace with the
-    # intake with three and not with two; four gained nothing more.
+    # 4: measured on the benchmark's backlog (bench/README.md): with three the intake still waited
+    # for the senders on PostgreSQL (0.88-0.95x the replying limit, 0.92-1.01x with four to six);
+    # two were slower still.
     connections: Annotated[Int, Field(ge=1, le=8, description="积压时同时使用的 SMTP 连接数 / SMTP "
-                                                            "connections used at once in a backlog")] = 3
+                                                            "connections used at once in a backlog")] = 4
 
 
 class TrustConfig(Section):

@@ -33,7 +33,7 @@ def test_the_shipped_example_loads(passwords, tmp_path):
     example.write_text((REPO / "config.example.toml").read_text(encoding="utf-8"), encoding="utf-8")
     cfg = load_config(example)
     assert cfg.imap.sent_folder == "Sent" and cfg.smtp.sent_copy is True
-    assert cfg.smtp.sent_copy_grace_seconds == 30 and cfg.smtp.connections == 3
+    assert cfg.smtp.sent_copy_grace_seconds == 30 and cfg.smtp.connections == 4
     assert 0 <= cfg.parse_workers <= 4  # not set in the example: one fewer than the cores
     assert cfg.imap.password == "imap-secret" and "imap-secret" not in repr(cfg)
     assert cfg.database_url == f"sqlite:///{tmp_path / 'storage' / 'bot.db'}"  # beside the file

@@ -93,7 +93,7 @@ def test_init_writes_a_config_and_rules_and_overwrites_nothing(tmp_path):
     init_cmd(tmp_path / "site")
     config = (tmp_path / "site" / "config.toml").read_text(encoding="utf-8")
     assert all(line.startswith("#") or not line.strip() for line in config.splitlines())  # all commented
-    assert "# [smtp]" in config and "# connections = 3" in config
+    assert "# [smtp]" in config and "# connections = 4" in config
     assert sorted(p.name for p in (tmp_path / "site" / "rules").iterdir()) == sorted(
         p.name for p in (REPO / "rules").iterdir())
     with pytest.raises(InputError, match="已存在"):
