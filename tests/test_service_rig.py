@@ -26,7 +26,7 @@ from tests.test_reliability_kill import (
 pytestmark = pytest.mark.rig
 
 TODAY = "2026-12-01"
-BACKLOG = 40
+BACKLOG = 120  # enough that a fast daemon is still in the middle of it when the signal comes
 
 
 def check(bot, **env) -> subprocess.CompletedProcess:
