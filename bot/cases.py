@@ -55,10 +55,10 @@ _SEATS_NOT_MINE = _seats(func.coalesce(select(_MINE.id).where(
     _MINE.decision == Decision.ACCEPTED, _party("sender", _MINE)).limit(1).scalar_subquery(), 0))
 # The cases a new form with this credit code is compared with, oldest first: the sender's own
 # open case (it is updated) and another address's case (the form is flagged). One query for both.
-_SAME_CODE = select(Case).where(Case.credit_code == bindparam("code"), or_(
-    Case.status.in_(OPEN_INTAKE), Case.decision.in_(TAKES_A_CASE + (Decision.NEEDS_CORRECTION,)))).order_by(Case.id)
-_SAME_CODES = select(Case).where(Case.credit_code.in_(bindparam("codes", expanding=True)), or_(
-    Case.status.in_(OPEN_INTAKE), Case.decision.in_(TAKES_A_CASE + (Decision.NEEDS_CORRECTION,)))).order_by(Case.id)
+_OPEN_OR_COUNTED = or_(Case.status.in_(OPEN_INTAKE), Case.decision.in_(TAKES_A_CASE + (Decision.NEEDS_CORRECTION,)))
+_SAME_CODE = select(Case).where(Case.credit_code == bindparam("code"), _OPEN_OR_COUNTED).order_by(Case.id)
+_SAME_CODES = select(Case).where(Case.credit_code.in_(bindparam("codes", expanding=True)),
+                                 _OPEN_OR_COUNTED).order_by(Case.id)
 _THREAD = select(Outbox.case_number).where(
     Outbox.message_id.in_(bindparam("refs", expanding=True)), Outbox.case_number != "").order_by(Outbox.id.desc())
 _BY_NUMBER = select(Case).where(Case.number == bindparam("number"))
@@ -156,7 +156,7 @@ def read_codes(db: Session, codes: list[str | None]) -> None:
 
 
 def _open_or_counted(case: Case) -> bool:
-    """In Python what _SAME_CODE asks the database."""
+    """In Python what _OPEN_OR_COUNTED asks the database."""
     return case.status in OPEN_INTAKE or case.decision in TAKES_A_CASE + (Decision.NEEDS_CORRECTION,)
 
 
