@@ -24,6 +24,7 @@ TAKES_A_CASE = (Decision.ACCEPTED, Decision.DEFERRED)  # decisions that keep a c
 CHANNELS = {"mail": "邮件", "phone": "电话", "onsite": "现场"}
 SEAT_COUNTS = "seat_counts"  # Session.info key: seats taken per session (seats_in_transaction)
 CODE_CASES = "code_cases"  # Session.info key: same_code() per credit code (read_codes)
+NUMBERS = "case_numbers"  # Session.info key: counter name -> last value taken (hold_numbers)
 
 
 @dataclass
@@ -64,6 +65,7 @@ _THREAD = select(Outbox.case_number).where(
 _BY_NUMBER = select(Case).where(Case.number == bindparam("number"))
 _NEXT = (update(Counter).where(Counter.name == bindparam("counter"))
          .values(value=Counter.value + 1).returning(Counter.value))
+_SET = update(Counter).where(Counter.name == bindparam("counter")).values(value=bindparam("value"))
 
 
 def seats_used(db: Session, session_id: str, exclude_case: int | None = None) -> int:
@@ -102,14 +104,42 @@ def forget_reads(db: Session) -> None:
 
 
 def next_case_number(db: Session, rules: Ruleset, today: date) -> str:
-    """Allocate the next number of the year; UPDATE … RETURNING serialises concurrent writers."""
+    """Allocate the next number of the year; UPDATE … RETURNING serialises concurrent writers.
+    In a transaction that holds its numbers (hold_numbers), only the first takes the counter."""
     name = f"case-{today.year}"
+    held = db.info.get(NUMBERS)
+    if held is not None and name in held:
+        held[name] += 1  # the counter is ours until the commit: its UPDATE locked it
+        seq = held[name]
+    else:
+        seq = _take_number(db, name)
+        if held is not None:
+            held[name] = seq
+    return rules.programme.case_number_format.format(year=today.year, seq=seq)
+
+
+def _take_number(db: Session, name: str) -> int:
     seq = db.execute(_NEXT, {"counter": name}).scalar()
     if seq is None:  # the year's first case
         db.add(Counter(name=name, value=0))
         db.flush()
         seq = db.execute(_NEXT, {"counter": name}).scalar_one()
-    return rules.programme.case_number_format.format(year=today.year, seq=seq)
+    return seq
+
+
+def hold_numbers(db: Session) -> None:
+    """From now on the transaction takes each year's counter once and counts on in memory: the
+    intake's chunk makes a case for most of its mails, and each UPDATE was a round trip. Its first
+    UPDATE locks the counter's row (on SQLite, the whole database) until the commit, so no other
+    writer can take a number in between; write_numbers() must run before that commit."""
+    db.info[NUMBERS] = {}
+
+
+def write_numbers(db: Session) -> None:
+    """Store the last number each held counter gave out (before the commit: a rollback drops
+    both the numbers and this). Taking numbers goes back to one UPDATE each."""
+    for name, value in db.info.pop(NUMBERS, {}).items():
+        db.execute(_SET, {"counter": name, "value": value})
 
 
 def find_case(db: Session, number: str) -> Case:

@@ -210,3 +210,29 @@ def test_a_full_session_is_not_counted_again_for_every_later_mail(tmp_path, monk
     assert [i for i in counts if i > cases[1]] == []  # the third and fourth form: nothing counted
     by_code = [s for s in sent if s.startswith("SELECT case_record") and "WHERE case_record.credit_code" in s]
     assert len(by_code) == 1 and "IN (" in by_code[0]  # the chunk's codes read together, once
+
+
+def test_a_chunk_takes_the_case_counter_once(tmp_path, monkeypatch):
+    """A chunk's new cases are numbered from one UPDATE of the year's counter; a second one stores
+    the last number before the commit, and the next pass goes on from it."""
+    bot = embedded(tmp_path)
+    form = [("表.xlsx", form_xlsx(FormValues(credit_code=CODES[0])))]
+    bot.deliver(registration_mail(sender="first@corp.test", to=INTAKE, message_id="first@corp.test",
+                                  attachments=form))
+    _run(bot, [])  # the year's counter exists from here on
+    chunk = ("91150302MA0N1RX23K", "91150302MAJG7LCM8G", "91150302MAK11LCR49", *CODES[1:])
+    for i, code in enumerate(chunk):
+        values = FormValues(enterprise_name=f"乌海市第{i + 1}新材料有限公司", credit_code=code)
+        bot.deliver(registration_mail(sender=f"ent{i}@corp.test", to=INTAKE, message_id=f"n{i}@corp.test",
+                                      attachments=[("表.xlsx", form_xlsx(values))]))
+    one_chunk(monkeypatch)
+    monkeypatch.setattr(WriteTurns, "wanted", lambda self: False)  # one transaction for the chunk
+    sent: list[str] = []
+    _run(bot, sent)
+    assert len([s for s in sent if s.startswith("UPDATE counter")]) == 2
+    bot.deliver(registration_mail(sender="late@corp.test", to=INTAKE, message_id="late@corp.test",
+                                  attachments=form))
+    _run(bot, [])
+    with Session(bot.runtime("2026-12-01").engine) as db:
+        numbers = sorted(int(c.number.rsplit("-", 1)[-1]) for c in db.exec(select(Case)))
+    assert numbers == list(range(1, len(chunk) + 3))

@@ -19,7 +19,16 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from bot.cases import clip, forget_reads, read_codes, record, same_code, seats_in_transaction
+from bot.cases import (
+    clip,
+    forget_reads,
+    hold_numbers,
+    read_codes,
+    record,
+    same_code,
+    seats_in_transaction,
+    write_numbers,
+)
 from bot.context import Runtime
 from bot.followup.inbound import Context, handle
 from bot.followup.incoming import Followup
@@ -217,6 +226,7 @@ def _try_group(rt: Runtime, group: list[_Entry], hooks: Hooks,
         rates = _count_chunk(rt, db, group, counts)
         read_codes(db, [_credit_code(e.analysis) for e in group])
         later.hold(db)  # its case events and outbox rows go in at its commit
+        hold_numbers(db)  # and its cases' numbers are counted on from one UPDATE of the counter
         rows: list[InboundMail] = []
         for index, entry in enumerate(group):
             if hooks.stopping():
@@ -241,6 +251,7 @@ def _try_group(rt: Runtime, group: list[_Entry], hooks: Hooks,
         # mails' rows and one INSERT per table, not one of each per mail between its queries.
         db.add_all(rows)
         later.add_held(db)
+        write_numbers(db)
         claimed = claimed_here(db)
         db.commit()
         for row in claimed:
