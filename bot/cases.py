@@ -196,7 +196,12 @@ def _remember(db: Session, case: Case) -> None:
     cases = found.get(case.credit_code) if found is not None else None
     if cases is not None and case not in cases:
         cases.append(case)
-        cases.sort(key=lambda c: c.id)
+        cases.sort(key=_oldest_first)
+
+
+def _oldest_first(case: Case) -> tuple[bool, int]:
+    """A chunk's new cases may have no id yet: they are the newest (and stay in the order made)."""
+    return (case.id is None, case.id or 0)
 
 
 def existing_case(db: Session, verdict: Verdict, sender: str, refs: list[str],
@@ -216,7 +221,7 @@ def existing_case(db: Session, verdict: Verdict, sender: str, refs: list[str],
 
 def duplicate_of(case: Case, with_code: list[Case]) -> Case | None:
     """Another address's case with the same credit code (`with_code`: same_code())."""
-    return next((other for other in with_code if other.id != case.id
+    return next((other for other in with_code if other is not case
                  and other.decision in TAKES_A_CASE + (Decision.NEEDS_CORRECTION,)
                  and not _same_party(other, case.sender)), None)
 
@@ -250,7 +255,8 @@ def record(db: Session, verdict: Verdict, rules: Ruleset, *, sender: str, refs: 
     if reply_id:
         case.last_outbound_id = reply_id
     db.add(case)
-    db.flush()
+    if not later.holding(db):
+        db.flush()  # elsewhere than in the intake's chunk, a recorded case has its id at once
     _remember(db, case)
     add_event(db, case, now, "updated" if updated else verdict.decision, ",".join(verdict.rule_ids))
     other = None if updated else duplicate_of(case, with_code)
@@ -286,4 +292,4 @@ def _apply(case: Case, verdict: Verdict, sender: str, today: date, now: datetime
 
 
 def add_event(db: Session, case: Case, at: datetime, event: str, detail: str = "") -> None:
-    later.add(db, CaseEvent(case_id=case.id, at=at, event=event, detail=detail[:4000]))
+    later.add_event(db, CaseEvent(case_id=case.id, at=at, event=event, detail=detail[:4000]), case)

@@ -12,13 +12,14 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import event
-from sqlmodel import Session
+from sqlmodel import Session, select
 
-from bot.cases import read_codes, record, same_code
+from bot.cases import hold_numbers, read_codes, record, same_code, write_numbers
 from bot.forms.model import Form
 from bot.rules.loader import load_rules
 from bot.store.db import make_engine, migrate
-from bot.store.models import Case, Outbox
+from bot.store import later
+from bot.store.models import Case, CaseEvent, Outbox
 from bot.verdict import Decision, Verdict
 
 pytestmark = pytest.mark.rig
@@ -120,11 +121,30 @@ def selects_on(engine) -> list[str]:
     return seen
 
 
-def test_a_chunk_reads_its_codes_once_and_sees_the_cases_it_writes(engine, rules):
+def hold(db, held: bool) -> None:
+    """As the intake's chunk does: its new cases, their events and numbers wait for the commit."""
+    if held:
+        later.hold(db)
+        hold_numbers(db)
+
+
+def commit(db, held: bool) -> None:
+    if held:
+        later.add_held(db)
+        write_numbers(db)
+    db.commit()
+
+
+HELD = pytest.mark.parametrize("held", [False, True], ids=["one-by-one", "held-as-a-chunk"])
+
+
+@HELD
+def test_a_chunk_reads_its_codes_once_and_sees_the_cases_it_writes(engine, rules, held):
     first = put(engine, rules, verdict(), "ent@corp.test")
     third_code = "91150302MA0N1RX23K"
     selects = selects_on(engine)
     with Session(engine) as db:
+        hold(db, held)
         read_codes(db, [CODE, OTHER_CODE, None, third_code, CODE])
         assert len(selects) == 1  # the chunk's codes in one query
         assert [c.number for c in same_code(db, CODE)] == [first.case.number]
@@ -143,15 +163,22 @@ def test_a_chunk_reads_its_codes_once_and_sees_the_cases_it_writes(engine, rules
         assert same_code(db, third_code) == []  # a rejected form's case is not one to compare with
         assert [s for s in selects if "IN (" not in s and "WHERE case_record.credit_code" in s] == []
         assert [c.number for c in same_code(db, CODE)] == [first.case.number, theirs.case.number]
-        db.commit()
-    with Session(engine) as db:  # what a fresh read gives: the same
+        flagged = theirs.case.number
+        commit(db, held)
+    with Session(engine) as db:  # what a fresh read gives: the same, and each case has its events
         assert [c.number for c in same_code(db, OTHER_CODE)] == [own, copy]
+        events = {(e.case_id, e.event) for e in db.exec(select(CaseEvent))}
+        cases = {c.number: c.id for c in db.exec(select(Case))}
+    assert (cases[flagged], "flagged") in events and (cases[copy], "flagged") in events
+    assert (cases[own], "updated") in events and len(cases) == 5
 
 
-def test_a_corrected_code_moves_its_case_to_the_new_code(engine, rules):
+@HELD
+def test_a_corrected_code_moves_its_case_to_the_new_code(engine, rules, held):
     """A correction in reply to the notice may bring another credit code: the case is then one of
     the new code's cases, for the chunk's next mails as for a fresh read."""
     with Session(engine) as db:
+        hold(db, held)
         read_codes(db, [CODE, OTHER_CODE])
         wrong = record_in(db, rules, verdict(CODE, Decision.NEEDS_CORRECTION), "ent@corp.test", 1)
         db.add(Outbox(message_id="notice@rb.test", purpose="reply-needs_correction", mail_from="intake@rb.test",
@@ -163,6 +190,6 @@ def test_a_corrected_code_moves_its_case_to_the_new_code(engine, rules):
         assert same_code(db, CODE) == []
         assert [c.number for c in same_code(db, OTHER_CODE)] == [wrong.case.number]
         number = wrong.case.number
-        db.commit()
+        commit(db, held)
     with Session(engine) as db:
         assert same_code(db, CODE) == [] and [c.number for c in same_code(db, OTHER_CODE)] == [number]

@@ -205,16 +205,22 @@ def test_a_full_session_is_not_counted_again_for_every_later_mail(tmp_path, monk
     assert [outcomes[f"f{i}@corp.test"] for i in range(4)] == ["MATCH-CURRENT"] + ["SESSION-FULL"] * 3
     cases = [i for i, s in enumerate(sent) if s.startswith("INSERT INTO case_record")]
     counts = [i for i, s in enumerate(sent) if s.startswith("SELECT count(*) AS count_1 FROM case_record")]
-    assert len(cases) == 4
-    assert counts[0] < cases[0] < counts[1] < cases[1]  # the first form, then the full session seen
-    assert [i for i in counts if i > cases[1]] == []  # the third and fourth form: nothing counted
+    # The first form's case goes in when the session is counted again (it took a seat); the
+    # other three forms' cases go in together at the commit, with nothing counted for them.
+    assert len(cases) == 2
+    assert counts[0] < cases[0] < counts[1] < cases[1]
+    assert [i for i in counts if i > counts[1]] == []
+    with Session(bot.runtime("2026-12-01").engine) as db:
+        assert len(list(db.exec(select(Case)))) == 4
     by_code = [s for s in sent if s.startswith("SELECT case_record") and "WHERE case_record.credit_code" in s]
     assert len(by_code) == 1 and "IN (" in by_code[0]  # the chunk's codes read together, once
 
 
-def test_a_chunk_takes_the_case_counter_once(tmp_path, monkeypatch):
+def test_a_chunks_new_cases_take_the_counter_once_and_go_in_together(tmp_path, monkeypatch):
     """A chunk's new cases are numbered from one UPDATE of the year's counter; a second one stores
-    the last number before the commit, and the next pass goes on from it."""
+    the last number before the commit, and the next pass goes on from it. The cases go in together
+    (a seat count in between needs the cases before it: the accepted forms), and each event names
+    its own case."""
     bot = embedded(tmp_path)
     form = [("表.xlsx", form_xlsx(FormValues(credit_code=CODES[0])))]
     bot.deliver(registration_mail(sender="first@corp.test", to=INTAKE, message_id="first@corp.test",
@@ -230,9 +236,15 @@ def test_a_chunk_takes_the_case_counter_once(tmp_path, monkeypatch):
     sent: list[str] = []
     _run(bot, sent)
     assert len([s for s in sent if s.startswith("UPDATE counter")]) == 2
+    inserts = [i for i, s in enumerate(sent) if s.startswith("INSERT INTO case_record")]
+    assert len(inserts) < len(chunk)
+    assert all(sent[i + 1].startswith("SELECT count(*) AS count_1 FROM case_record") for i in inserts[:-1])
     bot.deliver(registration_mail(sender="late@corp.test", to=INTAKE, message_id="late@corp.test",
                                   attachments=form))
     _run(bot, [])
     with Session(bot.runtime("2026-12-01").engine) as db:
-        numbers = sorted(int(c.number.rsplit("-", 1)[-1]) for c in db.exec(select(Case)))
+        cases = list(db.exec(select(Case)))
+        events = {(e.case_id, e.event) for e in db.exec(select(CaseEvent))}
+    numbers = sorted(int(c.number.rsplit("-", 1)[-1]) for c in cases)
     assert numbers == list(range(1, len(chunk) + 3))
+    assert all((c.id, c.decision) in events for c in cases)

@@ -6,8 +6,12 @@ chunk nothing reads them back (a case's history, a mail not yet sent), so the ch
 (`hold`) and adds them all just before it commits (`add_held`): one INSERT per table on
 PostgreSQL, and on SQLite for the tables that have a sentinel column (bot.store.models.SENTINEL).
 Case events have none, and the ORM would send SQLite an INSERT per event to learn each one's id;
-nobody reads those ids, so they go in as one executemany. Code that adds such rows calls `add`,
-which adds at once where nothing is held.
+nobody reads those ids, so they go in as one executemany. Code that adds such rows calls `add`
+(`add_event` for a case event), which adds at once where nothing is held.
+
+A held event names its case by the object, not the id: a new case of the chunk need not be
+flushed alone to learn its id (cases.record), so the chunk's new cases go in together too, with
+the first query that needs them or at `add_held`.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from __future__ import annotations
 from sqlalchemy import insert
 from sqlmodel import Session, SQLModel
 
-from bot.store.models import CaseEvent
+from bot.store.models import Case, CaseEvent
 
 HELD = "store.held_rows"  # Session.info: the rows waiting for add_held
 
@@ -33,19 +37,38 @@ def add(db: Session, row: SQLModel) -> None:
         held.append(row)
 
 
+def add_event(db: Session, event: CaseEvent, case: Case) -> None:
+    """`add` for an event of `case`, whose id is filled in once the case has one."""
+    held = db.info.get(HELD)
+    if held is not None:
+        held.append((event, case))
+        return
+    if case.id is None:
+        db.flush()  # a new case: its id first
+    event.case_id = case.id
+    db.add(event)
+
+
+def holding(db: Session) -> bool:
+    return HELD in db.info
+
+
 def held_rows(db: Session) -> list[SQLModel]:
     """What is waiting (a count that must include them asks here)."""
-    return db.info.get(HELD, [])
+    return [row for row in db.info.get(HELD, []) if not isinstance(row, tuple)]
 
 
 def add_held(db: Session) -> None:
-    """Add what waits (before the commit), and add at once from now on. The events' cases are
-    in the database already (cases.record flushes a new case for its id)."""
+    """Add what waits (before the commit), and add at once from now on. The events' cases get
+    their ids first: the cases still new go in with one flush."""
     rows = db.info.pop(HELD, [])
-    events = [row for row in rows if isinstance(row, CaseEvent)]
+    events = [row for row in rows if isinstance(row, tuple)]
     if events:
-        db.execute(_EVENTS, [{key: getattr(row, key) for key in _EVENT_KEYS} for row in events])
-    db.add_all([row for row in rows if not isinstance(row, CaseEvent)])
+        if any(case.id is None for _, case in events):
+            db.flush()
+        db.execute(_EVENTS, [{**{key: getattr(event, key) for key in _EVENT_KEYS}, "case_id": case.id}
+                             for event, case in events])
+    db.add_all([row for row in rows if not isinstance(row, tuple)])
 
 
 _EVENTS = insert(CaseEvent.__table__)  # Core: one executemany, no ids asked back

@@ -47,7 +47,7 @@ class Case(SQLModel, table=True):
     __tablename__ = "case_record"
 
     id: int | None = Field(default=None, primary_key=True)
-    number: str = Field(max_length=60, unique=True, index=True)
+    number: str = Field(max_length=60, unique=True, index=True, sa_column_kwargs=SENTINEL)
     status: str = Field(max_length=30, index=True)
     decision: str = Field(max_length=30)
     rules: str = Field(default="", max_length=300)
