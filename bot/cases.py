@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import bindparam, func, or_, update
+from sqlalchemy import and_, bindparam, func, or_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
@@ -37,11 +37,13 @@ class Recorded:
 
 # The queries of every mail are built once, with bind parameters: building a statement and its
 # cache key again on each call cost more of the intake's main thread than running it.
+_TAKES_A_SEAT = and_(Case.decision.in_(COUNTED), Case.flags.not_like(f"%{Rule.DUPLICATE_CODE}%"))
+
+
 def _seats(exclude):
     """Seats taken in the session bound as `session`, the case whose id is `exclude` left out."""
     return select(func.count()).select_from(Case).where(
-        Case.session_id == bindparam("session"), Case.decision.in_(COUNTED),
-        Case.flags.not_like(f"%{Rule.DUPLICATE_CODE}%"), Case.id != exclude)
+        Case.session_id == bindparam("session"), _TAKES_A_SEAT, Case.id != exclude)
 
 
 def _party(key: str, case):
@@ -50,6 +52,8 @@ def _party(key: str, case):
 
 
 _SEATS = _seats(bindparam("exclude"))
+_SEATS_OF = (select(Case.session_id, func.count()).where(
+    Case.session_id.in_(bindparam("sessions", expanding=True)), _TAKES_A_SEAT).group_by(Case.session_id))
 _MINE = aliased(Case)  # the sender's own accepted case of the session, found inside the count
 _SEATS_NOT_MINE = _seats(func.coalesce(select(_MINE.id).where(
     _MINE.credit_code == bindparam("code"), _MINE.session_id == bindparam("session"),
@@ -82,14 +86,18 @@ def seats_for(db: Session, session_id: str, credit_code: str | None, sender: str
                                             "sender": sender.lower()}).one()
 
 
-def seats_in_transaction(db: Session, session_id: str, sender: str, with_code: list[Case]) -> int:
+def seats_in_transaction(db: Session, session_id: str, sender: str, with_code: list[Case],
+                         sessions: tuple[str, ...] = ()) -> int:
     """seats_for() for the intake, which decides a chunk of mails in one transaction: a session's
     count is read once per transaction and kept in `db.info` until record() changes a case that
     takes a seat (or forget_reads). The sender's own counted case is found among `with_code`
-    (same_code() of the form, which the intake reads anyway) instead of by a subquery."""
+    (same_code() of the form, which the intake reads anyway) instead of by a subquery.
+    `sessions`: counted with it in the same query (a form is matched against every session ahead)."""
     counts = db.info.setdefault(SEAT_COUNTS, {})
     if session_id not in counts:
-        counts[session_id] = seats_used(db, session_id)
+        wanted = sorted({session_id, *sessions} - set(counts))
+        counts.update(dict.fromkeys(wanted, 0))
+        counts.update(db.exec(_SEATS_OF, params={"sessions": wanted}).all())
     mine = any(case.session_id == session_id and case.decision in COUNTED
                and Rule.DUPLICATE_CODE not in (case.flags or "") and _same_party(case, sender)
                for case in with_code)

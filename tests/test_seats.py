@@ -76,11 +76,15 @@ def test_seats_for_leaves_out_only_the_senders_own_form(db, code, sender, seats)
     assert seats_in_transaction(db, "2026-12", sender, same_code(db, code)) == seats
 
 
+def _is_seat_count(text: str) -> bool:
+    return "count(*)" in text and "FROM case_record" in text
+
+
 def counting(engine) -> list[str]:
     """The seat counts run on `engine` from now on (their SQL text)."""
     seen: list[str] = []
     event.listen(engine, "before_cursor_execute", lambda c, cur, text, *rest: seen.append(text)
-                 if text.lstrip().startswith("SELECT count(") else None)
+                 if _is_seat_count(text) else None)
     return seen
 
 
@@ -99,6 +103,18 @@ def test_a_transaction_counts_a_session_once_until_a_seat_changes(engine, db):
     forget_reads(db)
     assert seats_in_transaction(db, "2026-12", "stranger@evil.test", []) == 3
     assert len(counts) == 3
+
+
+def test_the_sessions_ahead_are_counted_in_the_same_query(engine, db):
+    """The intake names every session of the rules: a form matched against several sessions (the
+    current one full, the next ones ahead) costs one count for all of them."""
+    counts = counting(engine)
+    sessions = ("2026-12", "2027-03", "2027-06")
+    got = {sid: seats_in_transaction(db, sid, "stranger@evil.test", [], sessions) for sid in sessions}
+    assert got == {sid: seats_used(db, sid) for sid in sessions} == {"2026-12": 2, "2027-03": 1, "2027-06": 0}
+    assert len(counts) == 1 + len(sessions)  # one for the three sessions, then seats_used's own
+    assert seats_in_transaction(db, "2027-09", "stranger@evil.test", [], sessions) == 0
+    assert len(counts) == 2 + len(sessions)  # a session not named is counted when asked
 
 
 def _verdict(code: str, decision: str) -> Verdict:

@@ -390,6 +390,7 @@ def _verdict(rt: Runtime, db: Session, msg: InboundMessage, analysis: Analysis):
     intake, source = analysis.intake
     form = intake.form
     read_codes(db, [])  # same_code() keeps what it reads for record() and the chunk's next mails
+    sessions = tuple(s.id for s in rt.ruleset.sessions)  # counted together, once per transaction
     verdict = decide(intake, rt.ruleset, rt.today(), lambda sid: seats_in_transaction(
-        db, sid, msg.from_addr, same_code(db, form.credit_code if form else None)))
+        db, sid, msg.from_addr, same_code(db, form.credit_code if form else None), sessions))
     return verdict, source
