@@ -1,6 +1,7 @@
 """bot.outbox.queue marks each mail `finalizing` before its final dot, committed where another
 process sees it, and the rows of one sender's batch are marked through one connection (a pool
-checkout, and PostgreSQL's ping, per batch rather than per mail). Real SQLite and PostgreSQL."""
+checkout, and PostgreSQL's ping, per batch rather than per mail) in autocommit: the mark is one
+round trip, not BEGIN, UPDATE and COMMIT. Real SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -28,10 +29,19 @@ class Watching:
 
     def __init__(self, engine):
         self.engine, self.checkouts, self.seen = engine, 0, []
+        self.autocommit: list[bool] = []  # of the driver's connection, at each mark
         event.listen(engine, "checkout", self._count)
+        event.listen(engine, "before_cursor_execute", self._statement)
 
     def _count(self, *_args) -> None:
         self.checkouts += 1
+
+    def _statement(self, conn, _cursor, text, *_rest) -> None:
+        if text.startswith("UPDATE outbox SET status=") and "next_attempt_at" in text and "claimed_by" not in text:
+            driver = conn.connection.dbapi_connection
+            # psycopg: autocommit; sqlite3 (Python 3.11): no isolation level, so no implicit BEGIN
+            self.autocommit.append(driver.autocommit if hasattr(driver, "autocommit")
+                                   else driver.isolation_level is None)
 
     def send(self, raw, mail_from, rcpt_to, before_dot=None):
         before_dot()
@@ -62,5 +72,6 @@ def test_each_mail_is_finalizing_at_its_dot_and_a_batch_takes_one_connection(eng
     # Between one mail's mark and the next, only the reading Session above took a connection.
     marks = [n for _a, _s, n in transport.seen]
     assert [b - a for a, b in zip(marks, marks[1:])] == [1] * (CLAIM_BATCH - 1)
+    assert transport.autocommit == [True] * CLAIM_BATCH
     with Session(engine) as db:
         assert {r.status for r in db.exec(select(Outbox))} == {OutboxStatus.SENT}

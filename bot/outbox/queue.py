@@ -281,8 +281,11 @@ def _send_claimed(engine: Engine, transport, rows: list[Outbox], now_fn, on_perm
     sent: list[tuple[Outbox, datetime]] = []
     # One connection marks the batch's rows at their final dot: a checkout (on PostgreSQL with the
     # pool's ping) per batch, not per mail. "sent" goes by a connection of its own, so that what
-    # went out is recorded even when this one broke.
-    with engine.connect() as marks:
+    # went out is recorded even when this one broke. A mark is a single UPDATE, committed by the
+    # database as it runs (autocommit): one round trip where BEGIN, UPDATE and COMMIT were three,
+    # and each of them a wait between the DATA and the final dot.
+    with engine.connect() as connection:
+        marks = connection.execution_options(isolation_level="AUTOCOMMIT")
         try:
             for index, row in enumerate(rows):
                 outcome = _send_one(engine, marks, transport, row, now_fn, on_permanent, turns)
@@ -401,14 +404,14 @@ _FINALIZING = update(Outbox.__table__).where(Outbox.__table__.c.id == bindparam(
 def _send_one(engine: Engine, marks: Connection, transport, row: Outbox, now_fn, on_permanent,
               turns) -> str:
     """Send one claimed row; "sent" is left to the caller's commit (_record_sent). `marks`: the
-    connection that writes the row `finalizing` before the final dot."""
+    connection (autocommit) that writes the row `finalizing` before the final dot."""
     grace = grace_of(transport)
 
     def point_of_no_return() -> None:
         row.status = OutboxStatus.FINALIZING
         if grace is not None:
             row.next_attempt_at = now_fn() + grace  # when to give up waiting for the copy
-        with turns.turn(), marks.begin():
+        with turns.turn(), marks.begin():  # no BEGIN or COMMIT is sent: marks is autocommit
             marks.execute(_FINALIZING, {"row_id": row.id, "until": row.next_attempt_at})
 
     with Session(engine) as db:
