@@ -16,7 +16,6 @@ from sqlmodel import Session
 
 from bot.cases import hold_numbers, next_case_number, write_numbers
 from bot.rules.loader import load_rules
-from bot.store.db import make_engine, migrate
 from bot.store.models import Counter
 
 pytestmark = pytest.mark.rig
@@ -28,14 +27,6 @@ TODAY = date(2026, 12, 1)
 @pytest.fixture(scope="module")
 def rules():
     return load_rules(REPO / "rules")
-
-
-@pytest.fixture
-def engine(db_url):
-    engine = make_engine(db_url)
-    migrate(engine)
-    yield engine
-    engine.dispose()
 
 
 def _counter_updates(engine) -> list[str]:

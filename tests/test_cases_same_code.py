@@ -17,7 +17,6 @@ from sqlmodel import Session, select
 from bot.cases import hold_numbers, read_codes, record, same_code, write_numbers
 from bot.forms.model import Form
 from bot.rules.loader import load_rules
-from bot.store.db import make_engine, migrate
 from bot.store import later
 from bot.store.models import Case, CaseEvent, Outbox
 from bot.verdict import Decision, Verdict
@@ -32,14 +31,6 @@ CODE, OTHER_CODE = "91150302MA05DFNF2Y", "91150303MA0N8Y7T4K"
 @pytest.fixture(scope="module")
 def rules():
     return load_rules(REPO / "rules")
-
-
-@pytest.fixture
-def engine(db_url):
-    engine = make_engine(db_url)
-    migrate(engine)
-    yield engine
-    engine.dispose()
 
 
 def verdict(code: str = CODE, decision: str = Decision.ACCEPTED, session: str = "2026-12",

@@ -13,7 +13,6 @@ from sqlmodel import Session, select
 
 from bot.outbox.compose import Draft
 from bot.outbox.queue import CLAIM_BATCH, Sender, drain, queue
-from bot.store.db import make_engine, migrate
 from bot.store.models import Outbox
 from bot.store.states import OutboxStatus
 
@@ -49,14 +48,6 @@ class Watching:
         with Session(self.engine) as db:  # another connection: what a second daemon would read
             status = db.exec(select(Outbox.status).where(Outbox.recipients == rcpt_to[0])).one()
         self.seen.append((rcpt_to[0], status, checkouts))
-
-
-@pytest.fixture
-def engine(db_url):
-    engine = make_engine(db_url)
-    migrate(engine)
-    yield engine
-    engine.dispose()
 
 
 def test_each_mail_is_finalizing_at_its_dot_and_a_batch_takes_one_connection(engine):

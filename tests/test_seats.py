@@ -16,7 +16,6 @@ from sqlmodel import Session
 from bot.cases import forget_reads, record, same_code, seats_for, seats_in_transaction, seats_used
 from bot.forms.model import Form
 from bot.rules.loader import load_rules
-from bot.store.db import make_engine, migrate
 from bot.store.models import Case
 from bot.verdict import Decision, Verdict
 
@@ -31,14 +30,6 @@ def _case(number: str, code: str, sender: str, *, session: str = "2026-12", deci
     return Case(number=number, status=decision, decision=decision, sender=sender, credit_code=code,
                 contact_email=contact, session_id=session, field_id="industry", flags=flags,
                 created_at=NOW, updated_at=NOW)
-
-
-@pytest.fixture
-def engine(db_url):
-    engine = make_engine(db_url)
-    migrate(engine)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

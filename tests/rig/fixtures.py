@@ -364,3 +364,14 @@ def db_url(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/bot.db"
     return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def engine(db_url):
+    """The bot's schema on real SQLite and on real PostgreSQL (a file may define its own `engine`)."""
+    from bot.store.db import make_engine, migrate
+
+    engine = make_engine(db_url)
+    migrate(engine)
+    yield engine
+    engine.dispose()
