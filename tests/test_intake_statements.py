@@ -34,13 +34,18 @@ def embedded(tmp_path, extra_config: str = "") -> Embedded:
     return bot
 
 
+def deliver_forms(bot: Embedded, codes, prefix: str) -> None:
+    """A form for each credit code, each from its own enterprise (Message-IDs prefix0, prefix1, …)."""
+    for i, code in enumerate(codes):
+        values = FormValues(enterprise_name=f"乌海市第{i + 1}新材料有限公司", credit_code=code)
+        bot.deliver(registration_mail(sender=f"ent{i}@corp.test", to=INTAKE, message_id=f"{prefix}{i}@corp.test",
+                                      attachments=[("表.xlsx", form_xlsx(values))]))
+
+
 @pytest.fixture
 def statements(tmp_path):
     bot = embedded(tmp_path)
-    for i, code in enumerate(CODES):
-        values = FormValues(enterprise_name=f"乌海市第{i + 1}新材料有限公司", credit_code=code)
-        bot.deliver(registration_mail(sender=f"ent{i}@corp.test", to=INTAKE, message_id=f"s{i}@corp.test",
-                                      attachments=[("表.xlsx", form_xlsx(values))]))
+    deliver_forms(bot, CODES, "s")
     rt = bot.runtime("2026-12-01")
     sent: list[str] = []
     event.listen(rt.engine, "before_cursor_execute",
@@ -195,10 +200,7 @@ def test_a_full_session_is_not_counted_again_for_every_later_mail(tmp_path, monk
     sessions.write_text(sessions.read_text(encoding="utf-8").replace("capacity = 8", "capacity = 1", 1),
                         encoding="utf-8")
     codes = ("91150302MA05DFNF2Y", "91150302MA0N1RX23K", "91150302MAJG7LCM8G", "91150302MAK11LCR49")
-    for i, code in enumerate(codes):
-        values = FormValues(enterprise_name=f"乌海市第{i + 1}新材料有限公司", credit_code=code)
-        bot.deliver(registration_mail(sender=f"ent{i}@corp.test", to=INTAKE, message_id=f"f{i}@corp.test",
-                                      attachments=[("表.xlsx", form_xlsx(values))]))
+    deliver_forms(bot, codes, "f")
     one_chunk(monkeypatch)
     monkeypatch.setattr(WriteTurns, "wanted", lambda self: False)  # one transaction for the chunk
     sent: list[str] = []
@@ -228,10 +230,7 @@ def test_a_chunks_new_cases_take_the_counter_once_and_go_in_together(tmp_path, m
                                   attachments=form))
     _run(bot, [])  # the year's counter exists from here on
     chunk = ("91150302MA0N1RX23K", "91150302MAJG7LCM8G", "91150302MAK11LCR49", *CODES[1:])
-    for i, code in enumerate(chunk):
-        values = FormValues(enterprise_name=f"乌海市第{i + 1}新材料有限公司", credit_code=code)
-        bot.deliver(registration_mail(sender=f"ent{i}@corp.test", to=INTAKE, message_id=f"n{i}@corp.test",
-                                      attachments=[("表.xlsx", form_xlsx(values))]))
+    deliver_forms(bot, chunk, "n")
     one_chunk(monkeypatch)
     monkeypatch.setattr(WriteTurns, "wanted", lambda self: False)  # one transaction for the chunk
     sent: list[str] = []
