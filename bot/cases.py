@@ -129,10 +129,20 @@ def next_case_number(db: Session, rules: Ruleset, today: date) -> str:
 def _take_number(db: Session, name: str) -> int:
     seq = db.execute(_NEXT, {"counter": name}).scalar()
     if seq is None:  # the year's first case
-        db.add(Counter(name=name, value=0))
-        db.flush()
+        _make_counter(db, name)
         seq = db.execute(_NEXT, {"counter": name}).scalar_one()
     return seq
+
+
+def _make_counter(db: Session, name: str) -> None:
+    """Another writer may be making the same counter: on PostgreSQL its row is not visible until
+    it commits, and a plain INSERT would then fail on the key. This one waits for that commit and
+    does nothing, and the UPDATE after it counts on from the other writer's numbers."""
+    if db.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert  # only here: the year's first case
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    db.execute(insert(Counter).values(name=name, value=0).on_conflict_do_nothing(index_elements=["name"]))
 
 
 def hold_numbers(db: Session) -> None:
