@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import email
 import smtplib
+import socket
 import ssl
+import struct
 import threading
 import time
 from email.message import EmailMessage
@@ -136,6 +138,45 @@ def test_smtp_faults_then_recovery(clean_mail):
         assert s.sendmail("intake@rb.test", ["ent1@corp.test"], _msg("d")) == {}
     assert _subjects(rig.wait_for_messages("ent1@corp.test", 1, timeout=5)) == ["d"]
     assert [r for _f, r, _raw in rig.smtp_accepted] == [["ent2@corp.test"], ["ent1@corp.test"]]
+
+
+def _send_and_hang_up(rig, raw: bytes, rcpts: list[str]) -> None:
+    """One SMTP transaction whose client closes its socket right after the final dot, without
+    reading the answer: what the kernel does for a sender killed with -9 at that moment."""
+    with socket.create_connection((rig.host, rig.smtp_plain_port), timeout=10) as sock:
+        replies = sock.makefile("rb")
+        commands = [b"EHLO client.test", b"MAIL FROM:<intake@rb.test>"]
+        commands += [b"RCPT TO:<%s>" % r.encode() for r in rcpts] + [b"DATA"]
+        for command in [None, *commands]:
+            if command is not None:
+                sock.sendall(command + b"\r\n")
+            reply = replies.readline()
+            while reply[3:4] == b"-":
+                reply = replies.readline()
+            assert reply[:1] in (b"2", b"3"), (command, reply)
+        sock.sendall(raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n") + b".\r\n")
+
+
+def test_a_client_gone_after_the_final_dot_does_not_cut_the_delivery_short(clean_mail):
+    """A real MTA owns a message once the final dot is in: every recipient gets it, whole, even when
+    the client hangs up before the answer. aiosmtpd cancels the handler on the hang-up; the relay
+    once let that cancel send the LMTP QUIT beside the DATA, losing or corrupting some mails."""
+    rig = clean_mail
+    rig.add_user("ent6@corp.test")
+    rcpts = ["ent6@corp.test", "intake@rb.test"]  # a reply and its sent copy, as the outbox sends
+    body = "回执正文。\n" * 5000
+    sent = {}
+    for i in range(20):
+        raw = _msg(f"断开后仍须投递 {i}", to="ent6@corp.test", body=body)
+        sent[str(email.message_from_bytes(raw)["Message-ID"])] = f"断开后仍须投递 {i}"
+        _send_and_hang_up(rig, raw, rcpts)
+    for address in rcpts:
+        got = {}
+        for raw in rig.wait_for_messages(address, len(sent), timeout=20):
+            msg = email.message_from_bytes(raw, policy=email.policy.default)
+            assert msg.get_content().replace("\r\n", "\n") == body, (address, msg["Message-ID"])
+            got[str(msg["Message-ID"])] = str(msg["Subject"])
+        assert got == sent, address
 
 
 def test_smtp_unknown_recipient_550(clean_mail):

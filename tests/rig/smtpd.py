@@ -300,6 +300,14 @@ class LmtpRelayHandler:
         return reply
 
     async def handle_DATA(self, server, session, envelope):
+        # A real MTA owns the message once the final dot is in: a client that hangs up before our
+        # answer (a sender killed with -9) must not cut the delivery short. aiosmtpd cancels this
+        # handler on EOF or a lost connection; unshielded, the cancel ran the LMTP QUIT in another
+        # thread beside the DATA still being relayed, and Dovecot stored "quit" as the first header
+        # line or dropped the message.
+        return await asyncio.shield(self._deliver(server, session, envelope))
+
+    async def _deliver(self, server, session, envelope):
         raw: bytes = envelope.original_content
         rcpts = list(envelope.rcpt_tos)
         f = self.faults.take("DATA", rcpts)
@@ -339,7 +347,8 @@ class LmtpRelayHandler:
         if delivered:
             self.accepted.append((envelope.mail_from, delivered, raw))
         if delivered and self.faults.take("AFTER-DATA", rcpts) is not None:
-            server.transport.abort()  # delivered, but the client never hears so
+            if server.transport is not None:  # the client may have hung up already
+                server.transport.abort()  # delivered, but the client never hears so
             return "250 OK delivered (never seen: connection dropped)"
         if len(delivered) == len(rcpts):
             return "250 OK delivered"
