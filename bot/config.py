@@ -185,8 +185,10 @@ class SmtpConfig(MailServer):
     # 4: measured on the benchmark's backlog (bench/README.md): with three the intake still waited
     # for the senders on PostgreSQL (0.88-0.95x the replying limit, 0.92-1.01x with four to six);
     # two were slower still.
-    connections: Annotated[Int, Field(ge=1, le=8, description="积压时同时使用的 SMTP 连接数 / SMTP "
-                                                            "connections used at once in a backlog")] = 4
+    connections: Annotated[Int, Field(ge=1, le=8, description="积压时同时使用的 SMTP 连接数；服务器拒绝多余的连接时，"
+                                                            "用它允许的连接继续发送 / SMTP connections used "
+                                                            "at once in a backlog; fewer if the server refuses "
+                                                            "the extra ones")] = 4
 
 
 class TrustConfig(Section):

@@ -24,7 +24,7 @@ from sqlmodel import Session, select
 
 from bot.errors import DeliveryError
 from bot.outbox.compose import Draft, build_mime, new_message_id
-from bot.outbox.transport import OutcomeUnknown, RecipientsRefused, grace_of
+from bot.outbox.transport import ConnectFailed, OutcomeUnknown, RecipientsRefused, grace_of
 from bot.retry import backoff_delay
 from bot.store import later
 from bot.store.holders import holder_id, holder_is_dead
@@ -233,6 +233,15 @@ class DrainResult:
     retried: int = 0
     failed: int = 0
     skipped: int = 0
+    # Set when this connection could not be opened while another one sends on (`spare`): the
+    # rows it had not tried, still claimed (send_claimed) or handed back (drain), and why.
+    untried: list[Outbox] | None = None
+    refused: str = ""
+
+
+def no_spare() -> bool:
+    """The default `spare`: this is the only connection, so a refused one is an outage."""
+    return False
 
 
 CLAIM_BATCH = 4  # rows one sender claims in one commit; small, so that every sender has work
@@ -240,11 +249,13 @@ CLAIM_BATCH = 4  # rows one sender claims in one commit; small, so that every se
 
 def drain(engine: Engine, transport, now_fn, *, respect_backoff: bool = True,
           limit: int = 500, on_permanent=None, holder: str | None = None,
-          recover: bool = True, turns=NO_TURNS) -> DrainResult:
+          recover: bool = True, turns=NO_TURNS, spare=no_spare) -> DrainResult:
     """Send pending mail. Rows are claimed first, a few in one commit, so two daemons (or two
     sender threads) never send the same mail. `on_permanent(row, error, addresses)` is called after
     a 5xx refusal. `recover`: look for rows a dead sender left behind first (a sender that drains
-    again and again during a pass does so once, when it starts)."""
+    again and again during a pass does so once, when it starts). `spare()`, asked when the
+    transport cannot open its connection, says whether another connection sends on: then no row
+    is charged a try, the claimed ones are handed back and `untried` is set (see send_claimed)."""
     holder = holder or holder_id()
     result = DrainResult()
     if recover:
@@ -260,24 +271,30 @@ def drain(engine: Engine, transport, now_fn, *, respect_backoff: bool = True,
             rows = _claim(engine, chunk, now_fn(), holder)
         result.skipped += len(chunk) - len(rows)  # another sender has them
         if not _send_claimed(engine, transport, rows, now_fn, on_permanent, holder, result,
-                             respect_backoff, turns):
+                             respect_backoff, turns, spare):
+            if result.untried:
+                with turns.turn():
+                    unclaim(engine, result.untried, holder, now_fn())
             break  # the server is unhappy: leave the rest for the next round
     return result
 
 
 def send_claimed(engine: Engine, transport, rows: list[Outbox], now_fn, *, holder: str,
-                 on_permanent=None, turns=NO_TURNS) -> DrainResult:
+                 on_permanent=None, turns=NO_TURNS, spare=no_spare) -> DrainResult:
     """Send rows claimed by `holder` (claim_on_queue) as drain sends the rows it claims: a temporary
-    failure hands the rows not tried yet back (pending, their try not counted)."""
+    failure hands the rows not tried yet back (pending, their try not counted). When the connection
+    cannot be opened and `spare()` says another one sends on, the rows not tried stay claimed and
+    come back in `untried`, for the caller to pass on."""
     result = DrainResult()
-    _send_claimed(engine, transport, rows, now_fn, on_permanent, holder, result, True, turns)
+    _send_claimed(engine, transport, rows, now_fn, on_permanent, holder, result, True, turns, spare)
     return result
 
 
 def _send_claimed(engine: Engine, transport, rows: list[Outbox], now_fn, on_permanent, holder: str,
-                  result: DrainResult, respect_backoff: bool, turns) -> bool:
+                  result: DrainResult, respect_backoff: bool, turns, spare=no_spare) -> bool:
     """Send the claimed rows; their "sent" is recorded in one commit after the last. False when a
-    temporary failure says to stop (the rows not tried yet are handed back, no try counted)."""
+    temporary failure says to stop (the rows not tried yet are handed back, no try counted), or
+    when the connection could not be opened and another one takes over (`untried`)."""
     sent: list[tuple[Outbox, datetime]] = []
     # One connection marks the batch's rows at their final dot: a checkout (on PostgreSQL with the
     # pool's ping) per batch, not per mail. "sent" goes by a connection of its own, so that what
@@ -288,7 +305,11 @@ def _send_claimed(engine: Engine, transport, rows: list[Outbox], now_fn, on_perm
         marks = connection.execution_options(isolation_level="AUTOCOMMIT")
         try:
             for index, row in enumerate(rows):
-                outcome = _send_one(engine, marks, transport, row, now_fn, on_permanent, turns)
+                try:
+                    outcome = _send_one(engine, marks, transport, row, now_fn, on_permanent, turns, spare)
+                except ConnectFailed as exc:  # raised only when spare() let this connection go
+                    result.untried, result.refused = rows[index:], str(exc)
+                    return False
                 if outcome == "sent":
                     sent.append((row, now_fn()))
                 setattr(result, outcome, getattr(result, outcome) + 1)
@@ -402,9 +423,10 @@ _FINALIZING = update(Outbox.__table__).where(Outbox.__table__.c.id == bindparam(
 
 
 def _send_one(engine: Engine, marks: Connection, transport, row: Outbox, now_fn, on_permanent,
-              turns) -> str:
+              turns, spare=no_spare) -> str:
     """Send one claimed row; "sent" is left to the caller's commit (_record_sent). `marks`: the
-    connection (autocommit) that writes the row `finalizing` before the final dot."""
+    connection (autocommit) that writes the row `finalizing` before the final dot. ConnectFailed
+    comes out, the row untouched, when spare() says another connection sends it instead."""
     grace = grace_of(transport)
 
     def point_of_no_return() -> None:
@@ -418,6 +440,11 @@ def _send_one(engine: Engine, marks: Connection, transport, row: Outbox, now_fn,
         try:
             transport.send(row.raw, row.mail_from, row.recipients.split(","),
                            before_dot=point_of_no_return)
+        except ConnectFailed as exc:
+            if spare():  # nothing of it left, and another connection is open: not a try of the row
+                raise
+            db.add(row)
+            return _record_failure(db, row, exc, now_fn(), on_permanent)
         except OutcomeUnknown as exc:
             db.add(row)
             if grace is None:

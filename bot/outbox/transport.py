@@ -10,6 +10,10 @@ Failure contract (the outbox sender retries on `permanent=False` and stops on `p
   only the refused ones, never resend to `accepted`. `permanent` is True only if every refusal is 5xx.
 - OutcomeUnknown (a DeliveryError): the connection broke after the final dot was sent, before the
   server's answer. The server may have the message; only its sent copy (bot.outbox.confirm) can tell.
+- ConnectFailed (a DeliveryError, never permanent): no connection could be opened and greeted
+  (refused, dropped, a 4xx at the greeting, EHLO, STARTTLS or AUTH), so no part of the message
+  left. A server that caps the connections one account may hold at once says so this way; the
+  outbox's sender threads then send on over the connections they have (bot.service.daemon).
 
 Sent copy: with `sent_copy` on, every message also names our own address (the envelope sender) as
 one more recipient of the same transaction, so a copy reaches our mailbox exactly when the server
@@ -74,6 +78,10 @@ def grace_of(transport: Transport) -> timedelta | None:
 
 class OutcomeUnknown(DeliveryError):
     """The final dot went out and the answer did not come back: delivered or not, nobody knows yet."""
+
+
+class ConnectFailed(DeliveryError):
+    """No connection could be opened and greeted, for a reason that may pass: nothing was sent."""
 
 
 class RecipientsRefused(DeliveryError):
@@ -192,7 +200,12 @@ class SmtpTransport:
         if self._smtp is not None and idle > IDLE_CHECK and not _alive(self._smtp):
             self.close()
         if self._smtp is None:
-            self._smtp = self._connect()
+            try:
+                self._smtp = self._connect()
+            except DeliveryError as exc:
+                if exc.permanent:  # a certificate, STARTTLS or AUTH not offered, 535: say so as it is
+                    raise
+                raise ConnectFailed(str(exc), permanent=False) from exc
         self._last_used = time.monotonic()
         return self._smtp
 

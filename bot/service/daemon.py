@@ -19,7 +19,7 @@ from bot.intake.reevaluate import reevaluate_deferred
 from bot.mailbox.base import Source
 from bot.outbox.confirm import confirm_copies, copy_message_id, settle_unconfirmed
 from bot.outbox.handoff import Handoff
-from bot.outbox.queue import CLAIM_BATCH, drain, send_claimed, unclaim, unconfirmed
+from bot.outbox.queue import CLAIM_BATCH, DrainResult, drain, send_claimed, unclaim, unconfirmed
 from bot.outbox.transport import grace_of
 from bot.retry import backoff_delay
 from bot.service import lease
@@ -119,7 +119,12 @@ class BackgroundSender:
     connections), which the outbox's claims keep from sending a mail twice. The intake hands its
     answers over already claimed (`handoff`); the threads also send whatever else is due. Leaving
     the block normally lets the threads finish what is due; leaving it by an exception stops them
-    (and what is still handed over goes back to the table, pending)."""
+    (and what is still handed over goes back to the table, pending).
+
+    A server may allow one account fewer connections at once than configured (it refuses the extra
+    ones, often with "421 too many connections"). A thread whose connection cannot be opened while
+    others are still sending then stops for this pass and passes its rows on, not charged a try;
+    only the last thread standing takes a refused connection as an outage (back-off, as before)."""
 
     def __init__(self, rt: Runtime, jobs):
         self.rt, self.jobs = rt, jobs
@@ -129,6 +134,8 @@ class BackgroundSender:
         self._fatal: BaseException | None = None
         self._bounce_lock = threading.Lock()  # one suppression + admin notice at a time
         transports = [rt.transport, *rt.extra_transports]
+        self._sending = len(transports)  # threads not stopped by a refused connection (_spare)
+        self._sending_lock = threading.Lock()
         self._threads = [threading.Thread(target=self._run, args=(t,), name=f"outbox-sender-{n}",
                                           daemon=True) for n, t in enumerate(transports)]
 
@@ -167,30 +174,49 @@ class BackgroundSender:
                 return
             try:
                 if batch:
-                    busy = self._send_handed(transport, batch)
+                    sent = self._send_handed(transport, batch)
                 else:
                     sent = drain(rt.engine, transport, rt.now, limit=20, recover=recover,
                                  on_permanent=self._on_permanent, holder=rt.holder_id,
-                                 turns=rt.turns)
-                    recover, busy = False, bool(sent.sent or sent.failed)
+                                 turns=rt.turns, spare=self._spare)
+                    recover = False
+                busy = bool(sent.sent or sent.failed)
             except Exception:  # noqa: BLE001 - the main loop drains again; keep the pass going
                 log.exception("SENDER error; the outbox is drained again after the pass")
                 self.handoff.close()  # the intake's answers wait in the table, not for this thread
+                with self._sending_lock:  # a refused connection of the last other thread is an outage
+                    self._sending -= 1
+                return
+            if sent.untried is not None:  # this connection was refused; the others send on
+                log.info("SMTP-CONNECTION not opened, %d other(s) send on in this pass: %s",
+                         self._sending, sent.refused)
                 return
             if self._stop.is_set() and not busy and self.handoff.empty():
                 return
 
-    def _send_handed(self, transport, rows) -> bool:
+    def _send_handed(self, transport, rows) -> DrainResult:
         """Send a batch the intake handed over. After a temporary failure the hand-over closes:
-        the rest wait in the table with their back-off, as drain leaves them."""
+        the rest wait in the table with their back-off, as drain leaves them. Rows this thread's
+        connection could not take go back to the hand-over, still claimed, for the others."""
         if not self.handoff.is_open():
             self._give_back(rows)
-            return False
+            return DrainResult()
         sent = send_claimed(self.rt.engine, transport, rows, self.rt.now, holder=self.rt.holder_id,
-                            on_permanent=self._on_permanent, turns=self.rt.turns)
+                            on_permanent=self._on_permanent, turns=self.rt.turns, spare=self._spare)
+        if sent.untried:
+            self.handoff.put(sent.untried)
         if sent.retried:
             self.handoff.close()
-        return bool(sent.sent or sent.failed)
+        return sent
+
+    def _spare(self) -> bool:
+        """Asked by a thread whose connection could not be opened: True when another thread still
+        sends, and this one then counts as stopped; False for the last one (an outage)."""
+        with self._sending_lock:
+            if self._sending <= 1:
+                return False
+            self._sending -= 1
+            return True
 
     def _give_back(self, rows) -> None:
         with self.rt.turns.turn():

@@ -70,6 +70,33 @@ class SmtpFaults:
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
         self.fired: list[tuple[str, str]] = []  # (phase, reply) of every firing, for assertions
+        self._session_limit: Optional[int] = None
+        self._sessions = 0  # connections open now, on both listeners
+        self.most_sessions = 0  # the most open at once since limit_sessions() or clear()
+
+    def limit_sessions(self, limit: Optional[int]) -> None:
+        """At most `limit` connections at once (None: no limit). One more gets a greeting of
+        ``421 4.7.0 Error: too many connections`` and is closed, as Postfix answers beyond its
+        smtpd_client_connection_count_limit (a firing of phase CONNECT)."""
+        with self._lock:
+            self._session_limit = limit
+            self.most_sessions = self._sessions
+
+    def open_session(self) -> Optional[Fault]:
+        """Count a new connection in; a fault (421) when it is one too many (it is not counted)."""
+        with self._lock:
+            if self._session_limit is not None and self._sessions >= self._session_limit:
+                reply = "421 4.7.0 Error: too many connections"
+                self.fired.append(("CONNECT", reply))
+                return Fault(code=421, text="4.7.0 Error: too many connections", times=None,
+                             phase="CONNECT", recipients=None)
+            self._sessions += 1
+            self.most_sessions = max(self.most_sessions, self._sessions)
+            return None
+
+    def close_session(self) -> None:
+        with self._lock:
+            self._sessions -= 1
 
     def set(self, code: Optional[int] = 451, text: str = "4.3.0 try later", times: Optional[int] = None,
             phase: str = "DATA", recipients: Optional[Iterable[str]] = None) -> Fault:
@@ -98,6 +125,8 @@ class SmtpFaults:
         with self._lock:
             self._faults.clear()
             self.fired.clear()
+            self._session_limit = None
+            self.most_sessions = self._sessions
 
     @property
     def active(self) -> list[Fault]:
@@ -192,12 +221,15 @@ class _RigSMTP(SMTP):
     def __init__(self, handler, *, faults: SmtpFaults, **kw):
         super().__init__(handler, **kw)
         self._faults = faults
+        self._counted = False  # counted among the open sessions (SmtpFaults.limit_sessions)
 
     def _create_session(self) -> Session:
         return _RigSession(self.loop)
 
     async def _handle_client(self) -> None:
-        f = self._faults.take("CONNECT")
+        f = self._faults.open_session()
+        self._counted = f is None
+        f = f or self._faults.take("CONNECT")
         if f is not None:
             if f.code:
                 try:
@@ -212,6 +244,9 @@ class _RigSMTP(SMTP):
     def connection_lost(self, error) -> None:
         if self.session is not None:
             _close_lmtp(self.session)
+        if self._counted:
+            self._counted = False
+            self._faults.close_session()
         super().connection_lost(error)
 
 

@@ -1,0 +1,95 @@
+"""A mail server may let one account hold fewer connections at once than `smtp.connections`
+(Postfix's smtpd_client_connection_count_limit, a provider's per-account cap): it greets the extra
+ones with "421 too many connections". The outbox's sender threads then send on over the
+connections the server allows: no answer waits for a back-off and none is charged a try for a
+connection that was refused. A refused connection counts as an outage only for the last sender
+standing (tests/test_reliability.py keeps that one). Real servers, real SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+from sqlmodel import Session, select
+
+from bot.outbox.compose import Draft
+from bot.outbox.queue import Sender, drain, queue
+from bot.outbox.transport import SmtpSettings, SmtpTransport
+from bot.store.models import Outbox
+from bot.store.states import OutboxStatus
+from tests.rig.dovecot import free_ports
+from tests.support.botenv import INTAKE, make_env, parse
+from tests.support.reliability import form_mail, rows
+
+pytestmark = pytest.mark.rig
+
+NOW = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
+SENDER = Sender(address="intake@rb.test", name="办公室", domain="rb.test")
+TODAY = "2026-12-01"
+
+
+def _queued(engine, count: int) -> None:
+    with Session(engine) as db:
+        for i in range(count):
+            queue(db, Draft(purpose="reply-accepted", to=[f"ent{i + 1}@corp.test"], subject="回执",
+                            body="您好"), SENDER, NOW)
+        db.commit()
+
+
+def _outbox(engine) -> list[Outbox]:
+    with Session(engine) as db:
+        return list(db.exec(select(Outbox).order_by(Outbox.id)))
+
+
+def _nobody_listens() -> SmtpTransport:
+    [port] = free_ports(1)
+    return SmtpTransport(SmtpSettings(host="127.0.0.1", port=port, security="plain", timeout=5))
+
+
+def test_a_spare_connection_that_cannot_open_hands_its_rows_back_uncharged(engine):
+    _queued(engine, 3)
+    result = drain(engine, _nobody_listens(), lambda: NOW, spare=lambda: True)
+    assert (result.sent, result.retried, result.failed) == (0, 0, 0)
+    assert [r.recipients for r in result.untried] == ["ent1@corp.test", "ent2@corp.test", "ent3@corp.test"]
+    assert "refused" in result.refused
+    out = _outbox(engine)
+    assert [(r.status, r.attempts, r.last_error, r.claimed_by) for r in out] == [
+        (OutboxStatus.PENDING, 0, "", "")] * 3
+
+
+def test_the_only_connection_refused_is_an_outage_with_its_back_off(engine):
+    _queued(engine, 3)
+    result = drain(engine, _nobody_listens(), lambda: NOW)  # no spare: as before
+    assert (result.sent, result.retried, result.untried) == (0, 1, None)
+    first, *rest = _outbox(engine)
+    assert (first.status, first.attempts) == (OutboxStatus.PENDING, 1)
+    assert "refused" in first.last_error and first.next_attempt_at.replace(tzinfo=None) > NOW.replace(tzinfo=None)
+    assert [(r.attempts, r.last_error) for r in rest] == [(0, "")] * 2  # not tried: handed back
+
+
+def test_a_server_allowing_one_connection_gets_every_answer_at_once_and_none_charged(tmp_path, clean_mail):
+    rig = clean_mail
+    url = f"sqlite:///{tmp_path}/bot.db"
+    bot = make_env(tmp_path / "bot", rig, url)  # smtp.connections: the default, 4
+    senders = [f"cap{i}@corp.test" for i in range(24)]
+    for sender in senders:
+        rig.add_user(sender)
+        rig.clear(sender)
+    with rig.imap(INTAKE) as c:
+        for i, sender in enumerate(senders):
+            c.append("INBOX", form_mail(sender, f"cap-{i}@corp.test"))
+    rig.smtp_faults.limit_sessions(1)
+    try:
+        bot.cli("run", "--once", today=TODAY)
+        fired, most = list(rig.smtp_faults.fired), rig.smtp_faults.most_sessions
+    finally:
+        rig.smtp_faults.clear()
+    assert ("CONNECT", "421 4.7.0 Error: too many connections") in fired  # the cap was met
+    assert most == 1
+    out = rows(url, Outbox)
+    assert len(out) == len(senders)
+    # Sent by the senders during the pass: nobody's answer was put on a back-off or charged a try.
+    assert [(r.status, r.attempts, r.last_error) for r in out] == [("sent", 1, "")] * len(senders)
+    for i, sender in enumerate(senders):
+        [reply] = [parse(m) for m in rig.wait_for_messages(sender, 1)]
+        assert reply["In-Reply-To"] == f"<cap-{i}@corp.test>"
