@@ -247,13 +247,15 @@ class Sandbox:
                 if worker.rules_key != key:
                     worker.conn.send(("rules", key, blob))
                     worker.rules_key = key
+                # Read before the mail goes: a worker may have read a small one and answered before
+                # this thread runs again (on a busy machine), and its time would come out negative.
+                now = time.monotonic()
                 worker.conn.send(("job", job.raw, job.own_domains, job.mode))
             except (OSError, ValueError):  # the worker died: replace it, its mails go again
                 self._queue.appendleft(job)
                 self._requeue(worker.jobs)
                 self._replace(worker)
                 continue
-            now = time.monotonic()
             worker.jobs.append(_Sent(job, now, job.rules, job.mode))
             if len(worker.jobs) == 1:  # it starts on this one now
                 worker.started = now
