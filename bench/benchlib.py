@@ -330,17 +330,19 @@ def run_bot_once(env, timeout: float = 1800, wrap: list[str] | None = None) -> t
 
 
 def outbox_stats(database_url: str, recipients: set[str]) -> dict:
-    """Replies sent to `recipients`, other mail sent, mail not sent (pending/failed)."""
+    """Replies sent to `recipients`, other mail sent, mail not sent (pending/failed), and mail
+    charged more than one try (a temporary failure put it on a back-off)."""
     from sqlalchemy import create_engine, text
 
     engine = create_engine(database_url)
     try:
         with engine.connect() as con:
-            rows = con.execute(text("select status, recipients from outbox")).all()
+            rows = con.execute(text("select status, recipients, attempts from outbox")).all()
     finally:
         engine.dispose()
-    stats = {"to_senders": 0, "to_senders_sent": 0, "other_sent": 0, "unsent": 0}
-    for status, rcpts in rows:
+    stats = {"to_senders": 0, "to_senders_sent": 0, "other_sent": 0, "unsent": 0, "retried": 0}
+    for status, rcpts, attempts in rows:
+        stats["retried"] += attempts > 1
         mine = all(r in recipients for r in rcpts.split(","))
         stats["to_senders"] += mine
         if status != "sent":
@@ -586,6 +588,7 @@ def bot_pass(rig, env, senders: list[str], n: int, wrap: list[str] | None = None
     return {"seconds": total, "process_seconds": process_s, "summary": first_summary,
             "delivered": delivered, "replies": stats["to_senders"], "other_sent": stats["other_sent"],
             "unsent": stats["unsent"], "first_unsent": first_unsent, "runs": runs,
+            "retried": stats["retried"],
             "rate": n / total if t_end else 0.0}
 
 
