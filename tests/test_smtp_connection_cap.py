@@ -1,9 +1,13 @@
-"""A mail server may let one account hold fewer connections at once than `smtp.connections`
-(Postfix's smtpd_client_connection_count_limit, a provider's per-account cap): it greets the extra
-ones with "421 too many connections". The outbox's sender threads then send on over the
-connections the server allows: no answer waits for a back-off and none is charged a try for a
-connection that was refused. A refused connection counts as an outage only for the last sender
-standing (tests/test_reliability.py keeps that one). Real servers, real SQLite and PostgreSQL."""
+"""What a mail server allows one account, and the outbox during a backlog.
+
+It may let one account hold fewer connections at once than `smtp.connections` (Postfix's
+smtpd_client_connection_count_limit, a provider's per-account cap) and greet the extra ones with
+"421 too many connections": the sender threads then send on over the connections it allows. It may
+take only so many messages on one connection (Exim's smtp_accept_max_per_connection) and answer
+the next MAIL FROM with 421: the message goes at once over a new connection. Either way no answer
+waits for a back-off and none is charged a try. A refused connection counts as an outage only for
+the last sender standing (tests/test_reliability.py keeps that one). Real servers, real SQLite
+and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -137,3 +141,31 @@ def test_the_daemon_answers_a_burst_within_seconds_when_the_server_allows_one_co
     assert len(out) == len(senders)
     assert_sent_at_first_try(out)
     assert b"SMTP-CONNECTION not opened" in (bot.root / "daemon.log").read_bytes()
+
+
+def test_a_server_that_takes_few_messages_per_connection_gets_every_answer_at_the_first_try(tmp_path, clean_mail):
+    """Exim's smtp_accept_max_per_connection: after 3 messages MAIL FROM gets 421 and the server
+    hangs up. The sender goes on over a new connection; no answer is charged a try for it."""
+    rig = clean_mail
+    url = f"sqlite:///{tmp_path}/bot.db"
+    bot = make_env(tmp_path / "bot", rig, url)
+    senders = [f"few{i}@corp.test" for i in range(24)]
+    for sender in senders:
+        rig.add_user(sender)
+        rig.clear(sender)
+    with rig.imap(INTAKE) as c:
+        for i, sender in enumerate(senders):
+            c.append("INBOX", form_mail(sender, f"few-{i}@corp.test"))
+    rig.smtp_faults.limit_messages(3)
+    try:
+        bot.cli("run", "--once", today=TODAY)
+        fired = list(rig.smtp_faults.fired)
+    finally:
+        rig.smtp_faults.clear()
+    assert ("MAIL", "421 4.7.0 rig.test too many messages in this connection") in fired
+    out = rows(url, Outbox)
+    assert len(out) == len(senders)
+    assert_sent_at_first_try(out)
+    for i, sender in enumerate(senders):
+        [reply] = [parse(m) for m in rig.wait_for_messages(sender, 1)]
+        assert reply["In-Reply-To"] == f"<few-{i}@corp.test>"

@@ -271,3 +271,24 @@ def test_a_connection_lost_after_the_dot_is_an_unknown_outcome(copying, clean_ma
     assert marks == ["dot"] and caught.value.permanent is False
     assert len(received(clean_mail, ENT1)) == 1  # it did arrive; only the copy can tell the outbox
     assert len(received(clean_mail, SENDER)) == 1
+
+
+def test_a_server_that_ends_a_session_after_so_many_messages_gets_the_next_on_a_fresh_one(transport, clean_mail):
+    """Exim's smtp_accept_max_per_connection: MAIL FROM after the limit gets 421 and the connection
+    closes. Nothing of that message was taken, so it goes at once over a new connection."""
+    clean_mail.smtp_faults.limit_messages(2)
+    for n in range(5):
+        transport.send(mail(f"burst {n}"), SENDER, [ENT1])
+    subjects = sorted(re.search(rb"Subject: (burst \d)", m).group(1) for m in received(clean_mail, ENT1, 5))
+    assert subjects == [f"burst {n}".encode() for n in range(5)]
+    assert [phase for phase, _reply in clean_mail.smtp_faults.fired] == ["MAIL", "MAIL"]
+
+
+def test_a_421_at_mail_from_on_a_fresh_connection_is_a_temporary_failure(transport, clean_mail):
+    clean_mail.smtp_faults.limit_messages(0)  # the server takes nothing now, on any connection
+    with pytest.raises(DeliveryError) as caught:
+        transport.send(mail("not now"), SENDER, [ENT1])
+    assert caught.value.permanent is False and "421" in str(caught.value)
+    assert [phase for phase, _reply in clean_mail.smtp_faults.fired] == ["MAIL"]  # tried once, not again
+    time.sleep(0.5)
+    assert clean_mail.messages(ENT1) == []

@@ -15,6 +15,10 @@ Failure contract (the outbox sender retries on `permanent=False` and stops on `p
   left. A server that caps the connections one account may hold at once says so this way; the
   outbox's sender threads then send on over the connections they have (bot.service.daemon).
 
+A server that ends the session before a message begins (it hung up while we were not looking, or
+it answers MAIL FROM with 421 once a connection has carried the messages it allows) gets that
+message again at once over a new connection: nothing of it was taken, so this is no failure.
+
 Sent copy: with `sent_copy` on, every message also names our own address (the envelope sender) as
 one more recipient of the same transaction, so a copy reaches our mailbox exactly when the server
 accepted the message. That is the proof the outbox needs after a crash at the final dot.
@@ -125,6 +129,7 @@ class SmtpTransport:
         self._context = tls_context(settings.security, settings.cafile, "smtp")
         self._smtp: smtplib.SMTP | None = None
         self._last_used = 0.0
+        self._carried = 0  # messages the open connection has taken
 
     @property
     def confirm_grace(self) -> timedelta | None:
@@ -152,14 +157,17 @@ class SmtpTransport:
         try:
             try:
                 refused = _transaction(smtp, mail_from, rcpt_to, data, options, mark, copy_to)
-            except smtplib.SMTPServerDisconnected:
-                if reached:
+            except (smtplib.SMTPServerDisconnected, smtplib.SMTPSenderRefused) as exc:
+                if reached or not _session_ended(exc, self._carried):
                     raise
-                # The server closed a connection we had not checked (we skip the NOOP while mail
-                # flows): nothing of this message was accepted, so one fresh try is safe.
+                # The server ended the session before this message: it closed a connection we had
+                # not checked (we skip the NOOP while mail flows), or it answered MAIL FROM with 421
+                # after the messages it takes on one connection (Exim's smtp_accept_max_per_connection).
+                # Nothing of this message was accepted, so one fresh try is safe.
                 self.close()
                 smtp = self._connection()
                 refused = _transaction(smtp, mail_from, rcpt_to, data, options, mark, copy_to)
+            self._carried += 1
         except smtplib.SMTPRecipientsRefused as exc:
             raise RecipientsRefused(_decoded(exc.recipients), accepted=[]) from exc
         except smtplib.SMTPResponseException as exc:
@@ -201,7 +209,7 @@ class SmtpTransport:
             self.close()
         if self._smtp is None:
             try:
-                self._smtp = self._connect()
+                self._smtp, self._carried = self._connect(), 0
             except DeliveryError as exc:
                 if exc.permanent:  # a certificate, STARTTLS or AUTH not offered, 535: say so as it is
                     raise
@@ -331,6 +339,15 @@ def _transaction(smtp: smtplib.SMTP, mail_from: str, rcpt_to: list[str], data: b
         _abort(smtp, code)
         raise smtplib.SMTPDataError(code, resp)
     return refused
+
+
+def _session_ended(exc: smtplib.SMTPException, carried: int) -> bool:
+    """Whether the server ended the session before a message began: it hung up, or it answered
+    MAIL FROM with 421 on a connection that has carried mail already (on a fresh one, a 421 says
+    the server takes nothing now, and trying again at once would not help)."""
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return True
+    return exc.smtp_code == 421 and carried > 0
 
 
 def _abort(smtp: smtplib.SMTP, code: int) -> None:

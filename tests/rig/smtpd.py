@@ -71,6 +71,7 @@ class SmtpFaults:
         self._faults: list[Fault] = []
         self.fired: list[tuple[str, str]] = []  # (phase, reply) of every firing, for assertions
         self._session_limit: Optional[int] = None
+        self.message_limit: Optional[int] = None  # see limit_messages()
         self._sessions = 0  # connections open now, on both listeners
         self.most_sessions = 0  # the most open at once since limit_sessions() or clear()
 
@@ -81,6 +82,22 @@ class SmtpFaults:
         with self._lock:
             self._session_limit = limit
             self.most_sessions = self._sessions
+
+    def limit_messages(self, limit: Optional[int]) -> None:
+        """At most `limit` messages on one connection (None: no limit): MAIL FROM after them gets
+        ``421 4.7.0 too many messages in this connection`` and the connection is closed, as Exim
+        answers beyond its smtp_accept_max_per_connection (a firing of phase MAIL)."""
+        with self._lock:
+            self.message_limit = limit
+
+    def over_message_limit(self, carried: int) -> Optional[str]:
+        """The 421 for a MAIL FROM on a connection that has carried `carried` messages, or None."""
+        with self._lock:
+            if self.message_limit is None or carried < self.message_limit:
+                return None
+            reply = "421 4.7.0 rig.test too many messages in this connection"
+            self.fired.append(("MAIL", reply))
+            return reply
 
     def open_session(self) -> Optional[Fault]:
         """Count a new connection in; a fault (421) when it is one too many (it is not counted)."""
@@ -126,6 +143,7 @@ class SmtpFaults:
             self._faults.clear()
             self.fired.clear()
             self._session_limit = None
+            self.message_limit = None
             self.most_sessions = self._sessions
 
     @property
@@ -205,6 +223,7 @@ class _RigSession(Session):
     """aiosmtpd's Session logs a deprecation warning whenever AUTH sets ``login_data``."""
 
     rig_lmtp = None  # the LMTP connection of the current transaction
+    rig_carried = 0  # messages delivered on this connection (SmtpFaults.limit_messages)
 
     @property
     def login_data(self):
@@ -288,6 +307,11 @@ class LmtpRelayHandler:
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
         _close_lmtp(session)
+        refusal = self.faults.over_message_limit(session.rig_carried)
+        if refusal is not None:
+            # Closed once the reply is written: aiosmtpd pushes it after this hook returns.
+            asyncio.get_running_loop().call_soon(server.transport.close)
+            return refusal
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return "250 OK"
@@ -381,6 +405,7 @@ class LmtpRelayHandler:
         delivered = [r for r, (code, _) in zip(rcpts, replies) if code // 100 == 2]
         if delivered:
             self.accepted.append((envelope.mail_from, delivered, raw))
+            session.rig_carried += 1
         if delivered and self.faults.take("AFTER-DATA", rcpts) is not None:
             if server.transport is not None:  # the client may have hung up already
                 server.transport.abort()  # delivered, but the client never hears so
