@@ -5,7 +5,8 @@ smtpd_client_connection_count_limit, a provider's per-account cap) and greet the
 "421 too many connections": the sender threads then send on over the connections it allows. It may
 take only so many messages on one connection (Exim's smtp_accept_max_per_connection) and answer
 the next MAIL FROM with 421: the message goes at once over a new connection. Either way no answer
-waits for a back-off and none is charged a try. A refused connection counts as an outage only for
+waits for a back-off and none is charged a try. And when it says "later" (a 4xx rate limit), the
+sender threads pause together instead of offering it the next mail at once, each of them. A refused connection counts as an outage only for
 the last sender standing (tests/test_reliability.py keeps that one). Real servers, real SQLite
 and PostgreSQL."""
 
@@ -169,3 +170,42 @@ def test_a_server_that_takes_few_messages_per_connection_gets_every_answer_at_th
     for i, sender in enumerate(senders):
         [reply] = [parse(m) for m in rig.wait_for_messages(sender, 1)]
         assert reply["In-Reply-To"] == f"<few-{i}@corp.test>"
+
+
+def test_a_server_that_says_later_is_not_sent_the_next_mail_by_every_thread_at_once(tmp_path, clean_mail):
+    """A rate limit or a short outage ("451 try again later" at DATA): the sender threads pause
+    together, 2 s and then longer while it lasts, instead of each trying the next mail 0.2 s later
+    and charging it a try. Nothing is lost: when the server takes mail again, all is sent."""
+    rig = clean_mail
+    url = f"sqlite:///{tmp_path}/bot.db"
+    bot = make_env(tmp_path / "bot", rig, url)
+    senders = [f"later{i}@corp.test" for i in range(30)]
+    for sender in senders:
+        rig.add_user(sender)
+        rig.clear(sender)
+    rig.smtp_faults.set(code=451, text="4.7.1 rate limited, try again later", phase="DATA")
+    daemon = bot.start_daemon(today=TODAY)
+    try:
+        time.sleep(3)  # started, connected, idling
+        assert daemon.poll() is None, (bot.root / "daemon.log").read_text()
+        with rig.imap(INTAKE) as c:
+            for i, sender in enumerate(senders):
+                c.append("INBOX", form_mail(sender, f"later-{i}@corp.test"))
+        deadline = time.monotonic() + 30
+        while len([r for r in rows(url, Outbox)]) < len(senders) and time.monotonic() < deadline:
+            time.sleep(0.2)  # every form decided and its answer queued
+        time.sleep(8)
+        refused = sum(phase == "DATA" for phase, _reply in rig.smtp_faults.fired)
+        charged = [r for r in rows(url, Outbox) if r.attempts and r.last_error]
+        rig.smtp_faults.clear()
+        # Rounds of at most four threads after 0, 2 and 6 s (one try per mail, 30 or more, before).
+        assert 1 <= refused <= 16 and len(charged) <= 16, (refused, len(charged))
+        assert b"SMTP-PAUSE" in (bot.root / "daemon.log").read_bytes()
+        uncharged = [r.recipients for r in rows(url, Outbox) if not r.last_error]
+        for sender in uncharged:  # sent as soon as the pause is over, without a back-off of their own
+            rig.wait_for_messages(sender, 1, timeout=70)
+    finally:
+        daemon.terminate()
+        daemon.wait(timeout=20)
+        rig.smtp_faults.clear()
+    assert [r.status for r in rows(url, Outbox) if r.status == "failed"] == []
