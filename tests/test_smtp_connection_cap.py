@@ -5,8 +5,9 @@ smtpd_client_connection_count_limit, a provider's per-account cap) and greet the
 "421 too many connections": the sender threads then send on over the connections it allows. It may
 take only so many messages on one connection (Exim's smtp_accept_max_per_connection) and answer
 the next MAIL FROM with 421: the message goes at once over a new connection. Either way no answer
-waits for a back-off and none is charged a try. And when it says "later" (a 4xx rate limit), the
-sender threads pause together instead of offering it the next mail at once, each of them. A refused connection counts as an outage only for
+waits for a back-off and none is charged a try. And when it says "later" (a 4xx rate limit, or a
+5xx that only asks for a slower pace), the sender threads pause together instead of offering it
+the next mail at once, each of them, and nobody's address is taken for one that bounced. A refused connection counts as an outage only for
 the last sender standing (tests/test_reliability.py keeps that one). Real servers, real SQLite
 and PostgreSQL."""
 
@@ -21,7 +22,7 @@ from sqlmodel import Session, select
 from bot.outbox.compose import Draft
 from bot.outbox.queue import Sender, drain, queue
 from bot.outbox.transport import SmtpSettings, SmtpTransport
-from bot.store.models import Outbox
+from bot.store.models import Outbox, Suppression
 from bot.store.states import OutboxStatus
 from tests.rig.dovecot import free_ports
 from tests.support.botenv import INTAKE, make_env, parse
@@ -33,6 +34,7 @@ NOW = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
 SENDER = Sender(address="intake@rb.test", name="办公室", domain="rb.test")
 TODAY = "2026-12-01"
 COPY_NOTE = "confirmed by its sent copy"
+ADMIN = "admin@rb.test"
 
 
 def _queued(engine, count: int) -> None:
@@ -209,3 +211,35 @@ def test_a_server_that_says_later_is_not_sent_the_next_mail_by_every_thread_at_o
         daemon.wait(timeout=20)
         rig.smtp_faults.clear()
     assert [r.status for r in rows(url, Outbox) if r.status == "failed"] == []
+
+
+def test_a_provider_that_refuses_a_fast_sender_with_550_delays_answers_and_blames_nobody(tmp_path, clean_mail):
+    """Tencent answers "550 Ip frequency limited", NetEase "550 MI:SFQ …": about our pace, not
+    about the enterprise's address. Nobody's address is set aside, the office is not told of a
+    bounce, every answer goes once the server takes mail again."""
+    rig = clean_mail
+    url = f"sqlite:///{tmp_path}/bot.db"
+    bot = make_env(tmp_path / "bot", rig, url)
+    senders = [f"quota{i}@corp.test" for i in range(6)]
+    for sender in senders:
+        rig.add_user(sender)
+        rig.clear(sender)
+    with rig.imap(INTAKE) as c:
+        for i, sender in enumerate(senders):
+            c.append("INBOX", form_mail(sender, f"quota-{i}@corp.test"))
+    rig.smtp_faults.set(code=550, text="Ip frequency limited", phase="RCPT", times=3)
+    try:
+        bot.cli("run", "--once", today=TODAY)
+        fired = list(rig.smtp_faults.fired)
+    finally:
+        rig.smtp_faults.clear()
+    assert [phase for phase, _reply in fired] == ["RCPT"] * 3
+    out = rows(url, Outbox)
+    assert [r.status for r in out] == ["sent"] * len(out)
+    assert sum("frequency limited" in r.last_error for r in out) == 3  # tried again, not failed
+    assert rows(url, Suppression) == []
+    for i, sender in enumerate(senders):
+        [reply] = [parse(m) for m in rig.wait_for_messages(sender, 1)]
+        assert reply["In-Reply-To"] == f"<quota-{i}@corp.test>"
+    time.sleep(0.5)
+    assert rig.messages(ADMIN) == []

@@ -19,6 +19,7 @@ from bot.outbox.transport import (
     Transport,
     crlf,
     dot_stuffed,
+    refusal_is_permanent,
 )
 
 SENDER = "intake@rb.test"
@@ -292,3 +293,40 @@ def test_a_421_at_mail_from_on_a_fresh_connection_is_a_temporary_failure(transpo
     assert [phase for phase, _reply in clean_mail.smtp_faults.fired] == ["MAIL"]  # tried once, not again
     time.sleep(0.5)
     assert clean_mail.messages(ENT1) == []
+
+
+@pytest.mark.parametrize("text", ["MI:SFQ sender quota per 15 minutes exceeded, slow down",
+                                  "Ip frequency limited", "5.7.1 rate limit exceeded"])
+def test_a_5xx_that_asks_for_a_slower_pace_is_temporary(transport, clean_mail, text):
+    clean_mail.smtp_faults.set(code=550, text=text, phase="DATA", times=1)
+    with pytest.raises(DeliveryError) as caught:
+        transport.send(mail("too fast"), SENDER, [ENT1])
+    assert caught.value.permanent is False and text in str(caught.value)
+    transport.send(mail("slower"), SENDER, [ENT1])
+    assert len(received(clean_mail, ENT1)) == 1
+
+
+def test_a_frequency_refusal_at_rcpt_is_temporary_too(transport, clean_mail):
+    clean_mail.smtp_faults.set(code=550, text="Connection frequency limited", phase="RCPT", times=1)
+    with pytest.raises(RecipientsRefused) as caught:
+        transport.send(mail("too fast"), SENDER, [ENT1])
+    assert caught.value.permanent is False
+
+
+@pytest.mark.parametrize(("code", "text", "permanent"), [
+    (550, "MI:SFQ 发信人在15分钟内的发信数量超过限制，请控制发信频率", False),  # NetEase, in Chinese
+    (550, "Mail content denied", True),
+    (554, "DT:SPM 发送的邮件内容包含了未被许可的信息", True),
+    (550, "5.1.1 no such user", True),
+    (552, "5.5.3 too many recipients", True),  # about the message: a slower pace changes nothing
+    (451, "4.3.0 try again later", False),
+])
+def test_which_refusals_are_permanent(code, text, permanent):
+    assert refusal_is_permanent(code, text) is permanent
+
+
+def test_a_reply_text_in_gb18030_is_read_as_chinese():
+    from bot.outbox.transport import _text
+
+    assert _text("发信频率过快".encode("gb18030")) == "发信频率过快"
+    assert _text("频率".encode()) == "频率"

@@ -24,7 +24,13 @@ from sqlmodel import Session, select
 
 from bot.errors import DeliveryError
 from bot.outbox.compose import Draft, build_mime, new_message_id
-from bot.outbox.transport import ConnectFailed, OutcomeUnknown, RecipientsRefused, grace_of
+from bot.outbox.transport import (
+    ConnectFailed,
+    OutcomeUnknown,
+    RecipientsRefused,
+    grace_of,
+    refusal_is_permanent,
+)
 from bot.retry import backoff_delay
 from bot.store import later
 from bot.store.holders import holder_id, holder_is_dead
@@ -472,10 +478,10 @@ def _await_copy(db: Session, row: Outbox, exc: OutcomeUnknown) -> str:
 
 
 def _partly_sent(db: Session, row: Outbox, exc, now: datetime, on_permanent) -> str:
-    """Some recipients have the mail: only the ones refused with 4xx are tried again (same
-    Message-ID), those refused with 5xx are reported; nobody gets it twice."""
-    again = [a for a, (code, _t) in exc.refused.items() if code < 500]
-    failed = [a for a, (code, _t) in exc.refused.items() if code >= 500]
+    """Some recipients have the mail: only the ones refused for now (4xx, or a 5xx that asks for a
+    slower pace) are tried again (same Message-ID), the others are reported; nobody gets it twice."""
+    again = [a for a, (code, text) in exc.refused.items() if not refusal_is_permanent(code, text)]
+    failed = [a for a, (code, text) in exc.refused.items() if refusal_is_permanent(code, text)]
     row.last_error = "; ".join(f"{a}: {c} {t}" for a, (c, t) in exc.refused.items())[:2000]
     if again:
         row.status, row.recipients = OutboxStatus.PENDING, ",".join(again)

@@ -4,7 +4,9 @@ Failure contract (the outbox sender retries on `permanent=False` and stops on `p
 - DeliveryError(permanent=False): 4xx, network errors, timeouts, dropped connections, a greeting
   refused (that says nothing about this message). Nothing was delivered; retry later.
 - DeliveryError(permanent=True): 5xx for the sender or the data, authentication failed (535),
-  TLS certificate not verified, STARTTLS or AUTH not offered. Retrying will not help.
+  TLS certificate not verified, STARTTLS or AUTH not offered. Retrying will not help. A 5xx whose
+  text only asks for a slower pace (NetEase's "MI:SFQ", Tencent's "frequency limited") is not
+  permanent: see refusal_is_permanent.
 - RecipientsRefused (a DeliveryError): some or all recipients were refused at RCPT. `refused` maps
   each refused address to (code, text); `accepted` lists who HAS the message already: retry or fail
   only the refused ones, never resend to `accepted`. `permanent` is True only if every refusal is 5xx.
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import smtplib
 import socket
 import ssl
@@ -88,6 +91,20 @@ class ConnectFailed(DeliveryError):
     """No connection could be opened and greeted, for a reason that may pass: nothing was sent."""
 
 
+# Providers answer a sender who goes too fast with a 5xx as often as with a 4xx (NetEase:
+# "550 MI:SFQ" (the sender's quota per 15 minutes), Tencent: "550 Ip frequency limited",
+# "550 Connection frequency limited"). Such a refusal is about our pace, not about the message or a
+# recipient: it is temporary, or a backlog morning would fail every answer after the quota and set
+# each enterprise's address aside for days.
+_PACE = re.compile(r"frequen|rate[ -]?limit|too many (?:messages|mails|connections)|too much mail|"
+                   r"MI:SFQ|频率|频繁|过快", re.IGNORECASE)
+
+
+def refusal_is_permanent(code: int, text: str) -> bool:
+    """A 5xx, unless its text says the server only wants a slower pace."""
+    return code >= 500 and not _PACE.search(text)
+
+
 class RecipientsRefused(DeliveryError):
     """Some or all recipients were refused; `accepted` ones already have the message."""
 
@@ -96,7 +113,8 @@ class RecipientsRefused(DeliveryError):
         self.accepted = accepted
         listed = "; ".join(f"{rcpt}: {code} {text}" for rcpt, (code, text) in refused.items())
         kind = "all recipients" if not accepted else f"{len(refused)} of {len(refused) + len(accepted)} recipients"
-        super().__init__(f"RCPT TO refused for {kind}: {listed}", permanent=all(c >= 500 for c, _ in refused.values()))
+        super().__init__(f"RCPT TO refused for {kind}: {listed}",
+                         permanent=all(refusal_is_permanent(c, t) for c, t in refused.values()))
 
 
 @dataclass(frozen=True)
@@ -256,7 +274,7 @@ class SmtpTransport:
             text = _text(exc.smtp_error)
             raise DeliveryError(
                 f"authentication failed for {s.username} at {self._where()}: {exc.smtp_code} {text}",
-                permanent=exc.smtp_code >= 500,
+                permanent=refusal_is_permanent(exc.smtp_code, text),
             ) from exc
         except smtplib.SMTPResponseException as exc:
             raise _response_error(stage, exc) from exc
@@ -368,7 +386,9 @@ def _alive(smtp: smtplib.SMTP) -> bool:
 
 
 def _response_error(stage: str, exc: smtplib.SMTPResponseException) -> DeliveryError:
-    return DeliveryError(f"{stage} refused: {exc.smtp_code} {_text(exc.smtp_error)}", permanent=exc.smtp_code >= 500)
+    text = _text(exc.smtp_error)
+    return DeliveryError(f"{stage} refused: {exc.smtp_code} {text}",
+                         permanent=refusal_is_permanent(exc.smtp_code, text))
 
 
 def _connect_error(where: str, exc: BaseException) -> DeliveryError:
@@ -386,4 +406,10 @@ def _decoded(refused: dict[str, tuple[int, bytes]]) -> dict[str, tuple[int, str]
 
 
 def _text(value: bytes | str) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+    """A server's reply text: UTF-8, or GB18030 as Chinese servers write it."""
+    if not isinstance(value, bytes):
+        return str(value)
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value.decode("gb18030", "replace")
