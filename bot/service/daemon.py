@@ -144,6 +144,8 @@ class BackgroundSender:
                                           daemon=True) for n, t in enumerate(transports)]
 
     def __enter__(self) -> "BackgroundSender":
+        if self.pause.left():  # the server asked to wait: this pass's answers wait in the table
+            self.handoff.close()
         for thread in self._threads:
             thread.start()
         return self
