@@ -57,6 +57,32 @@ def assert_sent_at_first_try(out: list[Outbox]) -> None:
     assert [r.last_error for r in out if r.last_error not in ("", COPY_NOTE)] == []
 
 
+def _senders(rig, name: str, count: int) -> list[str]:
+    """`count` enterprises with empty mailboxes: name0@corp.test, name1@corp.test …"""
+    senders = [f"{name}{i}@corp.test" for i in range(count)]
+    for sender in senders:
+        rig.add_user(sender)
+        rig.clear(sender)
+    return senders
+
+
+def _send_forms(rig, senders: list[str]) -> None:
+    """One registration form from each, Message-ID <name-i@corp.test>, into the intake."""
+    with rig.imap(INTAKE) as c:
+        for sender in senders:
+            c.append("INBOX", form_mail(sender, _form_id(sender)))
+
+
+def _form_id(sender: str) -> str:
+    return sender.split("@")[0] + "@corp.test"
+
+
+def _assert_each_answered_once(rig, senders: list[str]) -> None:
+    for sender in senders:
+        [reply] = [parse(m) for m in rig.wait_for_messages(sender, 1)]
+        assert reply["In-Reply-To"] == f"<{_form_id(sender)}>"
+
+
 def _nobody_listens() -> SmtpTransport:
     [port] = free_ports(1)
     return SmtpTransport(SmtpSettings(host="127.0.0.1", port=port, security="plain", timeout=5))
@@ -87,13 +113,8 @@ def test_a_server_allowing_one_connection_gets_every_answer_at_once_and_none_cha
     rig = clean_mail
     url = f"sqlite:///{tmp_path}/bot.db"
     bot = make_env(tmp_path / "bot", rig, url)  # smtp.connections: the default, 4
-    senders = [f"cap{i}@corp.test" for i in range(24)]
-    for sender in senders:
-        rig.add_user(sender)
-        rig.clear(sender)
-    with rig.imap(INTAKE) as c:
-        for i, sender in enumerate(senders):
-            c.append("INBOX", form_mail(sender, f"cap-{i}@corp.test"))
+    senders = _senders(rig, "cap", 24)
+    _send_forms(rig, senders)
     rig.smtp_faults.limit_sessions(1)
     try:
         bot.cli("run", "--once", today=TODAY)
@@ -106,9 +127,7 @@ def test_a_server_allowing_one_connection_gets_every_answer_at_once_and_none_cha
     assert len(out) == len(senders)
     # Sent by the senders during the pass: nobody's answer was put on a back-off or charged a try.
     assert_sent_at_first_try(out)
-    for i, sender in enumerate(senders):
-        [reply] = [parse(m) for m in rig.wait_for_messages(sender, 1)]
-        assert reply["In-Reply-To"] == f"<cap-{i}@corp.test>"
+    _assert_each_answered_once(rig, senders)
 
 
 def test_the_daemon_answers_a_burst_within_seconds_when_the_server_allows_one_connection(tmp_path, clean_mail):
@@ -117,10 +136,7 @@ def test_the_daemon_answers_a_burst_within_seconds_when_the_server_allows_one_co
     rig = clean_mail
     url = f"sqlite:///{tmp_path}/bot.db"
     bot = make_env(tmp_path / "bot", rig, url)
-    senders = [f"burst{i}@corp.test" for i in range(16)]
-    for sender in senders:
-        rig.add_user(sender)
-        rig.clear(sender)
+    senders = _senders(rig, "burst", 16)
     rig.smtp_faults.limit_sessions(1)
     daemon = bot.start_daemon(today=TODAY)
     try:
@@ -128,9 +144,7 @@ def test_the_daemon_answers_a_burst_within_seconds_when_the_server_allows_one_co
         assert daemon.poll() is None, (bot.root / "daemon.log").read_text()
         for burst in (senders[:8], senders[8:]):  # two bursts: two passes at least
             started = time.monotonic()
-            with rig.imap(INTAKE) as c:
-                for sender in burst:
-                    c.append("INBOX", form_mail(sender, f"{sender.split('@')[0]}@corp.test"))
+            _send_forms(rig, burst)
             for sender in burst:
                 rig.wait_for_messages(sender, 1, timeout=25)
             assert time.monotonic() - started < 15
@@ -152,13 +166,8 @@ def test_a_server_that_takes_few_messages_per_connection_gets_every_answer_at_th
     rig = clean_mail
     url = f"sqlite:///{tmp_path}/bot.db"
     bot = make_env(tmp_path / "bot", rig, url)
-    senders = [f"few{i}@corp.test" for i in range(24)]
-    for sender in senders:
-        rig.add_user(sender)
-        rig.clear(sender)
-    with rig.imap(INTAKE) as c:
-        for i, sender in enumerate(senders):
-            c.append("INBOX", form_mail(sender, f"few-{i}@corp.test"))
+    senders = _senders(rig, "few", 24)
+    _send_forms(rig, senders)
     rig.smtp_faults.limit_messages(3)
     try:
         bot.cli("run", "--once", today=TODAY)
@@ -169,9 +178,7 @@ def test_a_server_that_takes_few_messages_per_connection_gets_every_answer_at_th
     out = rows(url, Outbox)
     assert len(out) == len(senders)
     assert_sent_at_first_try(out)
-    for i, sender in enumerate(senders):
-        [reply] = [parse(m) for m in rig.wait_for_messages(sender, 1)]
-        assert reply["In-Reply-To"] == f"<few-{i}@corp.test>"
+    _assert_each_answered_once(rig, senders)
 
 
 def test_a_server_that_says_later_is_not_sent_the_next_mail_by_every_thread_at_once(tmp_path, clean_mail):
@@ -181,18 +188,13 @@ def test_a_server_that_says_later_is_not_sent_the_next_mail_by_every_thread_at_o
     rig = clean_mail
     url = f"sqlite:///{tmp_path}/bot.db"
     bot = make_env(tmp_path / "bot", rig, url)
-    senders = [f"later{i}@corp.test" for i in range(30)]
-    for sender in senders:
-        rig.add_user(sender)
-        rig.clear(sender)
+    senders = _senders(rig, "later", 30)
     rig.smtp_faults.set(code=451, text="4.7.1 rate limited, try again later", phase="DATA")
     daemon = bot.start_daemon(today=TODAY)
     try:
         time.sleep(3)  # started, connected, idling
         assert daemon.poll() is None, (bot.root / "daemon.log").read_text()
-        with rig.imap(INTAKE) as c:
-            for i, sender in enumerate(senders):
-                c.append("INBOX", form_mail(sender, f"later-{i}@corp.test"))
+        _send_forms(rig, senders)
         deadline = time.monotonic() + 30
         while len([r for r in rows(url, Outbox)]) < len(senders) and time.monotonic() < deadline:
             time.sleep(0.2)  # every form decided and its answer queued
@@ -220,13 +222,8 @@ def test_a_provider_that_refuses_a_fast_sender_with_550_delays_answers_and_blame
     rig = clean_mail
     url = f"sqlite:///{tmp_path}/bot.db"
     bot = make_env(tmp_path / "bot", rig, url)
-    senders = [f"quota{i}@corp.test" for i in range(6)]
-    for sender in senders:
-        rig.add_user(sender)
-        rig.clear(sender)
-    with rig.imap(INTAKE) as c:
-        for i, sender in enumerate(senders):
-            c.append("INBOX", form_mail(sender, f"quota-{i}@corp.test"))
+    senders = _senders(rig, "quota", 6)
+    _send_forms(rig, senders)
     rig.smtp_faults.set(code=550, text="Ip frequency limited", phase="RCPT", times=3)
     try:
         bot.cli("run", "--once", today=TODAY)
@@ -238,8 +235,6 @@ def test_a_provider_that_refuses_a_fast_sender_with_550_delays_answers_and_blame
     assert [r.status for r in out] == ["sent"] * len(out)
     assert sum("frequency limited" in r.last_error for r in out) == 3  # tried again, not failed
     assert rows(url, Suppression) == []
-    for i, sender in enumerate(senders):
-        [reply] = [parse(m) for m in rig.wait_for_messages(sender, 1)]
-        assert reply["In-Reply-To"] == f"<quota-{i}@corp.test>"
+    _assert_each_answered_once(rig, senders)
     time.sleep(0.5)
     assert rig.messages(ADMIN) == []
