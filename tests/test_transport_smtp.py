@@ -315,6 +315,8 @@ def test_a_frequency_refusal_at_rcpt_is_temporary_too(transport, clean_mail):
     (554, "DT:SPM 发送的邮件内容包含了未被许可的信息", True),
     (550, "5.1.1 no such user", True),
     (552, "5.5.3 too many recipients", True),  # about the message: a slower pace changes nothing
+    (554, "5.7.1 your IP is listed; see the frequently asked questions", True),  # a blocklist
+    (550, "you send mail too frequently", False),
     (451, "4.3.0 try again later", False),
 ])
 def test_which_refusals_are_permanent(code, text, permanent):

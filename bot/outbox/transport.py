@@ -96,8 +96,8 @@ class ConnectFailed(DeliveryError):
 # "550 Connection frequency limited"). Such a refusal is about our pace, not about the message or a
 # recipient: it is temporary, or a backlog morning would fail every answer after the quota and set
 # each enterprise's address aside for days.
-_PACE = re.compile(r"frequen|\brate[ -]?limit|too many (?:messages|mails|connections)|too much mail|"
-                   r"MI:SFQ|频率|频繁|过快", re.IGNORECASE)
+_PACE = re.compile(r"frequency|too frequent|\brate[ -]?limit|too many (?:messages|mails|connections)|"
+                   r"too much mail|MI:SFQ|频率|频繁|过快", re.IGNORECASE)
 
 
 def refusal_is_permanent(code: int, text: str) -> bool:
