@@ -480,8 +480,8 @@ def _await_copy(db: Session, row: Outbox, exc: OutcomeUnknown) -> str:
 def _partly_sent(db: Session, row: Outbox, exc, now: datetime, on_permanent) -> str:
     """Some recipients have the mail: only the ones refused for now (4xx, or a 5xx that asks for a
     slower pace) are tried again (same Message-ID), the others are reported; nobody gets it twice."""
-    again = [a for a, (code, text) in exc.refused.items() if not refusal_is_permanent(code, text)]
     failed = [a for a, (code, text) in exc.refused.items() if refusal_is_permanent(code, text)]
+    again = [a for a in exc.refused if a not in failed]
     row.last_error = "; ".join(f"{a}: {c} {t}" for a, (c, t) in exc.refused.items())[:2000]
     if again:
         row.status, row.recipients = OutboxStatus.PENDING, ",".join(again)

@@ -42,6 +42,7 @@ from typing import Protocol, runtime_checkable
 
 from bot.errors import DeliveryError, MailboxError
 from bot.mailbox.maildir import MaildirSink
+from bot.message.decode import decode_8bit
 from bot.tls import check_security, tls_context
 
 log = logging.getLogger(__name__)
@@ -407,9 +408,4 @@ def _decoded(refused: dict[str, tuple[int, bytes]]) -> dict[str, tuple[int, str]
 
 def _text(value: bytes | str) -> str:
     """A server's reply text: UTF-8, or GB18030 as Chinese servers write it."""
-    if not isinstance(value, bytes):
-        return str(value)
-    try:
-        return value.decode("utf-8")
-    except UnicodeDecodeError:
-        return value.decode("gb18030", "replace")
+    return decode_8bit(value) if isinstance(value, bytes) else str(value)
