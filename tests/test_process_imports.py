@@ -28,6 +28,9 @@ NOT_IN_A_WORKER = {"sqlalchemy", "sqlmodel", "alembic", "psycopg", "imapclient",
                    "bot.documents.ledger_export", "bot.followup.ledger_mail"}
 # What only .xlsx forms, the ledger and the exports need: openpyxl brings numpy and PIL along.
 SPREADSHEETS = {"openpyxl", "numpy", "PIL", "bot.documents.ledger_export", "bot.documents.ledger_import"}
+# What openpyxl imports when it can, and a worker's reading never uses (~14 MB): only the OCR's child.
+NOT_FOR_READING = {"numpy", "PIL"}
+FORMS = REPO / "tests" / "data" / "forms"
 
 
 def _top(modules: set[str], names: set[str]) -> set[str]:
@@ -43,7 +46,26 @@ def test_a_ready_worker_holds_the_usual_readers_and_nothing_of_the_rest():
         box.close()
     modules = set(got.parse_error.splitlines())
     assert "bot.intake.prefetch" in modules and "openpyxl" in modules  # preloaded: most forms are .xlsx
-    assert _top(modules, RARE_READERS | NOT_IN_A_WORKER) == set()
+    assert _top(modules, RARE_READERS | NOT_IN_A_WORKER | NOT_FOR_READING) == set()
+
+
+def test_numpy_and_pil_import_as_usual_after_the_preload_and_openpyxl_still_reads():
+    """The preload hides numpy and PIL from openpyxl only while it imports: afterwards both import,
+    and the workbook calamine leaves to openpyxl (a credit code typed as a number) reads in full."""
+    form = FORMS / "x11_numbers_and_date_cells.xlsx"
+    code = ("import sys\n"
+            "from bot.forms.budget import FormBudget\n"
+            "from bot.forms.formats import preload_usual_readers, read_values\n"
+            "preload_usual_readers()\n"
+            "print(sorted({'numpy', 'PIL'} & set(sys.modules)))\n"
+            "import numpy, PIL.Image\n"
+            "print(numpy.zeros(2).sum(), PIL.Image.new('L', (2, 2)).size)\n"
+            f"raw = read_values(open({str(form)!r}, 'rb').read(), FormBudget())\n"
+            "print(raw.via, any('911503037011894523' in str(v) for v in raw.values.values()))\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=120, check=True)
+    assert done.stdout.splitlines() == ["[]", "0.0 (2, 2)", "xlsx True"]
 
 
 def test_the_command_line_imports_no_form_reading_library():
