@@ -128,7 +128,7 @@ def test_status_reads_the_state_and_logs_can_be_json(tmp_path):
     after = json.loads(cli(tmp_path, "--today", "2026-12-01", "status", "--json").stdout)
     assert set(after) == {"daemon", "last_fetch", "inbox", "outbox", "quarantined", "held_actions", "reminders"}
     assert after["daemon"]["alive"] is False and after["inbox"] == 1 and after["last_fetch"]["fetched"] == 1
-    assert after["outbox"] == {"pending": 0, "sending": 0, "failed": 0, "held_back": 0}
+    assert after["outbox"] == {"pending": 0, "sending": 0, "failed": 0, "held_back": 0, "delayed": 0}
     assert after["quarantined"] == 0 and after["held_actions"] == 0
     assert after["reminders"]["next_day"] == "2026-12-02" and after["reminders"]["next"] == []
     human = cli(tmp_path, "--today", "2026-12-01", "status").stdout

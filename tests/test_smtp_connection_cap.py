@@ -13,19 +13,21 @@ and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import datetime, timezone
 
 import pytest
 from sqlmodel import Session, select
 
+from bot.followup.notify import server_reply
 from bot.outbox.compose import Draft
 from bot.outbox.queue import Sender, drain, queue
 from bot.outbox.transport import SmtpSettings, SmtpTransport
 from bot.store.models import Outbox, Suppression
 from bot.store.states import OutboxStatus
 from tests.rig.dovecot import free_ports
-from tests.support.botenv import INTAKE, make_env, parse
+from tests.support.botenv import INTAKE, body_text, make_env, parse
 from tests.support.reliability import form_mail, rows
 
 pytestmark = pytest.mark.rig
@@ -238,3 +240,54 @@ def test_a_provider_that_refuses_a_fast_sender_with_550_delays_answers_and_blame
     _assert_each_answered_once(rig, senders)
     time.sleep(0.5)
     assert rig.messages(ADMIN) == []
+
+
+def test_an_answer_the_server_refuses_for_a_day_is_shown_to_the_admin_and_in_status(tmp_path, clean_mail, db_url):
+    """A pace refusal that does not end (or any "later" that lasts) keeps an answer in the outbox,
+    retried hourly at most. A day after it was queued the admin's daily notice lists it with the
+    server's last answer, and `status` counts it; once it is sent it is no longer shown."""
+    rig = clean_mail
+    bot = make_env(tmp_path / "bot", rig, db_url)
+    [ent] = _senders(rig, "slow", 1)
+    _send_forms(rig, [ent])
+    rig.smtp_faults.set(code=450, text="4.7.1 Ip frequency limited", phase="RCPT", recipients=[ent])
+    try:
+        bot.cli("run", "--once", today=TODAY)
+        first = _outbox_status(bot, TODAY)
+        assert not [m for m in rig.messages(ADMIN) if "暂未发出" in body_text(parse(m))]
+        bot.cli("run", "--once", today="2026-12-03")  # two days on: the daily notice is due
+        late = _outbox_status(bot, "2026-12-03")
+    finally:
+        rig.smtp_faults.clear()
+    assert (first["pending"], first["delayed"]) == (1, 0)  # refused for now, not yet a day
+    assert (late["pending"], late["delayed"]) == (1, 1)
+    [notice] = _delay_notices(rig)
+    line = next(line for line in notice.splitlines() if ent in line)
+    assert "服务器最近答复：“450 4.7.1 Ip frequency limited”）" in line and "已尝试" in line
+    assert rig.messages(ent) == []
+    bot.cli("run", "--once", today="2026-12-03")  # the server takes mail again; listed once a day
+    assert len(rig.wait_for_messages(ent, 1)) == 1
+    assert _outbox_status(bot, "2026-12-03")["delayed"] == 0
+    assert len(_delay_notices(rig)) == 1
+
+
+def _delay_notices(rig) -> list[str]:
+    bodies = [body_text(parse(m)) for m in rig.messages(ADMIN)]
+    return [body for body in bodies if "超过一天仍未发出" in body]
+
+
+def _outbox_status(bot, today: str) -> dict:
+    return json.loads(bot.cli("status", "--json", today=today).stdout)["outbox"]
+
+
+@pytest.mark.parametrize("error, shown", [
+    ("RCPT TO refused for all recipients: ent@corp.test: 450 4.7.1 Ip frequency limited",
+     "450 4.7.1 Ip frequency limited"),
+    ("DATA refused: 550 MI:SFQ 发信频率过快，请稍后再试", "550 MI:SFQ 发信频率过快，请稍后再试"),
+    ("connect to 127.0.0.1:465 refused: 421 4.7.0 too many connections", "421 4.7.0 too many connections"),
+    ("sending to 127.0.0.1:465 failed: [Errno 111] Connection refused",
+     "sending to 127.0.0.1:465 failed: [Errno 111] Connection refused"),
+    ("DATA refused: 451 " + "x" * 200 + "\n  ”", "451 " + "x" * 76),
+])
+def test_the_notice_quotes_the_servers_own_words(error, shown):
+    assert server_reply(error) == shown

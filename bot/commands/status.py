@@ -24,6 +24,7 @@ from bot.context import Clock, RulesHolder, Runtime
 from bot.documents.cn import cn_date
 from bot.followup.reminders.queue import due_today
 from bot.outbox.compose import Templates
+from bot.outbox.queue import count_delayed
 from bot.service import lease
 from bot.service.runtime import (
     Options,
@@ -122,11 +123,17 @@ def outbox_line(p: Probe) -> Line:
     waiting = sum(counts.get(s, 0) for s in ("pending", "sending", "finalizing"))
     failed = counts.get("failed", 0)
     held = counts.get(OutboxStatus.SUPPRESSED, 0)
+    late = _count_delayed(p) if counts.get("pending") else 0
     value = {"pending": counts.get("pending", 0), "sending": counts.get("sending", 0) + counts.get("finalizing", 0),
-             "failed": failed, "held_back": held}
-    text = f"{waiting} 封待发送" + (f"，{failed} 封发送失败" if failed else "") + (
-        f"，{held} 封因退信或限额暂缓发出" if held else "")
+             "failed": failed, "held_back": held, "delayed": late}
+    text = f"{waiting} 封待发送" + (f"（其中 {late} 封超过一天仍被邮件服务器暂拒，正在重试）" if late else "") + (
+        f"，{failed} 封发送失败" if failed else "") + (f"，{held} 封因退信或限额暂缓发出" if held else "")
     return Line("outbox", "发件队列", value, text)
+
+
+def _count_delayed(p: Probe) -> int:
+    with Session(p.engine) as db:
+        return count_delayed(db, p.runtime.now())
 
 
 def quarantine_line(p: Probe) -> Line:

@@ -6,6 +6,7 @@ never answered by the admin's own auto-replies (it is marked auto-generated)."""
 from __future__ import annotations
 
 import logging
+import re
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -16,7 +17,7 @@ from bot.followup.held import expire_overdue
 from bot.followup.status import IN_HAND, KIND_CN
 from bot.followup.views import overdue_items
 from bot.outbox.compose import Draft
-from bot.outbox.queue import queue
+from bot.outbox.queue import delayed, queue
 from bot.store.models import Case, Outbox, ReminderLog, TrustEvent
 from bot.store.states import CaseStatus, OutboxStatus
 
@@ -82,18 +83,35 @@ def queue_trust_digest(rt: Runtime) -> int:
         expire_overdue(db, rt)
         events = list(db.exec(select(TrustEvent).where(TrustEvent.told == False)  # noqa: E712
                               .order_by(TrustEvent.id).limit(500)))
-        held_back = list(db.exec(select(Outbox).where(Outbox.status == OutboxStatus.SUPPRESSED)
-                                 .order_by(Outbox.id).limit(100)))
-        if not events and not held_back:
+        held_back, late = _outbox_state(db, rt)
+        if not events and not held_back and not late:
             db.commit()
             return 0
         notify_admin(db, rt, "admin_trust_digest", events=[_event_line(rt, e) for e in events],
-                     held_back=held_back, today=rt.today(), cn_date=cn_date)
+                     held_back=held_back, delayed=late, today=rt.today(), cn_date=cn_date)
         for event in events:
             event.told = True
             db.add(event)
-        db.commit()
+        try:
+            db.commit()
+        except IntegrityError:  # another daemon listed the outbox today, in the same moment
+            db.rollback()
+            return 0
         return len(events)
+
+
+def _outbox_state(db: Session, rt: Runtime) -> tuple[list[Outbox], list[str]]:
+    """The mail held back and the mail the server keeps refusing, in the first notice of the day
+    only: they are states, not events, and `run --once` from cron asks for a notice every run."""
+    key = f"outbox-state:{rt.today().isoformat()}"
+    if db.exec(select(ReminderLog.id).where(ReminderLog.key == key)).first() is not None:
+        return [], []
+    held_back = list(db.exec(select(Outbox).where(Outbox.status == OutboxStatus.SUPPRESSED)
+                             .order_by(Outbox.id).limit(100)))
+    late = [_delayed_line(rt, row) for row in delayed(db, rt.now())]
+    if held_back or late:
+        db.add(ReminderLog(key=key, sent_on=rt.today()))
+    return held_back, late
 
 
 _EVENT_CN = {"refused": "已拒绝", "held": "待确认", "confirmed": "已确认并办理", "expired": "确认码过期，未办理",
@@ -105,3 +123,22 @@ def _event_line(rt: Runtime, event: TrustEvent) -> str:
     what = _EVENT_CN.get(event.kind, event.kind)
     case = f"（{event.case_number}）" if event.case_number else ""
     return f"{when} {what}{case}：{event.address or '未知发件人'}；{event.detail}"
+
+
+# An SMTP reply in a delivery error: "… refused: 450 4.7.1 …", "…: ent@x.cn: 550 MI:SFQ …"; a
+# port (":465") or an errno ("[Errno 111]") is no reply.
+_SERVER_REPLY = re.compile(r"(?:^|\s)([45]\d\d[ -]\S.*)")
+
+
+def _delayed_line(rt: Runtime, row: Outbox) -> str:
+    """One mail the server keeps refusing for now: what, to whom, since when, and its last answer."""
+    since = rt.clock.aware(row.created_at).strftime("%m月%d日 %H:%M")
+    return (f"{row.subject or '（无主题）'}（收件人：{row.recipients}；{since}排队，已尝试 {row.attempts} 次；"
+            f"服务器最近答复：“{server_reply(row.last_error)}”）")
+
+
+def server_reply(error: str) -> str:
+    """The server's own words in a delivery error, without ours around them, short enough to quote
+    on one line (the whole error when it holds no SMTP reply: a refused connection, a timeout)."""
+    said = _SERVER_REPLY.search(error)
+    return " ".join((said.group(1) if said else error).split())[:80].replace("”", '"')

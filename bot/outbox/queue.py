@@ -1,7 +1,8 @@
 """The outbox table: mail is queued in the transaction that caused it, and drained with retry.
 
-4xx and network errors back off and retry; 5xx marks the mail failed, suppresses the address for a
-while and tells the admin.
+4xx and network errors back off and retry (a mail still refused a day after it was queued is shown
+to the admin: `delayed`); 5xx marks the mail failed, suppresses the address for a while and tells
+the admin, unless it only asks for a slower pace (bot.outbox.transport.refusal_is_permanent).
 
 Exactly once across a crash: a row is `finalizing` from just before the final dot. If the sender
 dies there, or the connection breaks before the server's answer, nobody knows whether the server
@@ -41,6 +42,7 @@ from bot.store.turns import NO_TURNS
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(hours=1)
+DELAYED = timedelta(days=1)  # a mail still refused for now this long after it was queued is shown
 CLAIM = timedelta(minutes=10)  # a live sender finishes far sooner (SMTP timeout 30 s)
 CLAIMED = "outbox.claimed"  # Session.info: the rows that session wrote claimed (claimed_here)
 SUPPRESSIONS = "outbox.suppressions"  # Session.info: address -> until, read once per session
@@ -192,6 +194,23 @@ def release_suppressed(db: Session, now: datetime) -> int:
             db.add(row)
             released += 1
     return released
+
+
+def delayed(db: Session, now: datetime, limit: int = 100) -> list[Outbox]:
+    """Mail queued over DELAYED ago that the server has refused for now at every try so far (a 4xx,
+    or a 5xx that only asks for a slower pace): it is retried on (hourly at most), and the admin
+    is shown it, oldest first, so that someone can ask the mail server's keeper or phone the
+    recipient."""
+    return list(db.exec(select(Outbox).where(*_delayed_where(now)).order_by(Outbox.id).limit(limit)))
+
+
+def count_delayed(db: Session, now: datetime) -> int:
+    return db.exec(select(func.count()).select_from(Outbox).where(*_delayed_where(now))).one()
+
+
+def _delayed_where(now: datetime) -> tuple:
+    return (Outbox.status == OutboxStatus.PENDING, Outbox.attempts > 0, Outbox.last_error != "",
+            Outbox.created_at < now - DELAYED)
 
 
 def _suppressed(db: Session, address: str, now: datetime) -> bool:
