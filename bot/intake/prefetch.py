@@ -450,9 +450,9 @@ def serve(conn: Connection, parent: int, task: Task) -> None:
     pipe, not with the start, because a reader started early (bot.intake.early) learns it only
     when the sandbox of the configuration takes it over."""
     _watch_parent(parent)
-    # Before the address-space limit, as when openpyxl came in with this module's imports: numpy
-    # (which openpyxl loads) reserves address space for its BLAS threads, one per core (+126 MB
-    # here, on 2 cores), and must not fail under the limit on a machine with many cores.
+    # Before the address-space limit: a native library reserves address space as it loads (numpy,
+    # which openpyxl loaded before it was imported without it, took +126 MB here for its BLAS
+    # threads, one per core), and a preload must not fail under the limit on a machine with many cores.
     preload_usual_readers()
     try:
         address_space = conn.recv()
