@@ -263,7 +263,7 @@ def test_an_answer_the_server_refuses_for_a_day_is_shown_to_the_admin_and_in_sta
     assert (late["pending"], late["delayed"]) == (1, 1)
     [notice] = _delay_notices(rig)
     line = next(line for line in notice.splitlines() if ent in line)
-    assert "服务器最近答复：“450 4.7.1 Ip frequency limited”）" in line and "已尝试" in line
+    assert "服务器最近答复：“450 4.7.1 Ip frequency limited”）" in line and "12月1日" in line and "已尝试" in line
     assert rig.messages(ent) == []
     bot.cli("run", "--once", today="2026-12-03")  # the server takes mail again; listed once a day
     assert len(rig.wait_for_messages(ent, 1)) == 1

@@ -132,7 +132,8 @@ _SERVER_REPLY = re.compile(r"(?:^|\s)([45]\d\d[ -]\S.*)")
 
 def _delayed_line(rt: Runtime, row: Outbox) -> str:
     """One mail the server keeps refusing for now: what, to whom, since when, and its last answer."""
-    since = rt.clock.aware(row.created_at).strftime("%m月%d日 %H:%M")
+    queued = rt.clock.aware(row.created_at)
+    since = f"{queued.month}月{queued.day}日 {queued:%H:%M}"
     return (f"{row.subject or '（无主题）'}（收件人：{row.recipients}；{since}排队，已尝试 {row.attempts} 次；"
             f"服务器最近答复：“{server_reply(row.last_error)}”）")
 

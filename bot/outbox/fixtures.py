@@ -82,7 +82,7 @@ def fixture_context(rules: Ruleset) -> dict:
         "summary": "示例", "text": "示例", "why": "示例", "error": "550 示例", "addresses": ["a@example.cn"],
         "problems": "rules/sessions.toml:12: 示例", "cn_date": _cn_date,
         "kept": ["fgw@example.gov.cn"], "events": ["09:30 已拒绝（WHJD-2026-0001）：示例"],
-        "held_back": [Sample()], "delayed": ["示例（收件人：a@example.cn；12月01日 09:30排队，已尝试 5 次）"],
+        "held_back": [Sample()], "delayed": ["示例（收件人：a@example.cn；12月1日 09:30排队，已尝试 5 次）"],
         "code": "K7Q2-MX9P", "original_subject": "示例",
         "received": datetime(2026, 12, 22, 9, 30), "expires": datetime(2026, 12, 25, 9, 30),
         "review": Sample(), "raw": "示例", "outcome": "sent", "requested": SAMPLE_DAY,
