@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import fcntl
 import os
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import event, make_url, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
 from sqlmodel import create_engine
 
 from bot.errors import ConfigError
@@ -41,8 +42,35 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if url.startswith("postgresql"):
-        return create_engine(url, pool_pre_ping=True)
+        engine = create_engine(url)
+        _ping_after_idle(engine)
+        return engine
     raise ConfigError(f"不支持的 database_url“{masked(url)}”：应为 sqlite:///路径 或 postgresql://…")
+
+
+# A pooled connection that sat idle may have been cut (a server restart, a firewall's idle timeout),
+# so it is tested before use. One in steady use is not: pool_pre_ping's test is a round trip per
+# checkout, ~8 % of a mail's database time during a backlog, spent on a connection used a moment ago.
+IDLE_BEFORE_PING_S = 1.0
+
+
+def _ping_after_idle(engine: Engine, idle_s: float = IDLE_BEFORE_PING_S) -> None:
+    @event.listens_for(engine, "checkin")
+    def _stamp(dbapi_conn, record) -> None:
+        if dbapi_conn is not None:
+            record.info["checked_in_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_conn, record, _proxy) -> None:
+        # record.info is emptied when a connection is replaced, so a new one is never pinged.
+        since = record.info.get("checked_in_at")
+        if since is None or time.monotonic() - since < idle_s:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            # The pool discards this connection and checks out a fresh one.
+            raise DisconnectionError(str(exc)) from exc
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
