@@ -1,16 +1,18 @@
 """bot.outbox.queue marks each mail `finalizing` before its final dot, committed where another
 process sees it, and the rows of one sender's batch are marked through one connection (a pool
-checkout, and PostgreSQL's ping, per batch rather than per mail) in autocommit: the mark is one
-round trip, not BEGIN, UPDATE and COMMIT. Real SQLite and PostgreSQL."""
+checkout per batch rather than per mail) in autocommit: the mark is one round trip, not BEGIN,
+UPDATE and COMMIT. A mail the server refuses for now waits a doubling back-off. Real SQLite and
+PostgreSQL."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import event
 from sqlmodel import Session, select
 
+from bot.errors import DeliveryError
 from bot.outbox.compose import Draft
 from bot.outbox.queue import CLAIM_BATCH, Sender, drain, queue
 from bot.store.models import Outbox
@@ -66,3 +68,31 @@ def test_each_mail_is_finalizing_at_its_dot_and_a_batch_takes_one_connection(eng
     assert transport.autocommit == [True] * CLAIM_BATCH
     with Session(engine) as db:
         assert {r.status for r in db.exec(select(Outbox))} == {OutboxStatus.SENT}
+
+
+class Later:
+    """A server that answers every mail with a 4xx."""
+
+    def __init__(self):
+        self.tries = 0
+
+    def send(self, raw, mail_from, rcpt_to, before_dot=None):
+        self.tries += 1
+        raise DeliveryError("451 4.3.0 try again later")
+
+
+def test_a_mail_refused_for_now_waits_a_minute_then_two_then_four(engine):
+    with Session(engine) as db:
+        queue(db, Draft(purpose="reply-accepted", to=["ent1@corp.test"], subject="回执", body="您好"), SENDER, NOW)
+        db.commit()
+    server, now, waits = Later(), NOW, []
+    for _ in range(3):
+        assert drain(engine, server, lambda: now).sent == 0
+        with Session(engine) as db:
+            row = db.exec(select(Outbox)).one()
+        due = row.next_attempt_at.replace(tzinfo=timezone.utc)
+        waits.append(due - now)
+        assert drain(engine, server, lambda: due - timedelta(seconds=1)).sent == 0  # not due yet: no try
+        now = due
+    assert waits == [timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=4)]
+    assert server.tries == 3 and row.status == OutboxStatus.PENDING and row.attempts == 3
