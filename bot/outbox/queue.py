@@ -536,7 +536,8 @@ def _record_failure(db: Session, row: Outbox, exc: DeliveryError, now: datetime,
 
 
 def _retry_delay(attempts: int) -> timedelta:
-    """30 s, 1 min, 2 min ... at most an hour: exact, because it is stored as the next attempt."""
+    """1 min after the first failed try (`attempts` counts it), then 2, 4 ... at most an hour:
+    exact, because it is stored as the next attempt."""
     return timedelta(seconds=backoff_delay(attempts, base=30, cap=MAX_BACKOFF.total_seconds(), rng=None))
 
 
