@@ -10,6 +10,8 @@ from sqlalchemy.exc import OperationalError
 
 from bot.store.db import IDLE_BEFORE_PING_S, make_engine, normalise_url
 
+pytestmark = pytest.mark.rig
+
 
 def _backend_pid(engine) -> int:
     with engine.connect() as conn:
@@ -24,20 +26,16 @@ def _cut(pg_url: str, pid: int) -> None:
     admin.dispose()
 
 
-@pytest.fixture
-def counted_pings(monkeypatch):
-    """Counts the liveness tests the pool makes (the real test still runs)."""
-    def count(engine):
-        real = engine.dialect.do_ping
-        calls = []
+def _count_pings(monkeypatch, engine) -> list:
+    """The liveness tests the pool makes, recorded (each still runs)."""
+    real, calls = engine.dialect.do_ping, []
 
-        def ping(dbapi_conn):
-            calls.append(dbapi_conn)
-            return real(dbapi_conn)
+    def ping(dbapi_conn):
+        calls.append(dbapi_conn)
+        return real(dbapi_conn)
 
-        monkeypatch.setattr(engine.dialect, "do_ping", ping)
-        return calls
-    return count
+    monkeypatch.setattr(engine.dialect, "do_ping", ping)
+    return calls
 
 
 def test_a_connection_cut_while_idle_is_replaced_without_an_error(pg_url):
@@ -60,9 +58,9 @@ def test_without_the_idle_test_the_same_cut_is_an_error(pg_url):
     engine.dispose()
 
 
-def test_a_connection_in_steady_use_is_not_pinged(pg_url, counted_pings):
+def test_a_connection_in_steady_use_is_not_pinged(pg_url, monkeypatch):
     engine = make_engine(pg_url)
-    pings = counted_pings(engine)
+    pings = _count_pings(monkeypatch, engine)
     pids = {_backend_pid(engine) for _ in range(50)}
     assert len(pids) == 1 and pings == []
     time.sleep(IDLE_BEFORE_PING_S + 0.2)
