@@ -6,17 +6,17 @@ import os
 import shutil
 import stat
 import subprocess
-import sys
 from pathlib import Path
 
 from docx import Document
+
+from tests.support.preload import run_bot
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def cli(cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=120)
+    return run_bot(list(args), cwd=cwd)
 
 
 def test_notice_renders_and_warns_when_late(tmp_path):

@@ -25,6 +25,7 @@ from bot.errors import InputError
 from bot.mailbox.maildir import MaildirSink
 from bot.service.systemd import Notifier
 from bot.version import VERSION
+from tests.support.preload import run_bot
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -32,8 +33,7 @@ REPO = Path(__file__).resolve().parents[1]
 def cli(cwd: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("RECEPTION_BOT")}
     environ["PYTHONPATH"] = str(REPO)
-    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=120, env={**environ, **(env or {})})
+    return run_bot(list(args), cwd=cwd, env={**environ, **(env or {})})
 
 
 # ---------------------------------------------------------------- help, version, completion

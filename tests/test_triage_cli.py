@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import pytest
 from stdnum.cn import uscc
 
 from bot.samples import FormValues, form_docx, form_xlsx, registration_mail
+from tests.support.preload import run_bot
 
 ROOT = Path(__file__).resolve().parent.parent
 MINIMAL = ROOT / "tests" / "data" / "rules-min"
@@ -50,7 +50,7 @@ def _env() -> dict:
 
 def cli(cwd: Path, *args: str, rules: Path | None = MINIMAL, today: str | None = OPEN_DAY,
         config: Path | None = None) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "bot"]
+    cmd = []
     if config is not None:
         cmd += ["--config", str(config)]
     if rules is not None:
@@ -58,7 +58,7 @@ def cli(cwd: Path, *args: str, rules: Path | None = MINIMAL, today: str | None =
     if today is not None:
         cmd += ["--today", today]
     cmd += list(args)
-    done = subprocess.run(cmd, cwd=cwd, capture_output=True, timeout=120, env=_env())
+    done = run_bot(cmd, cwd=cwd, env=_env(), text=False)
     done.out = done.stdout.decode("utf-8")
     done.err = done.stderr.decode("utf-8")
     return done

@@ -1,5 +1,6 @@
 """A bot configured against the real test rig: Dovecot IMAP, the aiosmtpd submission server, a
-real database. Commands run as subprocesses (`python -m bot`), exactly as an admin runs them."""
+real database. Commands run as processes of their own, `python -m bot` as an admin runs them
+(tests.support.preload spares them the imports); the daemon is `python -m bot run` itself."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import sys
 from dataclasses import dataclass
 from email.policy import default
 from pathlib import Path
+
+from tests.support.preload import run_bot
 
 REPO = Path(__file__).resolve().parents[2]
 INTAKE = "intake@rb.test"
@@ -31,11 +34,10 @@ class BotEnv:
 
     def cli(self, *args: str, today: str | None = None, check: bool = True,
             timeout: float = 120) -> subprocess.CompletedProcess:
-        cmd = [sys.executable, "-m", "bot", "--config", str(self.config)]
+        cmd = ["--config", str(self.config)]
         if today:
             cmd += ["--today", today]
-        done = subprocess.run(cmd + list(args), cwd=self.root, env=self.env(), capture_output=True,
-                              text=True, timeout=timeout)
+        done = run_bot(cmd + list(args), cwd=self.root, env=self.env(), timeout=timeout)
         if check and done.returncode != 0:
             raise AssertionError(f"{' '.join(args)} exited {done.returncode}:\n{done.stderr[-3000:]}")
         return done
