@@ -15,10 +15,12 @@ One parent serves one call at a time; calls made at once (threads) get parents o
 
 from __future__ import annotations
 
+import atexit
 import gc
 import json
 import os
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -86,8 +88,9 @@ class _Parent:
         return json.loads(line)
 
     def close(self) -> None:
-        self.proc.stdin.close()
+        self.proc.stdin.close()  # the parent reads the end of its requests and exits
         self.proc.wait(timeout=10)
+        shutil.rmtree(self.outdir, ignore_errors=True)
 
 
 class _Pool:
@@ -108,8 +111,15 @@ class _Pool:
             with self.lock:
                 self.idle.append(parent)
 
+    def close(self) -> None:
+        with self.lock:
+            parents, self.idle = self.idle, []
+        for parent in parents:
+            parent.close()
+
 
 _POOL = _Pool()
+atexit.register(_POOL.close)
 
 
 # ------------------------------------------------------------------ the preloaded parent process
@@ -176,8 +186,6 @@ def _exit(code: int) -> None:
     """End the child as the interpreter ends `python -m bot`, less its ~0.4 s of tearing down every
     module: the atexit handlers, then whatever the command left unreachable is finalised (a SQLite
     connection closes, which removes its -wal and -shm files), the streams flushed."""
-    import atexit
-
     try:
         atexit._run_exitfuncs()
         gc.collect()
