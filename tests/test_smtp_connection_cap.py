@@ -240,7 +240,10 @@ def test_a_provider_that_refuses_a_fast_sender_with_550_delays_answers_and_blame
     assert [phase for phase, _reply in fired] == ["RCPT"] * 3
     out = rows(url, Outbox)
     assert [r.status for r in out] == ["sent"] * len(out)
-    assert sum("frequency limited" in r.last_error for r in out) == 3  # tried again, not failed
+    # Tried again, not failed: each refusal cost its mail one try. Which mails met the three depends
+    # on the threads' timing (run --once's last drain may try a refused mail again at once).
+    assert sum(r.attempts - 1 for r in out) == 3
+    assert all("frequency limited" in r.last_error for r in out if r.attempts > 1)
     assert rows(url, Suppression) == []
     _assert_each_answered_once(rig, senders)
     time.sleep(0.5)
