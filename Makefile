@@ -10,9 +10,9 @@ PIP    := $(PY) -m pip --disable-pip-version-check -q
 .PHONY: demo test test-quick install install-test bench clean
 
 # One process more than the cores: end-to-end tests spend much of their time waiting on the servers
-# and on the bot's own start-up in another process, and the extra process fills those waits (on 2
-# cores the suite took 630 s with three, 705-711 s with two). Each file runs whole on one process
-# (its module fixtures once), each process with its own servers.
+# and on the bot in another process, and the extra process fills those waits (on 2 cores the suite
+# took 503-527 s with three, 567 s with two). Each file runs whole on one process (its module
+# fixtures once), each process with its own servers.
 XDIST  := -n $(shell echo $$(( $$(nproc) + 1 ))) --dist loadfile
 
 $(PY):
