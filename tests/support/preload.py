@@ -42,11 +42,12 @@ def run_bot(args: list[str], *, cwd: Path | str, env: dict | None = None, timeou
     parent = _POOL.take()
     try:
         code, out, err = parent.run(list(args), str(cwd), environ, timeout)
-    except subprocess.TimeoutExpired as expired:
-        expired.cmd = cmd
+    except BaseException as failed:
+        parent.discard()  # its answers may be out of step with its requests now: never reused
+        if isinstance(failed, subprocess.TimeoutExpired):
+            failed.cmd = cmd
         raise
-    finally:
-        _POOL.give_back(parent)
+    _POOL.give_back(parent)
     if text:
         out, err = out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
     return subprocess.CompletedProcess(cmd, code, out, err)
@@ -89,6 +90,11 @@ class _Parent:
 
     def close(self) -> None:
         self.proc.stdin.close()  # the parent reads the end of its requests and exits
+        self.proc.wait(timeout=10)
+        shutil.rmtree(self.outdir, ignore_errors=True)
+
+    def discard(self) -> None:
+        self.proc.kill()
         self.proc.wait(timeout=10)
         shutil.rmtree(self.outdir, ignore_errors=True)
 
