@@ -55,7 +55,15 @@ from bot.message.loop import loop_reason
 from bot.message.model import InboundMessage
 from bot.outbox.compose import new_message_id
 from bot.outbox.handoff import Handoff
-from bot.outbox.queue import ANSWER_COUNTS, claim_on_queue, claimed_here, count_answers, queue
+from bot.outbox.queue import (
+    ANSWER_COUNTS,
+    claim_on_queue,
+    claimed_here,
+    count_answers,
+    log_sent,
+    queue,
+    write_sent,
+)
 from bot.rules.decide import decide
 from bot.store import later
 from bot.store.models import InboundMail
@@ -253,16 +261,32 @@ def _try_group(rt: Runtime, group: list[_Entry], hooks: Hooks,
         later.add_held(db)
         write_numbers(db)
         claimed = claimed_here(db)
-        db.commit()
+        sent = _write_sent(db, hooks.handoff)
         for row in claimed:
             db.expunge(row)
     hooks.in_hand.clear()
+    log_sent(sent)
     if handoff is not None:
         handoff.put(claimed)
     for entry, result in handled:
         entry.outcome = result.outcome
         _write_log(result)
     return len(handled), None
+
+
+def _write_sent(db: Session, handoff: Handoff | None) -> list:
+    """Commit, with the rows the senders sent meanwhile marked sent: this transaction holds SQLite's
+    write lock, which each of them would otherwise have waited for (bot.outbox.sentmarks)."""
+    marks = handoff.sent if handoff is not None else None
+    sent = marks.take() if marks is not None else []
+    try:
+        write_sent(db.connection(), sent)
+        db.commit()
+    except BaseException:
+        if sent:
+            marks.put_back(sent)
+        raise
+    return sent
 
 
 def _count_chunk(rt: Runtime, db: Session, group: list[_Entry], counts: dict) -> ChunkCounts:

@@ -5,8 +5,10 @@ write transaction of its own, which on SQLite waits behind the intake's transact
 handler sleeps in steps of up to 100 ms). The intake knows its new rows: it writes them claimed
 for this process in the commit that creates them (bot.outbox.queue.claim_on_queue) and hands them
 over here.
-A crash before they are sent leaves them claimed by a dead holder, which recover_stale puts back
-like any other claim; rows still here when the pass ends are handed back (pending again).
+A crash before they are sent leaves them claimed by a dead holder, which recover_stale (or, when
+a sent copy proves delivery, bot.outbox.confirm) puts back; rows still here when the pass ends are
+handed back (pending again). What the senders sent comes back the other way (`sent`): the intake
+writes it in its own commit (bot.outbox.sentmarks).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import queue
 import threading
 
+from bot.outbox.sentmarks import SentMarks
 from bot.store.models import Outbox
 
 
@@ -22,7 +25,8 @@ class Handoff:
     about `room` rows (wait_for_room). Closed when a sender meets a temporary failure: the rows
     then wait in the table with their back-off, and the intake stops claiming until the next pass."""
 
-    def __init__(self, batch: int, room: int = 64):
+    def __init__(self, batch: int, room: int = 64, sent: SentMarks | None = None):
+        self.sent = sent  # the senders' "sent", for the intake's commit
         self._batch = max(1, batch)
         self._room = max(1, room)  # rows queued at most before the intake waits (their mail is in memory)
         self._queue: queue.Queue[list[Outbox] | None] = queue.Queue()

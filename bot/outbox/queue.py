@@ -305,21 +305,25 @@ def drain(engine: Engine, transport, now_fn, *, respect_backoff: bool = True,
 
 
 def send_claimed(engine: Engine, transport, rows: list[Outbox], now_fn, *, holder: str,
-                 on_permanent=None, turns=NO_TURNS, spare=no_spare) -> DrainResult:
+                 on_permanent=None, turns=NO_TURNS, spare=no_spare, record=None) -> DrainResult:
     """Send rows claimed by `holder` (claim_on_queue) as drain sends the rows it claims: a temporary
     failure hands the rows not tried yet back (pending, their try not counted). When the connection
     cannot be opened and `spare()` says another one sends on, the rows not tried stay claimed and
-    come back in `untried`, for the caller to pass on."""
+    come back in `untried`, for the caller to pass on. `record(sent)` takes the rows the server
+    accepted (bot.outbox.sentmarks); without it they are written sent here."""
     result = DrainResult()
-    _send_claimed(engine, transport, rows, now_fn, on_permanent, holder, result, True, turns, spare)
+    _send_claimed(engine, transport, rows, now_fn, on_permanent, holder, result, True, turns, spare,
+                  record)
     return result
 
 
 def _send_claimed(engine: Engine, transport, rows: list[Outbox], now_fn, on_permanent, holder: str,
-                  result: DrainResult, respect_backoff: bool, turns, spare=no_spare) -> bool:
-    """Send the claimed rows; their "sent" is recorded in one commit after the last. False when a
-    temporary failure says to stop (the rows not tried yet are handed back, no try counted), or
-    when the connection could not be opened and another one takes over (`untried`)."""
+                  result: DrainResult, respect_backoff: bool, turns, spare=no_spare,
+                  record=None) -> bool:
+    """Send the claimed rows; their "sent" is recorded in one commit after the last (or left to
+    `record`). False when a temporary failure says to stop (the rows not tried yet are handed
+    back, no try counted), or when the connection could not be opened and another one takes over
+    (`untried`)."""
     sent: list[tuple[Outbox, datetime]] = []
     # One connection marks the batch's rows at their final dot: a checkout (on PostgreSQL with the
     # pool's ping) per batch, not per mail. "sent" goes by a connection of its own, so that what
@@ -343,9 +347,12 @@ def _send_claimed(engine: Engine, transport, rows: list[Outbox], now_fn, on_perm
                         unclaim(engine, rows[index + 1:], holder, now_fn())
                     return False
             return True
-        finally:
-            with turns.turn():
-                _record_sent(engine, sent)  # also when a crash is on its way: what went out is kept
+        finally:  # also when a crash is on its way: what went out is kept
+            if record is not None:
+                record(sent)
+            else:
+                with turns.turn():
+                    _record_sent(engine, sent)
 
 
 def _claim(engine: Engine, ids: list[int], now: datetime, holder: str) -> list[Outbox]:
@@ -386,8 +393,19 @@ def _record_sent(engine: Engine, sent: list[tuple[Outbox, datetime]]) -> None:
     `finalizing`, which a crash leaves to the sent copy (or, without one, counts as sent)."""
     if not sent:
         return
-    with engine.begin() as conn:  # Core: one statement run for every row (executemany)
+    with engine.begin() as conn:
+        write_sent(conn, sent)
+    log_sent(sent)
+
+
+def write_sent(conn, sent: list[tuple[Outbox, datetime]]) -> None:
+    """The UPDATEs of _record_sent in the caller's transaction (a Connection or a Session)."""
+    if sent:  # Core: one statement run for every row (executemany)
         conn.execute(_SENT, [{"row_id": row.id, "at": at} for row, at in sent])
+
+
+def log_sent(sent: list[tuple[Outbox, datetime]]) -> None:
+    """After the commit that wrote them."""
     for row, _at in sent:
         # Addresses stay out of the log (the case number names the enterprise well enough).
         log.info("SENT %s purpose=%s case=%s recipients=%d", row.message_id, row.purpose,

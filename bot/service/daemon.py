@@ -21,6 +21,7 @@ from bot.outbox.confirm import confirm_copies, copy_message_id, settle_unconfirm
 from bot.outbox.handoff import Handoff
 from bot.outbox.pause import SendPause
 from bot.outbox.queue import CLAIM_BATCH, DrainResult, drain, send_claimed, unclaim, unconfirmed
+from bot.outbox.sentmarks import SentMarks
 from bot.outbox.transport import grace_of
 from bot.retry import backoff_delay
 from bot.service import lease
@@ -132,7 +133,7 @@ class BackgroundSender:
     def __init__(self, rt: Runtime, jobs, pause: SendPause | None = None):
         self.rt, self.jobs = rt, jobs
         self.pause = pause or SendPause()
-        self.handoff = Handoff(CLAIM_BATCH)
+        self.handoff = Handoff(CLAIM_BATCH, sent=SentMarks(rt.engine, rt.turns))
         self._stop = threading.Event()
         self._finish = False
         self._fatal: BaseException | None = None
@@ -156,6 +157,7 @@ class BackgroundSender:
         self.handoff.wake(len(self._threads))
         for thread in self._threads:
             thread.join()
+        self.handoff.sent.flush()
         self._give_back(self.handoff.leftovers())
         if self._fatal is not None and exc_type is None:
             raise self._fatal
@@ -178,6 +180,8 @@ class BackgroundSender:
             if self.pause.left():  # the pass ended during the pause: its mail goes after it
                 return
             batch = self.handoff.take(timeout=0 if busy else 0.2)
+            if not batch and len(self.handoff.sent) and not rt.turns.taken():
+                self.handoff.sent.flush()  # nobody else wrote them: the intake is between chunks
             if self._stop.is_set() and not self._finish:
                 self._give_back(batch or [])
                 return
@@ -212,7 +216,8 @@ class BackgroundSender:
             self._give_back(rows)
             return DrainResult()
         sent = send_claimed(self.rt.engine, transport, rows, self.rt.now, holder=self.rt.holder_id,
-                            on_permanent=self._on_permanent, turns=self.rt.turns, spare=self._spare)
+                            on_permanent=self._on_permanent, turns=self.rt.turns, spare=self._spare,
+                            record=self.handoff.sent.record)
         if sent.untried:
             self.handoff.put(sent.untried)
         if sent.retried:

@@ -51,6 +51,11 @@ class WriteTurns:
         with self._cond:
             return self._next - self._serving > 1
 
+    def taken(self) -> bool:
+        """Whether a thread holds a turn or waits for one (asked by one that could write later)."""
+        with self._cond:
+            return self._next != self._serving
+
 
 class NoTurns:
     """For a database that needs no turns: every turn is free, and nobody ever waits."""
@@ -59,6 +64,9 @@ class NoTurns:
         return nullcontext()
 
     def wanted(self) -> bool:
+        return False
+
+    def taken(self) -> bool:
         return False
 
 
