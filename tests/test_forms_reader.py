@@ -1,5 +1,4 @@
 import io
-import time
 import zipfile
 from pathlib import Path
 
@@ -100,7 +99,8 @@ def test_blank_template_sent_back_is_read_as_blank(tmp_path):
     assert read_path(tmp_path / "b.xlsx").is_blank()
 
 
-def test_ten_thousand_rows_stay_bounded_and_fast():
+def test_ten_thousand_rows_are_read_within_the_budgets_and_refused_beyond_them():
+    """Bounded by the per-mail budgets, not by a clock: the reading speed is bench/'s to measure."""
     from openpyxl import Workbook
 
     workbook = Workbook(write_only=True)
@@ -112,12 +112,13 @@ def test_ten_thousand_rows_stay_bounded_and_fast():
         sheet.append([f"第{i}行", i, f"备注{i}", i * 1.5])
     buffer = io.BytesIO()
     workbook.save(buffer)
-    started = time.perf_counter()
     form = read_attachment(buffer.getvalue(), limits=FormLimits(max_rows=20000))
-    assert time.perf_counter() - started < 5
     assert form.contact_phone == "13904731234"
     capped = read_attachment(buffer.getvalue(), limits=FormLimits(max_rows=3))
     assert capped.enterprise_name == "乌海市镕鑫化工有限责任公司"
+    with pytest.raises(FormUnreadable, match="over-limits") as refused:
+        read_attachment(buffer.getvalue(), limits=FormLimits(max_cells=1000))
+    assert "单元格数量过多" in str(refused.value)
 
 
 def test_wps_dimension_would_hide_the_form_without_reset():
