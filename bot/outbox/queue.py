@@ -8,8 +8,10 @@ Exactly once across a crash: a row is `finalizing` from just before the final do
 dies there, or the connection breaks before the server's answer, nobody knows whether the server
 took the mail. With a transport that sends our own copy (`confirm_grace` set), the copy's arrival
 in our mailbox settles it (bot.outbox.confirm marks the row sent); no copy within the grace means
-the server never had it, and the row goes out again. Without a copy there is no proof either way:
-a dead sender's `finalizing` row counts as sent and a broken connection sends again.
+the server never had it, and the row goes out again. With a copy, the first dot of a sender's batch
+marks the batch's later rows too (BATCH_MARK): a crash before their dots is settled the same way.
+Without a copy there is no proof either way: each row is marked at its own dot, a dead sender's
+`finalizing` row counts as sent and a broken connection sends again.
 """
 
 from __future__ import annotations
@@ -335,7 +337,8 @@ def _send_claimed(engine: Engine, transport, rows: list[Outbox], now_fn, on_perm
         try:
             for index, row in enumerate(rows):
                 try:
-                    outcome = _send_one(engine, marks, transport, row, now_fn, on_permanent, turns, spare)
+                    outcome = _send_one(engine, marks, transport, row, now_fn, on_permanent, turns,
+                                        spare, following=rows[index + 1:])
                 except ConnectFailed as exc:  # raised only when spare() let this connection go
                     result.untried, result.refused = rows[index:], str(exc)
                     return False
@@ -373,12 +376,14 @@ def _claim(engine: Engine, ids: list[int], now: datetime, holder: str) -> list[O
 
 
 def unclaim(engine: Engine, rows: list[Outbox], holder: str, now: datetime) -> None:
-    """Hand back claimed rows that were not tried: pending again, their try not counted."""
+    """Hand back claimed rows that were not tried: pending again, their try not counted. That
+    includes rows the first dot of their batch marked `finalizing` (BATCH_MARK) that were never sent."""
     if not rows:
         return
     with Session(engine) as db:
         db.execute(update(Outbox).where(
-            Outbox.id.in_([r.id for r in rows]), Outbox.status == OutboxStatus.SENDING,
+            Outbox.id.in_([r.id for r in rows]),
+            Outbox.status.in_((OutboxStatus.SENDING, OutboxStatus.FINALIZING)),
             Outbox.claimed_by == holder).values(status=OutboxStatus.PENDING, claimed_by="",
                                                 attempts=Outbox.attempts - 1, next_attempt_at=now))
         db.commit()
@@ -461,23 +466,38 @@ def unconfirmed(engine: Engine) -> int:
         return len(db.exec(select(Outbox.id).where(Outbox.status == OutboxStatus.FINALIZING)).all())
 
 
+# With a sent copy, the first dot of a batch marks the batch's later mails `finalizing` too: one
+# write, where each mail's own was a turn at SQLite's one write lock that cut the intake's
+# transaction short (bot.store.turns). A crash before their dots is then settled as one at a dot:
+# no copy comes, and they go out again once the grace and this margin are over (instead of at
+# once). The margin covers the batch's sending; a mail whose dot comes later is marked again.
+BATCH_MARK = timedelta(seconds=3)
+
 _FINALIZING = update(Outbox.__table__).where(Outbox.__table__.c.id == bindparam("row_id")).values(
     status=OutboxStatus.FINALIZING, next_attempt_at=bindparam("until"))  # built once: every mail sent
 
 
 def _send_one(engine: Engine, marks: Connection, transport, row: Outbox, now_fn, on_permanent,
-              turns, spare=no_spare) -> str:
+              turns, spare=no_spare, following: list[Outbox] = ()) -> str:
     """Send one claimed row; "sent" is left to the caller's commit (_record_sent). `marks`: the
-    connection (autocommit) that writes the row `finalizing` before the final dot. ConnectFailed
-    comes out, the row untouched, when spare() says another connection sends it instead."""
+    connection (autocommit) that writes the row `finalizing` before the final dot, and with it the
+    rows of its batch that `following` names when a sent copy settles their crashes (BATCH_MARK).
+    ConnectFailed comes out, the row untouched, when spare() says another connection sends it."""
     grace = grace_of(transport)
 
     def point_of_no_return() -> None:
-        row.status = OutboxStatus.FINALIZING
+        at = now_fn()
+        if (grace is not None and row.status == OutboxStatus.FINALIZING
+                and row.next_attempt_at >= at + grace):
+            return  # marked with an earlier mail of its batch, and its copy still has its grace
+        # until when a crash leaves the row to its copy (without a copy: the claim's own limit)
+        batch = [(row, at + grace if grace is not None else row.next_attempt_at)]
         if grace is not None:
-            row.next_attempt_at = now_fn() + grace  # when to give up waiting for the copy
+            batch += [(later_row, at + grace + BATCH_MARK) for later_row in following]
         with turns.turn(), marks.begin():  # no BEGIN or COMMIT is sent: marks is autocommit
-            marks.execute(_FINALIZING, {"row_id": row.id, "until": row.next_attempt_at})
+            marks.execute(_FINALIZING, [{"row_id": r.id, "until": until} for r, until in batch])
+        for marked, until in batch:
+            marked.status, marked.next_attempt_at = OutboxStatus.FINALIZING, until
 
     with Session(engine) as db:
         try:

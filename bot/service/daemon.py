@@ -18,9 +18,9 @@ from bot.intake.pipeline import NOT_REACHED, Hooks, process_batch
 from bot.intake.reevaluate import reevaluate_deferred
 from bot.mailbox.base import Source
 from bot.outbox.confirm import confirm_copies, copy_message_id, settle_unconfirmed
-from bot.outbox.handoff import Handoff
+from bot.outbox.handoff import HANDOFF_BATCH, Handoff
 from bot.outbox.pause import SendPause
-from bot.outbox.queue import CLAIM_BATCH, DrainResult, drain, send_claimed, unclaim, unconfirmed
+from bot.outbox.queue import BATCH_MARK, DrainResult, drain, send_claimed, unclaim, unconfirmed
 from bot.outbox.sentmarks import SentMarks
 from bot.outbox.transport import grace_of
 from bot.retry import backoff_delay
@@ -133,7 +133,7 @@ class BackgroundSender:
     def __init__(self, rt: Runtime, jobs, pause: SendPause | None = None):
         self.rt, self.jobs = rt, jobs
         self.pause = pause or SendPause()
-        self.handoff = Handoff(CLAIM_BATCH, sent=SentMarks(rt.engine, rt.turns))
+        self.handoff = Handoff(HANDOFF_BATCH, sent=SentMarks(rt.engine, rt.turns))
         self._stop = threading.Event()
         self._finish = False
         self._fatal: BaseException | None = None
@@ -269,13 +269,14 @@ def run_once(rt: Runtime, source: Source, jobs) -> PassResult:
 
 def _settle_copies(rt: Runtime, source: Source, jobs) -> PassResult:
     """Before `run --once` exits: file the sent copies that came back, and wait a little (the grace,
-    at most SETTLE_LIMIT) for mail whose delivery only its copy can confirm, sending again what
-    never arrived. What is still open then is settled by the next run."""
+    and the margin of a batch's mark after a crash: BATCH_MARK; at most SETTLE_LIMIT) for mail whose
+    delivery only its copy can confirm, sending again what never arrived. What is still open then is
+    settled by the next run."""
     total = PassResult(outcomes={})
     grace = grace_of(rt.transport)
     if grace is None:
         return total
-    deadline = time.monotonic() + min(grace.total_seconds(), SETTLE_LIMIT) + 1.0
+    deadline = time.monotonic() + min((grace + BATCH_MARK).total_seconds(), SETTLE_LIMIT) + 1.0
     while True:
         filed = fetch_pass(rt, source)
         total.processed += filed.processed

@@ -15,8 +15,8 @@ class MailStatus(StrEnum):
 
 
 class OutboxStatus(StrEnum):
-    """pending -> sending (claimed) -> finalizing (just before the final dot) -> sent; or back to
-    pending (4xx, network) / failed (5xx)."""
+    """pending -> sending (claimed) -> finalizing (just before the final dot; with a sent copy, from
+    the first dot of the sender's batch) -> sent; or back to pending (4xx, network) / failed (5xx)."""
 
     PENDING = "pending"
     SENDING = "sending"
