@@ -460,6 +460,13 @@ def _stale_verdict(row, now: datetime, confirm_grace: timedelta | None) -> tuple
     return None
 
 
+def next_grace_end(engine: Engine, now: datetime) -> datetime | None:
+    """The earliest end still to come of a `finalizing` row's grace (its copy decides it then)."""
+    with Session(engine) as db:
+        return db.exec(select(func.min(Outbox.next_attempt_at)).where(
+            Outbox.status == OutboxStatus.FINALIZING, Outbox.next_attempt_at > now)).one()
+
+
 def unconfirmed(engine: Engine) -> int:
     """Rows past the final dot whose outcome is still open (waiting for a sent copy)."""
     with Session(engine) as db:

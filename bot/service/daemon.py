@@ -20,7 +20,15 @@ from bot.mailbox.base import Source
 from bot.outbox.confirm import confirm_copies, copy_message_id, settle_unconfirmed
 from bot.outbox.handoff import HANDOFF_BATCH, Handoff
 from bot.outbox.pause import SendPause
-from bot.outbox.queue import BATCH_MARK, DrainResult, drain, send_claimed, unclaim, unconfirmed
+from bot.outbox.queue import (
+    BATCH_MARK,
+    DrainResult,
+    drain,
+    next_grace_end,
+    send_claimed,
+    unclaim,
+    unconfirmed,
+)
 from bot.outbox.sentmarks import SentMarks
 from bot.outbox.transport import grace_of
 from bot.retry import backoff_delay
@@ -328,7 +336,8 @@ def run_forever(rt: Runtime, source: Source, jobs, life: Lifecycle | None = None
                 jobs.run_due()
                 drain_all(rt, jobs, pause=pause)
                 with life.waiting():  # and no longer than the pause: then what waits is sent
-                    source.wait(min(_wait_seconds(rt, life), pause.left() or float("inf")))
+                    source.wait(min(_wait_seconds(rt, life), pause.left() or float("inf"),
+                                    _until_grace_ends(rt)))
                 failures = 0
             except Interrupted:
                 break
@@ -347,6 +356,17 @@ def _wait_seconds(rt: Runtime, life: Lifecycle) -> float:
     # The watchdog must hear from the loop while it waits for mail.
     interval = life.notifier.watchdog_interval
     return rt.config.poll_seconds if interval is None else min(rt.config.poll_seconds, interval)
+
+
+def _until_grace_ends(rt: Runtime) -> float:
+    """Seconds until a `finalizing` row's grace ends: the loop looks for its copy then. After a
+    crash, the mails of a marked batch that never left (BATCH_MARK) go out again then, not a poll
+    later."""
+    if grace_of(rt.transport) is None:
+        return float("inf")
+    now = rt.now()
+    end = next_grace_end(rt.engine, now)
+    return float("inf") if end is None else (end - now).total_seconds() + 0.1
 
 
 def _pause(life: Lifecycle, failures: int, message: str, *args, exc_info: bool = False) -> int:

@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+"""Where a backlog's CPU goes: the bot's `run --once` with its answers sent, and the same run with
+nothing sent; the machine's CPU split by process; optionally the same against another checkout.
+
+bench_compare.py times the bot to its replies delivered and counts the machine's CPU as a whole.
+This script asks two narrower questions on the same backlog (the mix of bench_compare, SQLite):
+
+  * how much of a run is the mail server's: the CPU each process of the machine used during the
+    run (Dovecot's LMTP, auth and IMAP; the rig's SMTP relay, which runs in this process), from
+    /proc, beside the bot's own (its process tree);
+  * how fast the intake goes when sending costs nothing: the mode `nosmtp` writes the answers into
+    the local outbox Maildir, as the bot does without an [smtp] section, so the relay and the LMTP
+    deliveries of the 640 answers and copies are out of the run.
+
+Modes, run in the order given (alternate them: the machine's speed drifts): `smtp` (the default
+configuration), `nosmtp`; either with `@DIR` runs the code of another checkout DIR instead (its
+`bot` package first on PYTHONPATH), for an A/B of a change: `smtp,smtp@/tmp/base,smtp,smtp@/tmp/base`.
+
+Each run prints its seconds (process start to exit: `run --once` waits for its sent copies, so
+the answers are delivered then), msg/s, the bot's CPU (its process tree) and the machine's per mail,
+and with --by-process the other processes' CPU per mail.
+
+Run: .venv/bin/python bench/bench_split.py [--n 500] [--modes smtp,nosmtp,smtp,nosmtp] [--by-process]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import benchlib as common  # noqa: E402
+from benchlib import INTAKE, print_table  # noqa: E402
+
+HZ = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu() -> dict[int, tuple[str, float]]:
+    """pid -> (name, CPU seconds so far) of every process on the machine."""
+    found = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        name, rest = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
+        found[int(pid)] = (name, (int(rest[11]) + int(rest[12])) / HZ)
+    return found
+
+
+def by_name(before: dict, after: dict) -> dict[str, float]:
+    """CPU seconds used between two snapshots, summed by process name (the processes that ended
+    in between, such as the bot itself, are not in `after`: their CPU is counted as children)."""
+    used: dict[str, float] = {}
+    for pid, (name, cpu) in after.items():
+        if pid == os.getpid():
+            continue  # this process: own_cpu()
+        used[name] = used.get(name, 0.0) + cpu - before.get(pid, (name, 0.0))[1]
+    return used
+
+
+def own_cpu() -> float:
+    """This process: the rig's SMTP relay runs in one of its threads, and nothing else runs here
+    during a run."""
+    return sum(os.times()[:2])
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def without_smtp(config: Path) -> None:
+    """The [smtp] section out: the bot writes its answers into the outbox Maildir instead."""
+    kept, skipping = [], False
+    for line in config.read_text(encoding="utf-8").splitlines():
+        if line.startswith("["):
+            skipping = line.strip() == "[smtp]"
+        if not skipping:
+            kept.append(line)
+    config.write_text("\n".join(kept) + "\n", encoding="utf-8")
+
+
+def one_run(rig, mails: list[bytes], senders: list[str], work: Path, index: int, mode: str) -> dict:
+    kind, _, code = mode.partition("@")
+    if kind not in ("smtp", "nosmtp"):
+        raise SystemExit(f"unknown mode {mode!r}: smtp or nosmtp, each with an optional @DIR")
+    root = work / f"{index}-{kind}"
+    env = common.bot_env(rig, root)
+    if kind == "nosmtp":
+        without_smtp(env.config)
+    saved = os.environ.get("PYTHONPATH")
+    if code:
+        os.environ["PYTHONPATH"] = str(Path(code).resolve())  # env.env() copies os.environ
+    try:
+        common.clear(rig, [INTAKE, *senders, *rig.users])  # every mailbox empty, as in bench_compare
+        common.create_schema(env)
+        common.multiappend(rig, INTAKE, mails)
+        procs, busy, cpu, own = process_cpu(), common.machine_busy(), children_cpu(), own_cpu()
+        seconds, summary = common.run_bot_once(env)
+        busy, cpu, own = common.machine_busy() - busy, children_cpu() - cpu, own_cpu() - own
+        others = by_name(procs, process_cpu())
+        others["the rig's SMTP relay (this process)"] = own
+    finally:
+        if saved is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = saved
+    return {"mode": mode, "seconds": seconds, "cpu": cpu, "busy": busy, "summary": summary,
+            "others": others}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    ap.add_argument("--n", type=int, default=500)
+    ap.add_argument("--modes", default="smtp,nosmtp,smtp,nosmtp")
+    ap.add_argument("--by-process", action="store_true", help="the other processes' CPU per mail too")
+    args = ap.parse_args(argv)
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    senders = common.sender_addresses(30)
+    mix = common.MailMix(senders)
+    mails = [raw for _s, raw in mix.mails(args.n, "split")]
+    work = Path(tempfile.mkdtemp(prefix="rb-bench-split-"))
+    runs = []
+    with common.start_rig() as rig:
+        common.prepare(rig, senders)
+        for index, mode in enumerate(modes):
+            run = one_run(rig, mails, senders, work, index, mode)
+            runs.append(run)
+            print(f"{mode}: {run['seconds']:.2f} s, {args.n / run['seconds']:.1f} msg/s", flush=True)
+    n = args.n
+    print(f"\nbench_split: {mix.describe(n)}, `run --once` on SQLite")
+    print_table("each run (per mail: ms of CPU)", ["mode", "s", "msg/s", "bot CPU", "machine CPU", "summary"],
+                [[r["mode"], f"{r['seconds']:.2f}", f"{n / r['seconds']:.1f}", f"{r['cpu'] / n * 1000:.1f}",
+                  f"{r['busy'] / n * 1000:.1f}", r["summary"]] for r in runs])
+    if args.by_process:
+        names = sorted({k for r in runs for k, v in r["others"].items() if v / n * 1000 >= 0.2})
+        print_table("the other processes during each run, ms of CPU per mail (those >= 0.2)",
+                    ["mode", *names],
+                    [[r["mode"], *(f"{r['others'].get(k, 0.0) / n * 1000:.1f}" for k in names)] for r in runs])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
