@@ -36,7 +36,6 @@ Exit status 0 whenever the measurement itself worked (the verdicts are in the ta
 from __future__ import annotations
 
 import argparse
-import resource
 import shutil
 import statistics
 import sys
@@ -96,13 +95,6 @@ class Bench:
 # -- one measurement each -------------------------------------------------------------------------
 
 
-def children_cpu() -> float:
-    """CPU seconds of this process's finished children, their own reaped children included (the
-    bot's worker processes): the client side of a run that was a subprocess."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
 def measure_limits(b: Bench) -> dict:
     """Seconds and CPU seconds of the limit and of the replying limit on the backlog, which they leave
     as it was (PEEK). Both loops run in this thread: thread_time() is their CPU, not the servers'."""
@@ -142,9 +134,9 @@ def run_bot(b: Bench, system: str, tag: str, wrap: list[str] | None = None) -> d
     b.fresh_mailboxes()
     common.create_schema(env)
     common.multiappend(b.rig, INTAKE, b.mails)
-    cpu, busy = children_cpu(), common.machine_busy()
+    cpu, busy = common.children_cpu(), common.machine_busy()
     result = common.bot_pass(b.rig, env, b.senders, b.n, wrap=wrap)
-    result["cpu"], result["busy"] = children_cpu() - cpu, common.machine_busy() - busy
+    result["cpu"], result["busy"] = common.children_cpu() - cpu, common.machine_busy() - busy
     result["startup"] = common.startup_seconds(env)  # the inbox is empty now; same database
     if result["delivered"] != b.n or result["unsent"]:
         print(f"WARNING: {system} delivered {result['delivered']} of {b.n} replies, "
@@ -157,9 +149,9 @@ def run_helpdesk(b: Bench, tag: str) -> dict | None:
         return None
     penv = peer.prepare_peer(b.rig, b.work / f"{tag}-helpdesk")
     b.backlog()
-    cpu, busy = children_cpu(), common.machine_busy()
+    cpu, busy = common.children_cpu(), common.machine_busy()
     result = peer.peer_pass(b.rig, penv, b.senders, b.n)
-    result["cpu"], result["busy"] = children_cpu() - cpu, common.machine_busy() - busy
+    result["cpu"], result["busy"] = common.children_cpu() - cpu, common.machine_busy() - busy
     if result["tickets"] != b.n or result["acks"] != b.n:
         print(f"WARNING: helpdesk made {result['tickets']} tickets and delivered {result['acks']} acks; "
               f"expected {b.n}", flush=True)

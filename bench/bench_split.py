@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import sys
 import tempfile
 from pathlib import Path
@@ -70,11 +69,6 @@ def own_cpu() -> float:
     return sum(os.times()[:2])
 
 
-def children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
 def without_smtp(config: Path) -> None:
     """The [smtp] section out: the bot writes its answers into the outbox Maildir instead."""
     kept, skipping = [], False
@@ -101,9 +95,9 @@ def one_run(rig, mails: list[bytes], senders: list[str], work: Path, index: int,
         common.clear(rig, [INTAKE, *senders, *rig.users])  # every mailbox empty, as in bench_compare
         common.create_schema(env)
         common.multiappend(rig, INTAKE, mails)
-        procs, busy, cpu, own = process_cpu(), common.machine_busy(), children_cpu(), own_cpu()
+        procs, busy, cpu, own = process_cpu(), common.machine_busy(), common.children_cpu(), own_cpu()
         seconds, summary = common.run_bot_once(env)
-        busy, cpu, own = common.machine_busy() - busy, children_cpu() - cpu, own_cpu() - own
+        busy, cpu, own = common.machine_busy() - busy, common.children_cpu() - cpu, own_cpu() - own
         others = by_name(procs, process_cpu())
         others["the rig's SMTP relay (this process)"] = own
     finally:

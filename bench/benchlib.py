@@ -15,6 +15,7 @@ import json
 import os
 import platform
 import random
+import resource
 import subprocess
 import sys
 import time
@@ -57,6 +58,13 @@ def machine_busy() -> float:
         user, nice, system, _idle, _iowait, irq, softirq = fields
         return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
     return float("nan")
+
+
+def children_cpu() -> float:
+    """CPU seconds of this process's finished children, their own reaped children included (the
+    bot's worker processes): the client side of a run that was a subprocess."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def machine_line() -> str:
