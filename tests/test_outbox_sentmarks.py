@@ -61,7 +61,7 @@ def test_a_sender_leaves_its_sent_to_the_intake_that_holds_the_lock(engine):
         thread.join()
     handoff = Handoff(4, sent=marks)
     with Session(engine) as db:  # the intake's chunk: the marks go in with its commit
-        assert pipeline._write_sent(db, handoff) == [(row, NOW)]
+        assert pipeline._commit_with_sent(db, handoff) == [(row, NOW)]
     assert len(marks) == 0 and status_of(engine, row) == OutboxStatus.SENT
 
 
@@ -88,7 +88,7 @@ def test_marks_of_a_commit_that_failed_wait_for_the_next_one(engine):
 
         db.commit = fail
         with pytest.raises(Broken):
-            pipeline._write_sent(db, handoff)
+            pipeline._commit_with_sent(db, handoff)
         db.rollback()
     assert len(marks) == 1 and status_of(engine, row) == OutboxStatus.FINALIZING
     marks.flush()

@@ -261,7 +261,7 @@ def _try_group(rt: Runtime, group: list[_Entry], hooks: Hooks,
         later.add_held(db)
         write_numbers(db)
         claimed = claimed_here(db)
-        sent = _write_sent(db, hooks.handoff)
+        sent = _commit_with_sent(db, hooks.handoff)
         for row in claimed:
             db.expunge(row)
     hooks.in_hand.clear()
@@ -274,7 +274,7 @@ def _try_group(rt: Runtime, group: list[_Entry], hooks: Hooks,
     return len(handled), None
 
 
-def _write_sent(db: Session, handoff: Handoff | None) -> list:
+def _commit_with_sent(db: Session, handoff: Handoff | None) -> list:
     """Commit, with the rows the senders sent meanwhile marked sent: this transaction holds SQLite's
     write lock, which each of them would otherwise have waited for (bot.outbox.sentmarks)."""
     marks = handoff.sent if handoff is not None else None

@@ -43,7 +43,12 @@ class SentMarks:
             return
         with self._lock:
             self._rows += sent
-        if not self._turns.taken():
+        self.flush_if_free()
+
+    def flush_if_free(self) -> None:
+        """flush() when rows are left and nobody holds or waits for the write lock (an idle sender
+        asks: the intake is between chunks, so nobody else writes them now)."""
+        if len(self) and not self._turns.taken():
             self.flush()
 
     def flush(self) -> None:

@@ -188,8 +188,8 @@ class BackgroundSender:
             if self.pause.left():  # the pass ended during the pause: its mail goes after it
                 return
             batch = self.handoff.take(timeout=0 if busy else 0.2)
-            if not batch and len(self.handoff.sent) and not rt.turns.taken():
-                self.handoff.sent.flush()  # nobody else wrote them: the intake is between chunks
+            if not batch:
+                self.handoff.sent.flush_if_free()
             if self._stop.is_set() and not self._finish:
                 self._give_back(batch or [])
                 return
