@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent / "bot"
 LAYERS = [
     ("bot.errors", "bot.validation", "bot.tomlpos", "bot.uscc", "bot.defaults", "bot.logs",
      "bot.version", "bot.config", "bot.calendar", "bot.verdict", "bot.store", "bot.tls", "bot.retry",
-     "bot.casetag", "bot.samples"),
+     "bot.casetag", "bot.samples", "bot.startup"),
     ("bot.message", "bot.mailbox", "bot.forms", "bot.rules", "bot.outbox", "bot.documents",
      "bot.cases", "bot.context"),
     ("bot.intake", "bot.followup"),

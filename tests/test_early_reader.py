@@ -69,7 +69,7 @@ def test_starting_the_command_imports_nothing_heavy_before_the_reader():
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True,
                           timeout=60, check=True)
     ours = {m for m in done.stdout.splitlines() if m.split(".")[0] in ("bot", "sqlalchemy", "sqlmodel", "typer")}
-    assert ours == {"bot", "bot.__main__", "bot.intake", "bot.intake.early"}
+    assert ours == {"bot", "bot.__main__", "bot.intake", "bot.intake.early", "bot.startup"}
 
 
 def test_the_sandbox_takes_the_early_reader_over_and_gives_it_its_memory_limit():

@@ -1,6 +1,6 @@
 """The first mail-reading worker of `run`, started before the command line's own imports.
 
-The command line imports the database layer, the outbox and the documents (~0.8 s here), and a
+The command line imports the database layer, the outbox and the documents (~0.6 s here), and a
 spawned worker imports the mail and form readers (~0.4 s). Started one after the other, the first
 mail waits for both; started at once, the worker's imports run on the second core while the main
 process makes its own, and it is ready when the first mail is fetched (a 500-mail backlog answered
@@ -15,6 +15,8 @@ import multiprocessing
 import os
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+
+from bot.startup import uncollected
 
 # The global options that take a value (bot.cli.main_options): the word after them is not the
 # command. tests/test_early_reader.py keeps this list equal to the command line's.
@@ -53,13 +55,17 @@ def start_early_reader(argv: list[str]) -> EarlyReader | None:
         return None
     ctx = multiprocessing.get_context("spawn")  # as bot.intake.prefetch starts its workers
     parent_end, child_end = ctx.Pipe()
-    process = ctx.Process(target=_serve, args=(child_end, os.getpid()), name="mail-reader", daemon=True)
+    process = ctx.Process(target=serve_reader, args=(child_end, os.getpid()), name="mail-reader", daemon=True)
     process.start()
     child_end.close()
     return EarlyReader(process, parent_end)
 
 
-def _serve(conn: Connection, parent: int) -> None:
-    from bot.intake.prefetch import analyse, serve  # start-up: in the worker, not the parent
+def serve_reader(conn: Connection, parent: int, task=None) -> None:
+    """A reader process's first step (the early one's and the sandbox's): its imports, made here
+    without the collector (bot.startup), and then the reader's loop; `task` None reads mail as
+    the intake does (bot.intake.prefetch.analyse)."""
+    with uncollected():
+        from bot.intake.prefetch import analyse, serve  # start-up: in the worker, not the parent
 
-    serve(conn, parent, analyse)
+    serve(conn, parent, task or analyse)

@@ -32,12 +32,13 @@ from typing import Callable
 from bot.errors import WorkerStartError
 from bot.followup.ledger_attachment import has_ledger
 from bot.forms.formats import preload_usual_readers
-from bot.intake.early import EarlyReader
+from bot.intake.early import EarlyReader, serve_reader
 from bot.intake.read import fresh_form, headers_intake, read_intake
 from bot.message.model import InboundMessage
 from bot.message.parse import parse_headers, parse_message
 from bot.rules.decide import Intake
 from bot.rules.model import Ruleset
+from bot.startup import uncollected
 
 log = logging.getLogger(__name__)
 
@@ -403,7 +404,10 @@ def _spawn(task: Task) -> tuple[multiprocessing.Process, Connection]:
     # spawn, not fork: the parent has threads (the outbox senders) and open connections.
     ctx = multiprocessing.get_context("spawn")
     parent_end, child_end = ctx.Pipe()
-    process = ctx.Process(target=serve, args=(child_end, os.getpid(), task), name="mail-reader",
+    # The target is a function of a module that imports nothing at its top, so that the reader's
+    # imports are made in serve_reader, without the collector; a task of a test's own is sent.
+    sent = None if task is analyse else task
+    process = ctx.Process(target=serve_reader, args=(child_end, os.getpid(), sent), name="mail-reader",
                           daemon=True)
     process.start()
     child_end.close()
@@ -453,7 +457,8 @@ def serve(conn: Connection, parent: int, task: Task) -> None:
     # Before the address-space limit: a native library reserves address space as it loads (numpy,
     # which openpyxl loaded before it was imported without it, took +126 MB here for its BLAS
     # threads, one per core), and a preload must not fail under the limit on a machine with many cores.
-    preload_usual_readers()
+    with uncollected():
+        preload_usual_readers()
     try:
         address_space = conn.recv()
     except (EOFError, OSError):  # the parent closed it unused

@@ -11,3 +11,10 @@ from bot.intake.prefetch import Analysis
 
 def analyse_listing_modules(raw: bytes, rules, own_domains, mode: str) -> Analysis:
     return Analysis(None, parse_error="\n".join(sorted(sys.modules)))
+
+
+def analyse_reporting_collector(raw: bytes, rules, own_domains, mode: str) -> Analysis:
+    """The worker's collector: whether it is on, and how many objects its start-up froze."""
+    import gc
+
+    return Analysis(None, parse_error=f"{gc.isenabled()} {gc.get_freeze_count()}")

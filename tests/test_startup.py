@@ -1,0 +1,63 @@
+"""bot.startup: a process imports with the collector off, then freezes what the imports made and
+turns the collector back on. The command line and the mail-reading workers must never be left
+without it (a daemon would grow with every reference cycle it makes)."""
+
+from __future__ import annotations
+
+import gc
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from bot.intake.prefetch import Sandbox, WorkerLimits
+from bot.rules.loader import load_rules
+from bot.startup import uncollected
+from tests.support.worker_modules import analyse_reporting_collector
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_the_collector_is_off_inside_and_on_again_after_with_the_imports_frozen():
+    assert gc.isenabled()
+    frozen = gc.get_freeze_count()
+    try:
+        with uncollected():
+            assert not gc.isenabled()
+            made = [[i] for i in range(1000)]  # objects made meanwhile, as an import makes them
+        assert gc.isenabled()
+        assert gc.get_freeze_count() >= frozen + len(made)
+    finally:
+        gc.unfreeze()
+
+
+def test_a_collector_that_was_off_stays_off():
+    gc.disable()
+    try:
+        with uncollected():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+        gc.unfreeze()
+
+
+def test_the_command_line_runs_its_command_with_the_collector_on():
+    code = ("import gc, sys\nsys.argv = ['reception-bot', '--version']\nfrom bot.__main__ import main\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print(gc.isenabled(), gc.get_freeze_count() > 10000)")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=60, check=True)
+    assert done.stdout.splitlines()[-1] == "True True"
+
+
+def test_a_reading_worker_reads_with_the_collector_on_and_its_imports_frozen():
+    box = Sandbox(1, WorkerLimits(30, 512), analyse_reporting_collector)
+    try:
+        report = box.submit(b"any mail", load_rules(REPO / "rules"), ("bot.rb.test",)).result()
+    finally:
+        box.close()
+    enabled, frozen = report.parse_error.split()
+    assert enabled == "True"
+    assert int(frozen) > 10000  # the reader's modules: openpyxl, the form readers, the rules
