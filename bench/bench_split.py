@@ -14,7 +14,9 @@ This script asks two narrower questions on the same backlog (the mix of bench_co
 
 Modes, run in the order given (alternate them: the machine's speed drifts): `smtp` (the default
 configuration), `nosmtp`; either with `@DIR` runs the code of another checkout DIR instead (its
-`bot` package first on PYTHONPATH), for an A/B of a change: `smtp,smtp@/tmp/base,smtp,smtp@/tmp/base`.
+`bot` package first on PYTHONPATH), for an A/B of a change: `smtp,smtp@/tmp/base,smtp,smtp@/tmp/base`;
+and `:KEY=VALUE` after it (repeatable) sets a key of config.toml for that run, for an A/B of a
+setting: `smtp,smtp:smtp.connections=8,smtp,smtp:smtp.connections=8`.
 
 Each run prints its seconds (process start to exit: `run --once` waits for its sent copies, so
 the answers are delivered then), msg/s, the bot's CPU (its process tree) and the machine's per mail,
@@ -81,13 +83,16 @@ def without_smtp(config: Path) -> None:
 
 
 def one_run(rig, mails: list[bytes], senders: list[str], work: Path, index: int, mode: str) -> dict:
-    kind, _, code = mode.partition("@")
+    run, *settings = mode.split(":")
+    kind, _, code = run.partition("@")
     if kind not in ("smtp", "nosmtp"):
-        raise SystemExit(f"unknown mode {mode!r}: smtp or nosmtp, each with an optional @DIR")
+        raise SystemExit(f"unknown mode {mode!r}: smtp or nosmtp, each with an optional @DIR "
+                         "and :KEY=VALUE settings")
     root = work / f"{index}-{kind}"
     env = common.bot_env(rig, root)
     if kind == "nosmtp":
         without_smtp(env.config)
+    common.set_config(env.config, settings)
     saved = os.environ.get("PYTHONPATH")
     if code:
         os.environ["PYTHONPATH"] = str(Path(code).resolve())  # env.env() copies os.environ
