@@ -1,5 +1,5 @@
-"""The command line: declarations and dispatch only. Command bodies live in bot/commands/; this
-is the only place where errors become exit codes.
+"""The command line: declarations and dispatch only. Command bodies live in bot/commands/ and are
+imported when their command runs (_body); this is the only place where errors become exit codes.
 
 Every command and option has Chinese help with an example (a test holds them to it); global options
 go before the command. `--install-completion` / `--show-completion` come from Typer.
@@ -7,6 +7,7 @@ go before the command. `--install-completion` / `--show-completion` come from Ty
 
 from __future__ import annotations
 
+import importlib
 import sys
 from datetime import date
 from pathlib import Path
@@ -15,20 +16,9 @@ from typing import Optional
 import typer
 
 from bot import logs
-from bot.commands import (
-    cases,
-    check,
-    documents,
-    init,
-    intake,
-    ledger,
-    rules,
-    service,
-    status,
-)
 from bot.errors import BotError, ConfigError, RuleFileError
 from bot.intake.early import EarlyReader
-from bot.service.runtime import Options
+from bot.service.options import Options
 from bot.version import VERSION
 
 HELP = """reception-bot：市长服务民营企业接待日 邮件受理机器人。
@@ -47,6 +37,13 @@ app.add_typer(cases_app, name="cases")
 app.add_typer(case_app, name="case")
 
 JSON_HELP = "输出 JSON（键为英文），供脚本读取"
+
+
+def _body(command: str):
+    """The module of bot/commands/ that holds a command's body, imported when the command runs:
+    a command loads only what it uses (`run` neither the documents nor the ledger; `--version`
+    and `--help` nothing of bot/commands/ at all)."""
+    return importlib.import_module(f"bot.commands.{command}")
 
 
 def _opts(ctx: typer.Context) -> Options:
@@ -103,7 +100,7 @@ def check_command(ctx: typer.Context) -> None:
 
     示例：reception-bot --config /opt/reception-bot/config.toml check
     """
-    check.check_cmd(_opts(ctx))
+    _body("check").check_cmd(_opts(ctx))
 
 
 @app.command("status")
@@ -112,7 +109,7 @@ def status_command(ctx: typer.Context, as_json: bool = typer.Option(False, "--js
 
     示例：reception-bot status --json
     """
-    status.status_cmd(_opts(ctx), as_json)
+    _body("status").status_cmd(_opts(ctx), as_json)
 
 
 @app.command("init")
@@ -121,7 +118,7 @@ def init_command(directory: Path = typer.Argument(..., metavar="DIR", help="要�
 
     示例：reception-bot init /opt/reception-bot
     """
-    init.init_cmd(directory)
+    _body("init").init_cmd(directory)
 
 
 # --- intake ---------------------------------------------------------------
@@ -132,7 +129,7 @@ def run(ctx: typer.Context, once: bool = typer.Option(False, "--once", help="处
 
     示例：reception-bot run --once
     """
-    service.run_cmd(_opts(ctx), once)
+    _body("service").run_cmd(_opts(ctx), once)
 
 
 @app.command()
@@ -142,7 +139,7 @@ def triage(ctx: typer.Context, file: Path = typer.Argument(..., metavar="FILE.em
 
     示例：reception-bot triage 来信.eml --json
     """
-    intake.triage_cmd(_opts(ctx), file, as_json)
+    _body("intake").triage_cmd(_opts(ctx), file, as_json)
 
 
 @app.command()
@@ -152,7 +149,7 @@ def parse(ctx: typer.Context, file: Path = typer.Argument(..., metavar="FILE", h
 
     示例：reception-bot parse 登记表.xlsx --json
     """
-    intake.parse_cmd(_opts(ctx), file)
+    _body("intake").parse_cmd(_opts(ctx), file)
 
 
 @app.command()
@@ -161,7 +158,7 @@ def forms(ctx: typer.Context, outdir: Path = typer.Argument(..., metavar="OUTDIR
 
     示例：reception-bot forms 空白表格/
     """
-    documents.forms_cmd(_opts(ctx), outdir)
+    _body("documents").forms_cmd(_opts(ctx), outdir)
 
 
 @app.command()
@@ -171,7 +168,7 @@ def register(ctx: typer.Context, file: Path = typer.Argument(..., metavar="FILE"
 
     示例：reception-bot register 电话登记.xlsx --channel phone
     """
-    intake.register_cmd(_opts(ctx), file, channel)
+    _body("intake").register_cmd(_opts(ctx), file, channel)
 
 
 @app.command()
@@ -180,7 +177,7 @@ def reprocess(ctx: typer.Context) -> None:
 
     示例：reception-bot reprocess
     """
-    service.reprocess_cmd(_opts(ctx))
+    _body("service").reprocess_cmd(_opts(ctx))
 
 
 # --- rules ------------------------------------------------------------------
@@ -191,7 +188,7 @@ def rules_check(ctx: typer.Context) -> None:
 
     示例：reception-bot --rules ./rules rules check
     """
-    rules.check_cmd(_opts(ctx))
+    _body("rules").check_cmd(_opts(ctx))
 
 
 @app.command()
@@ -201,7 +198,7 @@ def notice(ctx: typer.Context, session_id: str = typer.Argument(..., metavar="SE
 
     示例：reception-bot notice 2026-12 通告.docx
     """
-    documents.notice_cmd(_opts(ctx), session_id, outfile)
+    _body("documents").notice_cmd(_opts(ctx), session_id, outfile)
 
 
 # --- after the reception ---------------------------------------------------------
@@ -212,7 +209,7 @@ def ledger_export(ctx: typer.Context, file: Path = typer.Argument(..., metavar="
 
     示例：reception-bot ledger export 台账.xlsx
     """
-    ledger.export_cmd(_opts(ctx), file)
+    _body("ledger").export_cmd(_opts(ctx), file)
 
 
 @ledger_app.command("import")
@@ -221,7 +218,7 @@ def ledger_import(ctx: typer.Context, file: Path = typer.Argument(..., metavar="
 
     示例：reception-bot ledger import 台账.xlsx
     """
-    ledger.import_cmd(_opts(ctx), file)
+    _body("ledger").import_cmd(_opts(ctx), file)
 
 
 @app.command()
@@ -234,7 +231,7 @@ def assign(ctx: typer.Context, case: str = typer.Argument(..., metavar="CASE", h
 
     示例：reception-bot assign WHJD-2026-0001 --lead fgw --co zrzyj --note "限期答复"
     """
-    cases.assign_cmd(_opts(ctx), case, lead, co, long_term, note)
+    _body("cases").assign_cmd(_opts(ctx), case, lead, co, long_term, note)
 
 
 @app.command()
@@ -246,7 +243,7 @@ def resolve(ctx: typer.Context, case: str = typer.Argument(..., metavar="CASE", 
 
     示例：reception-bot resolve WHJD-2026-0002 --on-site --note "现场协调解决"
     """
-    cases.resolve_cmd(_opts(ctx), case, on_site, explained, note)
+    _body("cases").resolve_cmd(_opts(ctx), case, on_site, explained, note)
 
 
 @app.command()
@@ -256,7 +253,7 @@ def extend(ctx: typer.Context, case: str = typer.Argument(..., metavar="CASE", h
 
     示例：reception-bot extend WHJD-2026-0001 --to 2027-02-15
     """
-    cases.extend_cmd(_opts(ctx), case, _parse_date(to, "--to"))
+    _body("cases").extend_cmd(_opts(ctx), case, _parse_date(to, "--to"))
 
 
 @app.command()
@@ -266,7 +263,7 @@ def answer(ctx: typer.Context, case: str = typer.Argument(..., metavar="CASE", h
 
     示例：reception-bot answer WHJD-2026-0001 --text 答复.txt
     """
-    cases.answer_cmd(_opts(ctx), case, text)
+    _body("cases").answer_cmd(_opts(ctx), case, text)
 
 
 @app.command()
@@ -276,7 +273,7 @@ def remind(ctx: typer.Context, dry_run: bool = typer.Option(False, "--dry-run", 
 
     示例：reception-bot remind --dry-run --json
     """
-    cases.remind_cmd(_opts(ctx), dry_run, as_json)
+    _body("cases").remind_cmd(_opts(ctx), dry_run, as_json)
 
 
 @cases_app.command("list")
@@ -289,7 +286,7 @@ def cases_list(ctx: typer.Context,
 
     示例：reception-bot cases list --overdue --unit fgw
     """
-    cases.cases_list_cmd(_opts(ctx), status_filter, overdue, unit, as_json)
+    _body("cases").cases_list_cmd(_opts(ctx), status_filter, overdue, unit, as_json)
 
 
 @case_app.command("show")
@@ -299,7 +296,7 @@ def case_show(ctx: typer.Context, case: str = typer.Argument(..., metavar="CASE"
 
     示例：reception-bot case show WHJD-2026-0001 --json
     """
-    cases.case_show_cmd(_opts(ctx), case, as_json)
+    _body("cases").case_show_cmd(_opts(ctx), case, as_json)
 
 
 @app.command()
@@ -308,7 +305,7 @@ def publish(ctx: typer.Context, outdir: Path = typer.Argument(..., metavar="OUTD
 
     示例：reception-bot publish 公开/
     """
-    documents.publish_cmd(_opts(ctx), outdir)
+    _body("documents").publish_cmd(_opts(ctx), outdir)
 
 
 @app.command()
@@ -319,7 +316,7 @@ def report(ctx: typer.Context, out: Path = typer.Argument(..., metavar="OUT.docx
 
     示例：reception-bot report --from 2026-12-01 --to 2027-03-31 报告.docx
     """
-    documents.report_cmd(_opts(ctx), _parse_date(date_from, "--from"), _parse_date(date_to, "--to"), out)
+    _body("documents").report_cmd(_opts(ctx), _parse_date(date_from, "--from"), _parse_date(date_to, "--to"), out)
 
 
 def main(early: EarlyReader | None = None) -> None:

@@ -69,8 +69,10 @@ def test_numpy_and_pil_import_as_usual_after_the_preload_and_openpyxl_still_read
 
 
 def test_the_command_line_imports_no_form_reading_library():
+    """What `reception-bot run` imports: the command line and the body of its command (bot.cli._body)."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
-    done = subprocess.run([sys.executable, "-c", "import sys, bot.cli; print('\\n'.join(sys.modules))"],
+    code = "import sys, bot.cli, bot.commands.service; print('\\n'.join(sys.modules))"
+    done = subprocess.run([sys.executable, "-c", code],
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=True)
     modules = set(done.stdout.splitlines())
     assert "bot.intake.prefetch" in modules  # the intake is part of the command line's imports

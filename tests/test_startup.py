@@ -61,3 +61,15 @@ def test_a_reading_worker_reads_with_the_collector_on_and_its_imports_frozen():
     enabled, frozen = report.parse_error.split()
     assert enabled == "True"
     assert int(frozen) > 10000  # the reader's modules: openpyxl, the form readers, the rules
+
+
+def test_version_and_help_import_no_command_body_nor_the_database_layer():
+    code = ("import sys\nsys.argv = ['reception-bot', '{arg}']\nfrom bot.__main__ import main\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in sys.modules if m.startswith(('bot.commands.', 'sqlalchemy', 'bot.store'))))")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+    for arg in ("--version", "--help"):
+        done = subprocess.run([sys.executable, "-c", code.format(arg=arg)], cwd=REPO, env=env,
+                              capture_output=True, text=True, timeout=60, check=True)
+        assert "reception-bot" in done.stdout
+        assert done.stdout.splitlines()[-1] == "[]", arg

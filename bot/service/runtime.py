@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -28,19 +26,10 @@ from bot.outbox.transport import (
 from bot.rules.loader import load_rules
 from bot.rules.model import Ruleset
 from bot.store.db import open_database, private_umask
+from bot.service.options import Options
 from bot.store.turns import turns_for
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Options:
-    """The global command-line options, given before the command."""
-
-    config: Path | None = None
-    rules: Path | None = None
-    today: date | None = None
-    early_reader: EarlyReader | None = field(default=None, compare=False, repr=False)  # for `run`
 
 
 def load(opts: Options) -> Config:

@@ -132,8 +132,15 @@ atexit.register(_POOL.close)
 
 def serve() -> None:
     """Import what `python -m bot` imports, then fork one child per request read from stdin."""
+    import importlib
+    import pkgutil
+
     import bot.cli  # noqa: F401  (what `python -m bot` imports: the children no longer pay for it)
+    import bot.commands
     import bot.intake.early  # noqa: F401
+
+    for command in pkgutil.iter_modules(bot.commands.__path__):  # each command's body (bot.cli._body)
+        importlib.import_module(f"bot.commands.{command.name}")
 
     gc.freeze()  # what the imports made stays out of the children's collections (and their pages shared)
 
