@@ -12,14 +12,19 @@ This script asks two narrower questions on the same backlog (the mix of bench_co
     the local outbox Maildir, as the bot does without an [smtp] section, so the relay and the LMTP
     deliveries of the 640 answers and copies are out of the run.
 
+  * how much the mail server alone needs for what the bot sends: the mode `rig` sends the answers
+    of the last `smtp` run again (the same bytes, recipients and sent copy, from its outbox), from
+    as many connections as the bot uses, by a bare smtplib client in a process of its own, with
+    nothing else running: the floor under any run that sends them.
+
 Modes, run in the order given (alternate them: the machine's speed drifts): `smtp` (the default
-configuration), `nosmtp`; either with `@DIR` runs the code of another checkout DIR instead (its
+configuration), `nosmtp`, `rig` (after an `smtp` run); the first two with `@DIR` runs the code of another checkout DIR instead (its
 `bot` package first on PYTHONPATH), for an A/B of a change: `smtp,smtp@/tmp/base,smtp,smtp@/tmp/base`;
 and `:KEY=VALUE` after it (repeatable) sets a key of config.toml for that run, for an A/B of a
 setting: `smtp,smtp:smtp.connections=8,smtp,smtp:smtp.connections=8`.
 
 Each run prints its seconds (process start to exit: `run --once` waits for its sent copies, so
-the answers are delivered then), msg/s, the bot's CPU (its process tree) and the machine's per mail,
+the answers are delivered then), msg/s, the client's CPU (the bot's process tree, or the bare client's in `rig`) and the machine's per mail,
 and with --by-process the other processes' CPU per mail.
 
 Run: .venv/bin/python bench/bench_split.py [--n 500] [--modes smtp,nosmtp,smtp,nosmtp] [--by-process]
@@ -28,7 +33,11 @@ Run: .venv/bin/python bench/bench_split.py [--n 500] [--modes smtp,nosmtp,smtp,n
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import pickle
+import sqlite3
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -82,12 +91,66 @@ def without_smtp(config: Path) -> None:
     config.write_text("\n".join(kept) + "\n", encoding="utf-8")
 
 
+# The bare client of the `rig` mode: the messages from a pickle, sent from N connections made as the
+# bot makes them (STARTTLS against the rig's certificate, AUTH, TCP_NODELAY); prints its seconds.
+RIG_CLIENT = r"""
+import json, pickle, smtplib, socket, ssl, sys, threading, time
+cfg = json.loads(sys.argv[1])
+messages = pickle.load(open(cfg["messages"], "rb"))
+def connect():
+    smtp = smtplib.SMTP(cfg["host"], cfg["port"], local_hostname="bench.rb.test", timeout=60)
+    smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    smtp.ehlo(); smtp.starttls(context=ssl.create_default_context(cafile=cfg["ca"])); smtp.ehlo()
+    smtp.login(cfg["user"], cfg["password"])
+    return smtp
+def send(first):
+    smtp = connect()
+    for mail_from, rcpts, raw in messages[first::cfg["connections"]]:
+        smtp.sendmail(mail_from, rcpts, raw, mail_options=[] if raw.isascii() else ["BODY=8BITMIME"])
+    smtp.quit()
+t0 = time.monotonic()
+threads = [threading.Thread(target=send, args=(k,)) for k in range(cfg["connections"])]
+for t in threads: t.start()
+for t in threads: t.join()
+print(time.monotonic() - t0)
+"""
+
+
+def rig_run(rig, runs: list[dict], senders: list[str], work: Path, index: int) -> dict:
+    """Send the answers of the last `smtp` run again, as they went (with the sent copy as a second
+    recipient), by the bare client, and nothing else."""
+    source = next((r for r in reversed(runs) if r["mode"].partition(":")[0].partition("@")[0] == "smtp"), None)
+    if source is None:
+        raise SystemExit("the mode rig sends the answers of an earlier smtp run: put one before it")
+    with sqlite3.connect(source["root"] / "bot.db") as db:
+        rows = db.execute("SELECT mail_from, recipients, raw FROM outbox WHERE status = 'sent' ORDER BY id").fetchall()
+    from bot.outbox.transport import crlf
+
+    messages = [(mail_from, [*recipients.split(","), mail_from], crlf(raw)) for mail_from, recipients, raw in rows]
+    path = work / f"{index}-rig.pickle"
+    path.write_bytes(pickle.dumps(messages))
+    cfg = {"host": rig.host, "port": rig.smtp_port, "ca": str(rig.ca_file), "user": rig.smtp_user,
+           "password": rig.smtp_password, "connections": source["connections"], "messages": str(path)}
+    common.clear(rig, [INTAKE, *senders, *rig.users])
+    procs, busy, cpu, own = process_cpu(), common.machine_busy(), common.children_cpu(), own_cpu()
+    done = subprocess.run([sys.executable, "-c", RIG_CLIENT, json.dumps(cfg)], capture_output=True,
+                          text=True, check=True)
+    if done.stderr:
+        raise SystemExit(f"the bare client failed:\n{done.stderr[-3000:]}")
+    busy, cpu, own = common.machine_busy() - busy, common.children_cpu() - cpu, own_cpu() - own
+    others = by_name(procs, process_cpu())
+    others["the rig's SMTP relay (this process)"] = own
+    return {"mode": "rig", "seconds": float(done.stdout.split()[-1]), "cpu": cpu, "busy": busy,
+            "summary": f"{len(messages)} answers of run {source['index']} sent again, "
+                       f"{source['connections']} connections, the bare client", "others": others}
+
+
 def one_run(rig, mails: list[bytes], senders: list[str], work: Path, index: int, mode: str) -> dict:
     run, *settings = mode.split(":")
     kind, _, code = run.partition("@")
     if kind not in ("smtp", "nosmtp"):
-        raise SystemExit(f"unknown mode {mode!r}: smtp or nosmtp, each with an optional @DIR "
-                         "and :KEY=VALUE settings")
+        raise SystemExit(f"unknown mode {mode!r}: smtp, nosmtp (each with an optional @DIR "
+                         "and :KEY=VALUE settings) or rig")
     root = work / f"{index}-{kind}"
     env = common.bot_env(rig, root)
     if kind == "nosmtp":
@@ -111,7 +174,17 @@ def one_run(rig, mails: list[bytes], senders: list[str], work: Path, index: int,
         else:
             os.environ["PYTHONPATH"] = saved
     return {"mode": mode, "seconds": seconds, "cpu": cpu, "busy": busy, "summary": summary,
-            "others": others}
+            "others": others, "root": root, "index": index, "connections": smtp_connections(env.config)}
+
+
+def smtp_connections(config: Path) -> int:
+    """The bot's SMTP connections in a backlog: as configured, else its default."""
+    import tomllib
+
+    from bot.config import SECTIONS
+
+    smtp = tomllib.loads(config.read_text(encoding="utf-8")).get("smtp")
+    return 0 if smtp is None else smtp.get("connections", SECTIONS["smtp"].model_fields["connections"].default)
 
 
 def main(argv=None) -> int:
@@ -129,12 +202,13 @@ def main(argv=None) -> int:
     with common.start_rig() as rig:
         common.prepare(rig, senders)
         for index, mode in enumerate(modes):
-            run = one_run(rig, mails, senders, work, index, mode)
+            run = (rig_run(rig, runs, senders, work, index) if mode == "rig"
+                   else one_run(rig, mails, senders, work, index, mode))
             runs.append(run)
             print(f"{mode}: {run['seconds']:.2f} s, {args.n / run['seconds']:.1f} msg/s", flush=True)
     n = args.n
     print(f"\nbench_split: {mix.describe(n)}, `run --once` on SQLite")
-    print_table("each run (per mail: ms of CPU)", ["mode", "s", "msg/s", "bot CPU", "machine CPU", "summary"],
+    print_table("each run (per mail: ms of CPU)", ["mode", "s", "msg/s", "client CPU", "machine CPU", "summary"],
                 [[r["mode"], f"{r['seconds']:.2f}", f"{n / r['seconds']:.1f}", f"{r['cpu'] / n * 1000:.1f}",
                   f"{r['busy'] / n * 1000:.1f}", r["summary"]] for r in runs])
     if args.by_process:
