@@ -1,7 +1,7 @@
 """The first mail-reading worker of `run`, started before the command line's own imports.
 
 The command line imports the database layer, the outbox and the documents (~0.6 s here), and a
-spawned worker imports the mail and form readers (~0.4 s). Started one after the other, the first
+spawned worker imports the mail and form readers (~0.2-0.4 s). Started one after the other, the first
 mail waits for both; started at once, the worker's imports run on the second core while the main
 process makes its own, and it is ready when the first mail is fetched (a 500-mail backlog answered
 ~0.3 s sooner, a daemon's first mail too). The sandbox of the configuration takes the reader over

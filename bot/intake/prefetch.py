@@ -191,7 +191,7 @@ class Sandbox:
         self._start_failures = 0
 
     def warm(self) -> None:
-        """Start the workers now: their start-up (imports, ~0.4 s here) then runs beside the rest
+        """Start the workers now: their start-up (imports, ~0.2-0.4 s here) then runs beside the rest
         of the service's own start (the mailbox, the first fetch) instead of after it."""
         while len(self._pool) < self.workers:
             self._start()

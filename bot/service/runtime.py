@@ -58,7 +58,7 @@ def open_runtime(opts: Options, with_transport: bool = True, daemon: bool = Fals
     private_umask()
     cfg = load(opts)
     analyser = open_sandbox(cfg, cfg.parse_workers if daemon else 1, opts.early_reader)
-    if daemon:  # the workers' start (~0.4 s of imports) runs beside the rest of the start
+    if daemon:  # the workers' start (~0.2-0.4 s of imports) runs beside the rest of the start
         analyser.warm()
     try:
         holder = RulesHolder.load(rules_dir(opts))
