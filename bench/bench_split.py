@@ -18,14 +18,15 @@ This script asks two narrower questions on the same backlog (the mix of bench_co
     nothing else running: the floor under any run that sends them.
 
 Modes, run in the order given (alternate them: the machine's speed drifts): `smtp` (the default
-configuration), `nosmtp`, `rig` (after an `smtp` run); the first two with `@DIR` runs the code of another checkout DIR instead (its
-`bot` package first on PYTHONPATH), for an A/B of a change: `smtp,smtp@/tmp/base,smtp,smtp@/tmp/base`;
-and `:KEY=VALUE` after it (repeatable) sets a key of config.toml for that run, for an A/B of a
-setting: `smtp,smtp:smtp.connections=8,smtp,smtp:smtp.connections=8`.
+configuration), `nosmtp`, and `rig` after an `smtp` run. `smtp` and `nosmtp` with `@DIR` run the
+code of another checkout DIR instead (its `bot` package first on PYTHONPATH), for an A/B of a
+change: `smtp,smtp@/tmp/base,smtp,smtp@/tmp/base`; `:KEY=VALUE` after them (repeatable) sets a key
+of config.toml for that run, for an A/B of a setting: `smtp,smtp:smtp.connections=8,smtp,...`.
 
-Each run prints its seconds (process start to exit: `run --once` waits for its sent copies, so
-the answers are delivered then), msg/s, the client's CPU (the bot's process tree, or the bare client's in `rig`) and the machine's per mail,
-and with --by-process the other processes' CPU per mail.
+Each run prints its seconds (the bot: process start to exit, and `run --once` waits for its sent
+copies, so the answers are delivered then; `rig`: first connection to last QUIT, and the rig
+delivers before it answers a final dot), msg/s, the client's CPU (the bot's process tree, or the
+bare client's) and the machine's per mail, and with --by-process the other processes' CPU per mail.
 
 Run: .venv/bin/python bench/bench_split.py [--n 500] [--modes smtp,nosmtp,smtp,nosmtp] [--by-process]
 """
