@@ -355,7 +355,7 @@ def _send_claimed(engine: Engine, transport, rows: list[Outbox], now_fn, on_perm
                 record(sent)
             else:
                 with turns.turn():
-                    _record_sent(engine, sent)
+                    record_sent(engine, sent)
 
 
 def _claim(engine: Engine, ids: list[int], now: datetime, holder: str) -> list[Outbox]:
@@ -393,7 +393,7 @@ _SENT = update(Outbox.__table__).where(Outbox.__table__.c.id == bindparam("row_i
     status=OutboxStatus.SENT, sent_at=bindparam("at"))
 
 
-def _record_sent(engine: Engine, sent: list[tuple[Outbox, datetime]]) -> None:
+def record_sent(engine: Engine, sent: list[tuple[Outbox, datetime]]) -> None:
     """Mark the rows that the server accepted as sent, in one commit. Until then each is
     `finalizing`, which a crash leaves to the sent copy (or, without one, counts as sent)."""
     if not sent:
@@ -404,7 +404,7 @@ def _record_sent(engine: Engine, sent: list[tuple[Outbox, datetime]]) -> None:
 
 
 def write_sent(conn, sent: list[tuple[Outbox, datetime]]) -> None:
-    """The UPDATEs of _record_sent in the caller's transaction (a Connection or a Session)."""
+    """The UPDATEs of record_sent in the caller's transaction (a Connection or a Session)."""
     if sent:  # Core: one statement run for every row (executemany)
         conn.execute(_SENT, [{"row_id": row.id, "at": at} for row, at in sent])
 
@@ -486,7 +486,7 @@ _FINALIZING = update(Outbox.__table__).where(Outbox.__table__.c.id == bindparam(
 
 def _send_one(engine: Engine, marks: Connection, transport, row: Outbox, now_fn, on_permanent,
               turns, spare=no_spare, following: list[Outbox] = ()) -> str:
-    """Send one claimed row; "sent" is left to the caller's commit (_record_sent). `marks`: the
+    """Send one claimed row; "sent" is left to the caller's commit (record_sent). `marks`: the
     connection (autocommit) that writes the row `finalizing` before the final dot, and with it the
     rows of its batch that `following` names when a sent copy settles their crashes (BATCH_MARK).
     ConnectFailed comes out, the row untouched, when spare() says another connection sends it."""

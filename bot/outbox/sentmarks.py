@@ -19,7 +19,7 @@ from datetime import datetime
 
 from sqlalchemy.engine import Engine
 
-from bot.outbox.queue import log_sent, write_sent
+from bot.outbox.queue import record_sent
 from bot.store.models import Outbox
 from bot.store.turns import NO_TURNS
 
@@ -58,12 +58,10 @@ class SentMarks:
             if not rows:
                 return
             try:
-                with self._engine.begin() as conn:
-                    write_sent(conn, rows)
+                record_sent(self._engine, rows)
             except BaseException:
                 self.put_back(rows)
                 raise
-        log_sent(rows)
 
     def take(self) -> list[Sent]:
         """Every row left, taken out: the caller writes them (write_sent) or puts them back."""
