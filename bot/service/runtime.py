@@ -25,8 +25,8 @@ from bot.outbox.transport import (
 )
 from bot.rules.loader import load_rules
 from bot.rules.model import Ruleset
-from bot.store.db import open_database, private_umask
 from bot.service.options import Options
+from bot.store.db import open_database, private_umask
 from bot.store.turns import turns_for
 
 log = logging.getLogger(__name__)
