@@ -92,6 +92,17 @@ def without_smtp(config: Path) -> None:
     config.write_text("\n".join(kept) + "\n", encoding="utf-8")
 
 
+def measured(action):
+    """(what `action()` returns, the CPU it cost): its children's (`cpu`), the machine's (`busy`),
+    and every other process's by name (`others`, the rig's relay in this one among them)."""
+    procs, busy, cpu, own = process_cpu(), common.machine_busy(), common.children_cpu(), own_cpu()
+    result = action()
+    busy, cpu, own = common.machine_busy() - busy, common.children_cpu() - cpu, own_cpu() - own
+    others = by_name(procs, process_cpu())
+    others["the rig's SMTP relay (this process)"] = own
+    return result, {"cpu": cpu, "busy": busy, "others": others}
+
+
 # The bare client of the `rig` mode: the messages from a pickle, sent from N connections made as the
 # bot makes them (STARTTLS against the rig's certificate, AUTH, TCP_NODELAY); prints its seconds.
 RIG_CLIENT = r"""
@@ -133,17 +144,13 @@ def rig_run(rig, runs: list[dict], senders: list[str], work: Path, index: int) -
     cfg = {"host": rig.host, "port": rig.smtp_port, "ca": str(rig.ca_file), "user": rig.smtp_user,
            "password": rig.smtp_password, "connections": source["connections"], "messages": str(path)}
     common.clear(rig, [INTAKE, *senders, *rig.users])
-    procs, busy, cpu, own = process_cpu(), common.machine_busy(), common.children_cpu(), own_cpu()
-    done = subprocess.run([sys.executable, "-c", RIG_CLIENT, json.dumps(cfg)], capture_output=True,
-                          text=True, check=True)
+    done, usage = measured(lambda: subprocess.run([sys.executable, "-c", RIG_CLIENT, json.dumps(cfg)],
+                                                  capture_output=True, text=True, check=True))
     if done.stderr:
         raise SystemExit(f"the bare client failed:\n{done.stderr[-3000:]}")
-    busy, cpu, own = common.machine_busy() - busy, common.children_cpu() - cpu, own_cpu() - own
-    others = by_name(procs, process_cpu())
-    others["the rig's SMTP relay (this process)"] = own
-    return {"mode": "rig", "seconds": float(done.stdout.split()[-1]), "cpu": cpu, "busy": busy,
+    return {"mode": "rig", "seconds": float(done.stdout.split()[-1]), **usage,
             "summary": f"{len(messages)} answers of run {source['index']} sent again, "
-                       f"{source['connections']} connections, the bare client", "others": others}
+                       f"{source['connections']} connections, the bare client"}
 
 
 def one_run(rig, mails: list[bytes], senders: list[str], work: Path, index: int, mode: str) -> dict:
@@ -164,18 +171,14 @@ def one_run(rig, mails: list[bytes], senders: list[str], work: Path, index: int,
         common.clear(rig, [INTAKE, *senders, *rig.users])  # every mailbox empty, as in bench_compare
         common.create_schema(env)
         common.multiappend(rig, INTAKE, mails)
-        procs, busy, cpu, own = process_cpu(), common.machine_busy(), common.children_cpu(), own_cpu()
-        seconds, summary = common.run_bot_once(env)
-        busy, cpu, own = common.machine_busy() - busy, common.children_cpu() - cpu, own_cpu() - own
-        others = by_name(procs, process_cpu())
-        others["the rig's SMTP relay (this process)"] = own
+        (seconds, summary), usage = measured(lambda: common.run_bot_once(env))
     finally:
         if saved is None:
             os.environ.pop("PYTHONPATH", None)
         else:
             os.environ["PYTHONPATH"] = saved
-    return {"mode": mode, "seconds": seconds, "cpu": cpu, "busy": busy, "summary": summary,
-            "others": others, "root": root, "index": index, "connections": smtp_connections(env.config)}
+    return {"mode": mode, "seconds": seconds, "summary": summary, **usage, "root": root, "index": index,
+            "connections": smtp_connections(env.config)}
 
 
 def smtp_connections(config: Path) -> int:
