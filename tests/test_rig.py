@@ -205,6 +205,25 @@ def test_smtp_while_dovecot_down_is_temporary(clean_mail):
     assert _subjects(rig.wait_for_messages("ent1@corp.test", 1, timeout=5)) == ["after"]
 
 
+def test_the_relay_keeps_its_lmtp_connection_and_replaces_a_dead_one(clean_mail):
+    """One LMTP connection carries message after message (a real MTA's connection cache); after a
+    Dovecot restart the cached connection is dead, and the next message still goes through."""
+    rig = clean_mail
+    handler = rig.smtp.handler
+    handler.cache.clear()
+    opened = handler.opened
+    for i in range(3):
+        with smtplib.SMTP(rig.host, rig.smtp_plain_port, timeout=10) as s:
+            s.sendmail("intake@rb.test", ["ent2@corp.test", "intake@rb.test"], _msg(f"m{i}", to="ent2@corp.test"))
+    assert handler.opened == opened + 1
+    rig.restart_dovecot()
+    with smtplib.SMTP(rig.host, rig.smtp_plain_port, timeout=10) as s:
+        s.sendmail("intake@rb.test", ["ent2@corp.test"], _msg("after the restart", to="ent2@corp.test"))
+    assert handler.opened == opened + 2
+    assert sorted(_subjects(rig.wait_for_messages("ent2@corp.test", 4, timeout=5))) == [
+        "after the restart", "m0", "m1", "m2"]
+
+
 def test_add_user_live(clean_mail):
     rig = clean_mail
     rig.add_user("new.person@corp.test")

@@ -3,6 +3,8 @@
 Each SMTP transaction is proxied to one LMTP transaction: MAIL is remembered, every RCPT is passed to
 Dovecot's LMTP at once (so an unknown recipient gets Dovecot's own ``550 5.1.1`` for that recipient only),
 DATA is delivered through the same LMTP session. Faults can be injected at CONNECT, RCPT or DATA.
+An LMTP connection whose transaction ended cleanly is kept for the next one (LmtpCache), as a real
+MTA's connection cache does.
 """
 
 from __future__ import annotations
@@ -279,6 +281,38 @@ def _close_lmtp(session) -> None:
             pass
 
 
+class LmtpCache:
+    """Idle LMTP connections, each after a transaction that ended with every reply read.
+
+    A real MTA keeps its LMTP connections open between messages (Postfix's connection cache), so
+    the mailbox server does not greet, log in and log out a client for every message. A cached
+    connection may have died meanwhile (Dovecot stopped or restarted): the relay then drops it and
+    opens a new one, so a stopped Dovecot is still answered by the connect that fails.
+    """
+
+    def __init__(self, size: int = 8) -> None:
+        self.size = size
+        self._lock = threading.Lock()
+        self._idle: list[smtplib.LMTP] = []
+
+    def take(self) -> Optional[smtplib.LMTP]:
+        with self._lock:
+            return self._idle.pop() if self._idle else None
+
+    def give(self, lmtp: smtplib.LMTP) -> None:
+        with self._lock:
+            if len(self._idle) < self.size:
+                self._idle.append(lmtp)
+                return
+        _quiet_close(lmtp)
+
+    def clear(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for lmtp in idle:
+            _quiet_close(lmtp)
+
+
 class LmtpRelayHandler:
     def __init__(self, lmtp_addr: Callable[[], tuple[str, int]], faults: SmtpFaults,
                  accepted: SmtpAccepted, mailbox: Callable[[str], Path] | None = None):
@@ -286,12 +320,24 @@ class LmtpRelayHandler:
         self.faults = faults
         self.accepted = accepted
         self.mailbox = mailbox  # a recipient's Maildir (INBOX), to see what a lost LMTP delivered
+        self.cache = LmtpCache()
+        self.opened = 0  # LMTP connections opened (not taken from the cache), for tests
 
     # blocking LMTP helpers (run in the default executor, never on the event loop)
 
     def _lmtp_open(self, mail_from: str):
+        """An LMTP connection with MAIL given: a cached one when it still answers, else a new one."""
+        cached = self.cache.take()
+        if cached is not None:
+            try:
+                if cached.mail(mail_from or "")[0] == 250:
+                    return cached
+            except (OSError, smtplib.SMTPException):
+                pass
+            cached.close()
         host, port = self.lmtp_addr()
         lmtp = smtplib.LMTP(host, port, local_hostname="rig.test", timeout=30)
+        self.opened += 1
         try:
             lmtp.ehlo()  # smtplib sends LHLO for LMTP
             code, msg = lmtp.mail(mail_from or "")
@@ -397,9 +443,11 @@ class LmtpRelayHandler:
         except (OSError, smtplib.SMTPException) as e:
             log.info("LMTP failed at DATA: %r", e)
             replies = [LOST] * len(rcpts)
-        finally:
+        if LOST in replies:
             await self._run(_quiet_close, lmtp)
-        replies = [await self._run(self._settle_lost, r, raw, reply) for r, reply in zip(rcpts, replies)]
+            replies = [await self._run(self._settle_lost, r, raw, reply) for r, reply in zip(rcpts, replies)]
+        else:
+            self.cache.give(lmtp)  # every reply read: the connection is ready for the next MAIL
         if all(reply == LOST for reply in replies):
             return "451 4.4.1 delivery to mailbox server failed, try again later"
         delivered = [r for r, (code, _) in zip(rcpts, replies) if code // 100 == 2]
@@ -525,3 +573,4 @@ class SmtpServers:
                 c.stop(no_assert=True)
             except Exception:  # noqa: BLE001
                 log.exception("stopping SMTP controller")
+        self.handler.cache.clear()
