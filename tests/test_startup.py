@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bot.intake.prefetch import Sandbox, WorkerLimits
 from bot.rules.loader import load_rules
-from bot.startup import uncollected
+from bot.startup import YOUNG_THRESHOLD, uncollected
 from tests.support.worker_modules import analyse_reporting_collector
 
 REPO = Path(__file__).resolve().parents[1]
@@ -20,19 +20,24 @@ REPO = Path(__file__).resolve().parents[1]
 
 def test_the_collector_is_off_inside_and_on_again_after_with_the_imports_frozen():
     assert gc.isenabled()
-    frozen = gc.get_freeze_count()
+    frozen, thresholds = gc.get_freeze_count(), gc.get_threshold()
     try:
         with uncollected():
             assert not gc.isenabled()
             made = [[i] for i in range(1000)]  # objects made meanwhile, as an import makes them
         assert gc.isenabled()
         assert gc.get_freeze_count() >= frozen + len(made)
+        # the youngest generation is collected less often; the older ones as before
+        assert gc.get_threshold() == (YOUNG_THRESHOLD, *thresholds[1:])
+        assert YOUNG_THRESHOLD > thresholds[0]
     finally:
         gc.unfreeze()
+        gc.set_threshold(*thresholds)
 
 
 def test_a_collector_that_was_off_stays_off():
     gc.disable()
+    thresholds = gc.get_threshold()
     try:
         with uncollected():
             pass
@@ -40,16 +45,17 @@ def test_a_collector_that_was_off_stays_off():
     finally:
         gc.enable()
         gc.unfreeze()
+        gc.set_threshold(*thresholds)
 
 
 def test_the_command_line_runs_its_command_with_the_collector_on():
     code = ("import gc, sys\nsys.argv = ['reception-bot', '--version']\nfrom bot.__main__ import main\n"
             "try:\n    main()\nexcept SystemExit:\n    pass\n"
-            "print(gc.isenabled(), gc.get_freeze_count() > 10000)")
+            "print(gc.isenabled(), gc.get_freeze_count() > 10000, gc.get_threshold()[0])")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True,
                           timeout=60, check=True)
-    assert done.stdout.splitlines()[-1] == "True True"
+    assert done.stdout.splitlines()[-1] == f"True True {YOUNG_THRESHOLD}"
 
 
 def test_a_reading_worker_reads_with_the_collector_on_and_its_imports_frozen():
@@ -58,9 +64,10 @@ def test_a_reading_worker_reads_with_the_collector_on_and_its_imports_frozen():
         report = box.submit(b"any mail", load_rules(REPO / "rules"), ("bot.rb.test",)).result()
     finally:
         box.close()
-    enabled, frozen = report.parse_error.split()
+    enabled, frozen, young = report.parse_error.split()
     assert enabled == "True"
     assert int(frozen) > 10000  # the reader's modules: openpyxl, the form readers, the rules
+    assert int(young) == YOUNG_THRESHOLD
 
 
 def test_version_and_help_import_no_command_body_nor_the_database_layer():

@@ -14,7 +14,8 @@ def analyse_listing_modules(raw: bytes, rules, own_domains, mode: str) -> Analys
 
 
 def analyse_reporting_collector(raw: bytes, rules, own_domains, mode: str) -> Analysis:
-    """The worker's collector: whether it is on, and how many objects its start-up froze."""
+    """The worker's collector: whether it is on, how many objects its start-up froze, and how many
+    new objects it lets pass between two collections of the youngest generation."""
     import gc
 
-    return Analysis(None, parse_error=f"{gc.isenabled()} {gc.get_freeze_count()}")
+    return Analysis(None, parse_error=f"{gc.isenabled()} {gc.get_freeze_count()} {gc.get_threshold()[0]}")
