@@ -25,6 +25,8 @@ YOUNG_THRESHOLD = 20_000  # new objects between two collections of the youngest 
 
 @contextmanager
 def uncollected() -> Iterator[None]:
+    """Imports inside run without the collector; after them, what they made is frozen, the young
+    generation gets YOUNG_THRESHOLD, and the collector is on again if it was (twice is harmless)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
