@@ -52,6 +52,32 @@ def test_append_and_read_back(clean_mail):
     assert rig.folders("ent2@corp.test") == ["INBOX"]
 
 
+def test_a_mailbox_set_aside_is_empty_and_takes_mail_again(clean_mail):
+    """The benchmarks' way of emptying a mailbox: nothing is deleted (the old Maildir is kept under
+    the rig's root), the user starts again with no mail and no folder, and mail arrives by SMTP
+    and by APPEND into the new one."""
+    rig = clean_mail
+    rig.append("ent2@corp.test", _msg("old one"))
+    rig.append("ent2@corp.test", _msg("old two"), folder="Processed")
+    old = rig.dovecot.home("ent2@corp.test") / "Maildir"
+    files = sorted(p.name for p in old.rglob("*") if p.is_file() and p.parent.name in ("new", "cur"))
+    assert len(files) == 2
+    rig.set_aside("ent2@corp.test")
+    kept = sorted(p.name for p in (rig.root / "set-aside").rglob("*")
+                  if p.is_file() and p.parent.name in ("new", "cur"))
+    assert set(files) <= set(kept)
+    assert rig.messages("ent2@corp.test") == []
+    assert rig.folders("ent2@corp.test") == ["INBOX"]
+    with smtplib.SMTP(rig.host, rig.smtp_plain_port, timeout=10) as s:
+        s.sendmail("intake@rb.test", ["ent2@corp.test"], _msg("new by smtp", to="ent2@corp.test"))
+    rig.append("ent2@corp.test", _msg("new by append"))
+    assert sorted(_subjects(rig.wait_for_messages("ent2@corp.test", 2, timeout=5))) == [
+        "new by append", "new by smtp"]
+    rig.set_aside("ent2@corp.test")
+    rig.set_aside("ent2@corp.test")  # nothing in it: nothing to move
+    assert rig.messages("ent2@corp.test") == []
+
+
 def test_imaps_verifies_with_ca_file(clean_mail):
     rig = clean_mail
     ctx = ssl.create_default_context(cafile=rig.ca_file)

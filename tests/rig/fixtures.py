@@ -77,6 +77,7 @@ class MailRig:
         self.smtp_port = self.smtp_plain_port = 0
         self.start_seconds = self.stop_seconds = 0.0
         self._started = False
+        self._set_aside = 0  # Maildirs moved aside so far (set_aside)
 
     # -- lifecycle --------------------------------------------------------------------------------
 
@@ -294,6 +295,22 @@ class MailRig:
                 c.add_flags(c.search("ALL"), [b"\\Deleted"], silent=True)
                 c.expunge()
             c.close_folder()
+
+    def set_aside(self, address: str) -> None:
+        """Empty the user's mailbox without deleting a file: its Maildir (every folder) is renamed
+        into `set-aside/` under the rig's root, and Dovecot makes a new one at the next access.
+        For the benchmarks, which empty every mailbox before each timed run: on a file system that
+        will not reuse an inode freed in the last minute (ext4 without a journal), thousands of
+        files deleted just before a run made each file the next run created cost ~0.7 ms of kernel
+        CPU. The rig's root and all in it go when the rig's temporary folder is removed.
+        No session of the user may be open (it would go on with the old Maildir)."""
+        if not self._maybe_dirty(address):
+            return
+        maildir = self.dovecot.home(address) / "Maildir"
+        aside = self.root / "set-aside"
+        aside.mkdir(exist_ok=True)
+        self._set_aside += 1
+        os.rename(maildir, aside / f"{self._set_aside}-{address}")
 
     def clear_all(self) -> None:
         for u in self.users:
