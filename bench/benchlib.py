@@ -255,7 +255,7 @@ def clear(rig, addresses) -> None:
     """Every mailbox of `addresses` empty, its Maildir renamed aside rather than its mail expunged
     (MailRig.set_aside): expunging deleted thousands of files right before each timed row, and on
     this machine's file system that made the files the row itself created cost more, for whichever
-    system ran next (bench/README.md, 2026-12-07 06:00 UTC)."""
+    system ran next (bench/README.md, "The benchmark's own clean-up out of the timed rows")."""
     for a in addresses:
         rig.set_aside(a)
 

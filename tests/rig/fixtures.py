@@ -301,8 +301,9 @@ class MailRig:
         into `set-aside/` under the rig's root, and Dovecot makes a new one at the next access.
         For the benchmarks, which empty every mailbox before each timed run: on a file system that
         will not reuse an inode freed in the last minute (ext4 without a journal), thousands of
-        files deleted just before a run made each file the next run created cost ~0.7 ms of kernel
-        CPU. The rig's root and all in it go when the rig's temporary folder is removed.
+        files deleted just before a run made each file the run created cost more kernel CPU (up to
+        ~0.7 ms a file here). The rig's root and all in it go when the rig's temporary folder is
+        removed.
         No session of the user may be open (it would go on with the old Maildir)."""
         if not self._maybe_dirty(address):
             return
