@@ -250,6 +250,30 @@ def test_the_relay_keeps_its_lmtp_connection_and_replaces_a_dead_one(clean_mail)
         "after the restart", "m0", "m1", "m2"]
 
 
+def test_the_relay_parses_addresses_as_aiosmtpd_does():
+    """The relay caches aiosmtpd's parse of MAIL and RCPT addresses: the same answer, or the same
+    exception, for the same argument, once parsed and once from the cache."""
+    from aiosmtpd.smtp import SMTP
+
+    from tests.rig.smtpd import _parsed_address
+
+    def outcome(parse):
+        try:
+            return parse()
+        except Exception as exc:  # noqa: BLE001 - aiosmtpd's parser raises on some input
+            return type(exc)
+
+    for arg in ("<intake@rb.test>", "<intake@rb.test> SIZE=123 BODY=8BITMIME", " <a.b@c.d>", "a@b.c",
+                "<>", "", "<bad@", '<"quoted local"@x.y>', "<" + "x" * 70 + "@y.z>",
+                "<用户@例子.中国> SMTPUTF8", "<@a,@b:c@d>"):
+        for limit in (0, 64):
+            server = SMTP.__new__(SMTP)
+            server.local_part_limit = limit
+            expected = outcome(lambda: SMTP._getaddr(server, arg))
+            assert outcome(lambda: _parsed_address(arg, limit)) == expected, arg
+            assert outcome(lambda: _parsed_address(arg, limit)) == expected, arg
+
+
 def test_add_user_live(clean_mail):
     rig = clean_mail
     rig.add_user("new.person@corp.test")
