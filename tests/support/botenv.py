@@ -46,9 +46,9 @@ class BotEnv:
         cmd = [sys.executable, "-m", "bot", "--config", str(self.config)]
         if today:
             cmd += ["--today", today]
-        log = open(self.root / "daemon.log", "ab")
-        return subprocess.Popen(cmd + ["run"], cwd=self.root, env=self.env(), stdout=log,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        with open(self.root / "daemon.log", "ab") as log:  # the child keeps its own copy
+            return subprocess.Popen(cmd + ["run"], cwd=self.root, env=self.env(), stdout=log,
+                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 
 
 def make_env(root: Path, rig, database_url: str, rules_dir: Path | None = None,
