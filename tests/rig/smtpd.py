@@ -14,6 +14,7 @@ import functools
 import re
 import logging
 import smtplib
+import socket
 import ssl
 import threading
 import time
@@ -255,13 +256,6 @@ class _RigSMTP(SMTP):
         # the same few addresses again and again.
         return _parsed_address(arg, self.local_part_limit)
 
-    def _getaddr(self, arg: str):
-        # aiosmtpd parses the address of every MAIL and RCPT with the email package's header parser
-        # and defines a typing.Protocol class (an ABC) on each call: a sixth to an eighth of the
-        # relay's CPU. The result depends on the argument and the limit only, and a client names
-        # the same few addresses again and again.
-        return _parsed_address(arg, self.local_part_limit)
-
     async def _handle_client(self) -> None:
         f = self._faults.open_session()
         self._counted = f is None
@@ -294,26 +288,130 @@ def _parsed_address(arg: str, local_part_limit: int) -> tuple:
     return SMTP._getaddr(probe, arg)
 
 
-@functools.lru_cache(maxsize=4096)
-def _parsed_address(arg: str, local_part_limit: int) -> tuple:
-    """aiosmtpd's own SMTP._getaddr, cached (its only state is the local-part limit)."""
-    probe = SMTP.__new__(SMTP)
-    probe.local_part_limit = local_part_limit
-    return SMTP._getaddr(probe, arg)
-
-
 def _close_lmtp(session) -> None:
     lmtp = getattr(session, "rig_lmtp", None)
     session.rig_lmtp = None
     if lmtp is not None:
+        lmtp.close()
+
+
+LMTP_TIMEOUT = 30.0  # seconds for a connect or a reply, as smtplib's timeout was
+
+
+class AsyncLmtp:
+    """An LMTP client on the relay's event loop. smtplib's, run in executor threads, cost four
+    hand-offs between the loop and a thread for every message (open and MAIL, RCPT, RCPT, DATA),
+    a fifth of the relay's CPU. Replies are read as smtplib reads them (getreply), and errors are
+    smtplib's: OSError (TimeoutError, ConnectionError) or an SMTPException."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+        self.loop = asyncio.get_running_loop()
+
+    @classmethod
+    async def connect(cls, host: str, port: int) -> "AsyncLmtp":
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), LMTP_TIMEOUT)
+        client = cls(reader, writer)
         try:
-            lmtp.close()
-        except Exception:  # noqa: BLE001
+            code, text = await client.reply()
+            if code != 220:
+                raise smtplib.SMTPConnectError(code, text)
+            code, text = await client.command(b"LHLO rig.test")
+            if code != 250:
+                raise smtplib.SMTPHeloError(code, text)
+        except BaseException:
+            client.close()
+            raise
+        return client
+
+    async def reply(self) -> tuple[int, bytes]:
+        lines = []
+        async with asyncio.timeout(LMTP_TIMEOUT):  # not wait_for: that makes a task per line
+            while True:
+                line = await self.reader.readline()
+                if not line:
+                    self.close()
+                    raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+                lines.append(line[4:].strip(b" \t\r\n"))
+                try:
+                    code = int(line[:3])
+                except ValueError:
+                    code = -1
+                    break
+                if line[3:4] != b"-":
+                    break
+        return code, b"\n".join(lines)
+
+    async def command(self, line: bytes) -> tuple[int, bytes]:
+        self.writer.write(line + b"\r\n")
+        return await self.reply()
+
+    async def mail(self, sender: str) -> tuple[int, bytes]:
+        # ASCII, as smtplib sends a command without SMTPUTF8 (it raised UnicodeEncodeError too)
+        return await self.command(f"MAIL FROM:{smtplib.quoteaddr(sender)}".encode("ascii"))
+
+    async def rcpt(self, recipient: str) -> tuple[int, bytes]:
+        return await self.command(f"RCPT TO:{smtplib.quoteaddr(recipient)}".encode("ascii"))
+
+    async def data(self, raw: bytes, n: int) -> list[tuple[int, bytes]]:
+        """DATA: one reply per accepted recipient. A connection lost after the first reply leaves
+        the others undelivered as far as we know: a real MTA has the message in its queue by then
+        and answers 250; a 451 here would make the client send again to a recipient who has it
+        already (Dovecot restarted under a backlog did that)."""
+        code, text = await self.command(b"DATA")
+        if code != 354:
+            raise smtplib.SMTPDataError(code, text)
+        body = re.sub(rb"(?m)^\.", b"..", raw)  # smtplib's _quote_periods
+        if body[-2:] != b"\r\n":
+            body += b"\r\n"
+        self.writer.write(body + b".\r\n")
+        replies = [await self.reply()]
+        try:
+            for _ in range(n - 1):
+                replies.append(await self.reply())
+        except (OSError, smtplib.SMTPException) as e:
+            log.info("LMTP lost after %d of %d replies: %r", len(replies), n, e)
+            replies += [LOST] * (n - len(replies))
+        return replies
+
+    def quit(self) -> None:
+        """QUIT without waiting for the answer, then close (what is written is sent first). From
+        the loop's thread, from any other, or after the loop has ended."""
+        if self._elsewhere(self.quit):
+            return
+        if not self.writer.is_closing():
+            self.writer.write(b"QUIT\r\n")
+        self.writer.close()
+
+    def close(self) -> None:
+        """Close, from the loop's thread, from any other, or after the loop has ended."""
+        if not self._elsewhere(self.close):
+            self.writer.close()
+
+    def _elsewhere(self, again: Callable[[], None]) -> bool:
+        """False on the loop's own thread (go on). Else True, once `again` is left to the loop,
+        or, the loop being gone, the server is told we left (the socket itself goes with us)."""
+        try:
+            if asyncio.get_running_loop() is self.loop:
+                return False
+        except RuntimeError:
             pass
+        if self.loop.is_running():
+            self.loop.call_soon_threadsafe(again)
+            return True
+        sock = self.writer.get_extra_info("socket")
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        return True
 
 
 class LmtpCache:
-    """Idle LMTP connections, each after a transaction that ended with every reply read.
+    """Idle LMTP connections, each after a transaction that ended with every reply read, one list
+    per event loop (the submission and the plain listener run one each, and a connection belongs
+    to the loop that opened it).
 
     A real MTA keeps its LMTP connections open between messages (Postfix's connection cache), so
     the mailbox server does not greet, log in and log out a client for every message. A cached
@@ -324,24 +422,29 @@ class LmtpCache:
     def __init__(self, size: int = 8) -> None:
         self.size = size
         self._lock = threading.Lock()
-        self._idle: list[smtplib.LMTP] = []
+        self._idle: dict[asyncio.AbstractEventLoop, list[AsyncLmtp]] = {}
 
-    def take(self) -> Optional[smtplib.LMTP]:
+    def take(self) -> Optional[AsyncLmtp]:
+        """An idle connection of the running loop, or None."""
+        loop = asyncio.get_running_loop()
         with self._lock:
-            return self._idle.pop() if self._idle else None
+            idle = self._idle.get(loop)
+            return idle.pop() if idle else None
 
-    def give(self, lmtp: smtplib.LMTP) -> None:
+    def give(self, lmtp: AsyncLmtp) -> None:
         with self._lock:
-            if len(self._idle) < self.size:
-                self._idle.append(lmtp)
+            idle = self._idle.setdefault(lmtp.loop, [])
+            if len(idle) < self.size:
+                idle.append(lmtp)
                 return
-        _quiet_close(lmtp)
+        lmtp.quit()
 
     def clear(self) -> None:
         with self._lock:
-            idle, self._idle = self._idle, []
-        for lmtp in idle:
-            _quiet_close(lmtp)
+            idle, self._idle = self._idle, {}
+        for connections in idle.values():
+            for lmtp in connections:
+                lmtp.quit()
 
 
 class LmtpRelayHandler:
@@ -354,32 +457,33 @@ class LmtpRelayHandler:
         self.cache = LmtpCache()
         self.opened = 0  # LMTP connections opened (not taken from the cache), for tests
 
-    # blocking LMTP helpers (run in the default executor, never on the event loop)
-
-    def _lmtp_open(self, mail_from: str):
+    async def _lmtp_open(self, mail_from: str) -> AsyncLmtp:
         """An LMTP connection with MAIL given: a cached one when it still answers, else a new one."""
         cached = self.cache.take()
         if cached is not None:
             try:
-                if cached.mail(mail_from or "")[0] == 250:
+                if (await cached.mail(mail_from or ""))[0] == 250:
                     return cached
             except (OSError, smtplib.SMTPException):
                 pass
+            except BaseException:  # cancelled: the SMTP client hung up meanwhile
+                cached.close()
+                raise
             cached.close()
         host, port = self.lmtp_addr()
-        lmtp = smtplib.LMTP(host, port, local_hostname="rig.test", timeout=30)
+        lmtp = await AsyncLmtp.connect(host, port)
         self.opened += 1
         try:
-            lmtp.ehlo()  # smtplib sends LHLO for LMTP
-            code, msg = lmtp.mail(mail_from or "")
+            code, msg = await lmtp.mail(mail_from or "")
             if code != 250:
                 raise smtplib.SMTPSenderRefused(code, msg, mail_from)
-        except Exception:
+        except BaseException:
             lmtp.close()
             raise
         return lmtp
 
     async def _run(self, fn, *args):
+        """A blocking helper in the default executor, never on the event loop."""
         return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
@@ -404,7 +508,7 @@ class LmtpRelayHandler:
         lmtp = getattr(session, "rig_lmtp", None)
         if lmtp is None:
             try:
-                lmtp = await self._run(self._lmtp_open, envelope.mail_from)
+                lmtp = await self._lmtp_open(envelope.mail_from)
             except smtplib.SMTPResponseException as e:
                 return f"{e.smtp_code} {e.smtp_error.decode(errors='replace')}"
             except (OSError, smtplib.SMTPException) as e:
@@ -412,7 +516,7 @@ class LmtpRelayHandler:
                 return "451 4.4.1 mailbox server unavailable, try again later"
             session.rig_lmtp = lmtp
         try:
-            code, msg = await self._run(lmtp.rcpt, address)
+            code, msg = await lmtp.rcpt(address)
         except (OSError, smtplib.SMTPException) as e:
             _close_lmtp(session)
             log.info("LMTP failed at RCPT: %r", e)
@@ -451,31 +555,31 @@ class LmtpRelayHandler:
         session.rig_lmtp = None
         if f is not None:
             if lmtp is not None:
-                await self._run(_quiet_close, lmtp)
+                lmtp.quit()
             return f.reply()
         if lmtp is None:  # e.g. after an LMTP error at a later RCPT; reconnect, re-add recipients
             try:
-                lmtp = await self._run(self._lmtp_open, envelope.mail_from)
+                lmtp = await self._lmtp_open(envelope.mail_from)
                 ok = []
                 for r in rcpts:
-                    code, _msg = await self._run(lmtp.rcpt, r)
+                    code, _msg = await lmtp.rcpt(r)
                     if code // 100 == 2:
                         ok.append(r)
             except (OSError, smtplib.SMTPException):
                 if lmtp is not None:
-                    await self._run(_quiet_close, lmtp)
+                    lmtp.quit()
                 return "451 4.4.1 mailbox server unavailable, try again later"
             if not ok:
-                await self._run(_quiet_close, lmtp)
+                lmtp.quit()
                 return "451 4.4.1 mailbox server refused the recipients, try again later"
             rcpts = ok
         try:
-            replies = await self._run(_lmtp_data, lmtp, raw, len(rcpts))
+            replies = await lmtp.data(raw, len(rcpts))
         except (OSError, smtplib.SMTPException) as e:
             log.info("LMTP failed at DATA: %r", e)
             replies = [LOST] * len(rcpts)
         if LOST in replies:
-            await self._run(_quiet_close, lmtp)
+            lmtp.quit()
             replies = [await self._run(self._settle_lost, r, raw, reply) for r, reply in zip(rcpts, replies)]
         else:
             self.cache.give(lmtp)  # every reply read: the connection is ready for the next MAIL
@@ -519,32 +623,6 @@ def _in_maildir(maildir: Path, message_id: bytes) -> bool:
             if message_id in head:
                 return True
     return False
-
-
-def _lmtp_data(lmtp: smtplib.LMTP, raw: bytes, n: int) -> list[tuple[int, bytes]]:
-    """DATA over LMTP: one reply per accepted recipient (smtplib reads only the first). A connection
-    lost after the first reply leaves the others undelivered as far as we know: a real MTA has the
-    message in its queue by then and answers 250; a 451 here would make the client send again to
-    a recipient who has it already (Dovecot restarted under a backlog did that)."""
-    replies = [lmtp.data(raw)]
-    try:
-        for _ in range(n - 1):
-            replies.append(lmtp.getreply())
-    except (OSError, smtplib.SMTPException) as e:
-        log.info("LMTP lost after %d of %d replies: %r", len(replies), n, e)
-        replies += [LOST] * (n - len(replies))
-    return replies
-
-
-def _quiet_close(lmtp: smtplib.LMTP) -> None:
-    try:
-        lmtp.quit()
-    except Exception:  # noqa: BLE001
-        pass
-    try:
-        lmtp.close()
-    except Exception:  # noqa: BLE001
-        pass
 
 
 class _RigController(Controller):
@@ -599,9 +677,11 @@ class SmtpServers:
             raise
 
     def stop(self) -> None:
+        # The idle LMTP connections are closed by their loops, which run until the controllers stop.
+        self.handler.cache.clear()
         for c in (self.plain, self.submission):
             try:
                 c.stop(no_assert=True)
             except Exception:  # noqa: BLE001
                 log.exception("stopping SMTP controller")
-        self.handler.cache.clear()
+        self.handler.cache.clear()  # any given back meanwhile
