@@ -3,8 +3,8 @@
 Each SMTP transaction is proxied to one LMTP transaction: MAIL is remembered, every RCPT is passed to
 Dovecot's LMTP at once (so an unknown recipient gets Dovecot's own ``550 5.1.1`` for that recipient only),
 DATA is delivered through the same LMTP session. Faults can be injected at CONNECT, RCPT or DATA.
-An LMTP connection whose transaction ended cleanly is kept for the next one (LmtpCache), as a real
-MTA's connection cache does.
+The LMTP client runs on the listener's event loop (AsyncLmtp), and a connection whose transaction
+ended cleanly is kept for the next one (LmtpCache), as a real MTA's connection cache does.
 """
 
 from __future__ import annotations
