@@ -3,13 +3,14 @@ every template renders with the fixture context (bot/outbox/fixtures.py)."""
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from pathlib import Path
 
 import pytest
 from docx import Document
 
-from bot.defaults import TemplatePath, packaged
+from bot.defaults import RecheckingLoader, TemplatePath, packaged
 from bot.documents.publish import publish
 from bot.documents.rows import PublicRow
 from bot.outbox.compose import Templates
@@ -79,3 +80,64 @@ def test_the_shipped_page_is_used_without_an_override(tmp_path):
     html, _xlsx = publish([], tmp_path / "out", title="公开", generated=date(2026, 12, 22),
                           templates=TemplatePath(tmp_path / "absent"))
     assert "<table>" in html.read_text(encoding="utf-8")
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _templates(tmp_path: Path, clock: _Clock) -> Templates:
+    templates = Templates(TemplatePath(tmp_path))
+    assert isinstance(templates.env.loader, RecheckingLoader)  # what the daemon's templates use
+    folders = [tmp_path / "mail", packaged("templates") / "mail"]
+    templates.env.loader = RecheckingLoader(folders, every=1.0, clock=clock)
+    return templates
+
+
+def test_an_override_added_while_running_is_used_after_the_next_look(tmp_path, rules):
+    clock = _Clock()
+    templates = _templates(tmp_path, clock)
+    shipped = templates.render("reply_accepted", **fixture_context(rules))[0]
+    (tmp_path / "mail").mkdir()
+    (tmp_path / "mail" / "reply_accepted.txt.j2").write_text("Subject: 本市自定的受理通知\n正文\n", encoding="utf-8")
+    clock.now += 0.5  # not looked at again yet: the loaded template stands
+    assert templates.render("reply_accepted", **fixture_context(rules))[0] == shipped
+    clock.now += 0.5
+    assert templates.render("reply_accepted", **fixture_context(rules))[0] == "本市自定的受理通知"
+
+
+def test_an_edited_and_a_removed_override_are_seen(tmp_path, rules):
+    clock = _Clock()
+    (tmp_path / "mail").mkdir()
+    override = tmp_path / "mail" / "reply_rejected.txt.j2"
+    override.write_text("Subject: 第一版\n正文\n", encoding="utf-8")
+    templates = _templates(tmp_path, clock)
+    context = fixture_context(rules)
+    assert templates.render("reply_rejected", **context)[0] == "第一版"
+    override.write_text("Subject: 第二版\n正文\n", encoding="utf-8")
+    os.utime(override, (override.stat().st_atime, override.stat().st_mtime + 5))  # a coarse clock
+    assert templates.render("reply_rejected", **context)[0] == "第一版"
+    clock.now += 1.0
+    assert templates.render("reply_rejected", **context)[0] == "第二版"
+    override.unlink()
+    clock.now += 1.0
+    assert templates.render("reply_rejected", **context)[0].startswith("预约登记答复")
+
+
+def test_files_are_looked_at_once_a_second_not_at_every_render(tmp_path, rules, monkeypatch):
+    clock = _Clock()
+    templates = _templates(tmp_path, clock)
+    templates.render("reply_accepted", **fixture_context(rules))
+    looks = []
+    real = os.path.getmtime
+    monkeypatch.setattr(os.path, "getmtime", lambda p: looks.append(p) or real(p))
+    for _ in range(20):
+        templates.render("reply_accepted", **fixture_context(rules))
+    assert looks == []
+    clock.now += 1.0
+    templates.render("reply_accepted", **fixture_context(rules))
+    assert looks  # the file (and any it includes) looked at again

@@ -8,15 +8,25 @@ A template is looked up per file: the admin's `templates_dir` first, then the sh
 folder holding only `mail/reply_accepted.txt.j2` overrides that mail and leaves every other
 template as shipped. Mail (`mail/*.txt.j2`), Word (`docs/*.docx`) and HTML (`html/*.html.j2`)
 templates all go through `TemplatePath`.
+
+A running daemon takes an edited template, or an override added to `templates_dir`, from the next
+mail on: each template's file is looked at again at most once a second (jinja2's own check stats
+the file at every render, several per answer, and misses an override added in front of a shipped
+file).
 """
 
 from __future__ import annotations
 
+import os
+import time
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Callable
 
 import jinja2
+
+RECHECK_SECONDS = 1.0  # how often a loaded template's file is looked at again
 
 
 def packaged(name: str) -> Path:
@@ -51,10 +61,44 @@ class TemplatePath:
 
     def loader(self, kind: str) -> jinja2.BaseLoader:
         """A jinja2 loader over the `kind` folder ("mail", "html") of each directory, in order."""
-        return jinja2.FileSystemLoader([str(folder / kind) for folder in self.dirs])
+        return RecheckingLoader([folder / kind for folder in self.dirs])
 
     def names(self, kind: str, suffix: str) -> list[str]:
         """Every template name of a kind, from both directories (an admin may add one)."""
         found = {p.name for folder in self.dirs if (folder / kind).is_dir()
                  for p in (folder / kind).iterdir() if p.name.endswith(suffix)}
         return sorted(found)
+
+
+class RecheckingLoader(jinja2.FileSystemLoader):
+    """A FileSystemLoader whose loaded templates count as current until a look at the files, made
+    at most every `every` seconds, finds theirs changed or another file now in front of it."""
+
+    def __init__(self, folders: list[Path], every: float = RECHECK_SECONDS,
+                 clock: Callable[[], float] = time.monotonic):
+        super().__init__([str(folder) for folder in folders])
+        self.folders = folders
+        self.every = every
+        self.clock = clock
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Callable[[], bool]]:
+        source, filename, unchanged = super().get_source(environment, template)
+        looked = self.clock()
+        current = True
+
+        def uptodate() -> bool:
+            nonlocal looked, current
+            if current and self.clock() - looked >= self.every:
+                looked = self.clock()
+                current = unchanged() and self._winner(template) == filename
+            return current
+
+        return source, filename, uptodate
+
+    def _winner(self, template: str) -> str | None:
+        """The file that would be loaded for `template` now."""
+        for folder in self.folders:
+            candidate = folder.joinpath(*template.split("/"))
+            if candidate.is_file():
+                return os.path.normpath(candidate)  # as jinja2 names it
+        return None
