@@ -12,7 +12,7 @@ backlog:
     bot), timed until the replies are in the senders' mailboxes;
   * django-helpdesk 2.6.1 `get_email` (a ticket per mail, the form saved, an ack mailed; bench_peer.py);
   * reception-bot `run --once` on SQLite and on PostgreSQL, as configured by default (sent copy on,
-    two SMTP connections, a form-reading worker), timed from process start until every reply is in
+    four SMTP connections, a form-reading worker), timed from process start until every reply is in
     its sender's mailbox; `run --once` itself ends only after the sent copies are back.
 
 Every system gets a fresh copy of the backlog (MULTIAPPEND) and a database prepared beforehand (the
@@ -29,13 +29,17 @@ django-helpdesk, on SQLite and on PostgreSQL.
 GIL, the C frames of the waits), and a summary says where its time goes, by stage, by function and by
 thread (pyspy_profile.py).
 
-Run: .venv/bin/python bench/bench_compare.py [--n 500] [--repeat 3] [--profile]
+--cpus N: everything (the rig's servers, a throwaway PostgreSQL, the limits and every system) runs
+on N of the CPUs this process may use, to see how each row scales with cores on one machine.
+
+Run: .venv/bin/python bench/bench_compare.py [--n 500] [--repeat 3] [--profile] [--cpus N]
 Exit status 0 whenever the measurement itself worked (the verdicts are in the table).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import sys
@@ -290,7 +294,13 @@ def parse_args(argv):
     ap.add_argument("--limit-xlsx", choices=("openpyxl", "calamine"), default="openpyxl",
                     help="the .xlsx reader of both limits' loops: openpyxl read-only (issue 12's "
                          "definition, the default) or calamine, which the bot reads ordinary forms with")
+    ap.add_argument("--cpus", type=int, default=None, metavar="N",
+                    help="run everything on N of the CPUs this process may use (its affinity, which "
+                         "the rig's Dovecot and SMTP server, a throwaway PostgreSQL and every system "
+                         "inherit; an already running PostgreSQL is not pinned)")
     args = ap.parse_args(argv)
+    if args.cpus is not None and not 1 <= args.cpus <= len(os.sched_getaffinity(0)):
+        ap.error(f"--cpus: 1 to {len(os.sched_getaffinity(0))} here")
     args.systems = [s.strip() for s in args.systems.split(",") if s.strip()]
     unknown = set(args.systems) - set(SYSTEMS)
     if unknown:
@@ -331,6 +341,9 @@ def teardown(b: Bench) -> None:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.cpus is not None:  # before any server starts: every child inherits the affinity
+        os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:args.cpus])
+        print(f"--cpus {args.cpus}: everything runs on CPU(s) {sorted(os.sched_getaffinity(0))}", flush=True)
     if args.profile:
         why = pyspy.ensure_pyspy()
         if why:

@@ -72,7 +72,16 @@ Security = Literal["tls", "starttls", "plain"]
 
 def _default_workers() -> int:
     """One core stays with the main process; at most four workers (the main thread is the limit)."""
-    return max(0, min(4, (os.cpu_count() or 1) - 1))
+    return max(0, min(4, usable_cpus() - 1))
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on: fewer than the machine's under a container's cpuset,
+    systemd's CPUAffinity= or taskset, where os.cpu_count() still counts them all."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1
 
 
 class Section(BaseModel):
@@ -246,7 +255,7 @@ class Config(Section):
         default_factory=_default_workers, ge=0, le=64,
         description="解析邮件和读表的工作进程数（至少一个；0 按一个计）/ worker processes that read "
                     "mail (at least one; 0 counts as one)",
-        json_schema_extra={"shown_default": "CPU 核数减 1，最多 4"})]
+        json_schema_extra={"shown_default": "本进程可用的 CPU 核数减 1，最多 4"})]
     rate_limit_per_recipient: Annotated[PositiveInt, Field(
         description="滚动时间窗内对同一收件人最多发出的自动邮件数 / automatic mails per recipient "
                     "per window")] = 20

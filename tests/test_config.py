@@ -3,6 +3,7 @@ file:line in Chinese, and config.example.toml documents exactly the settings the
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from pathlib import Path
@@ -186,3 +187,15 @@ def test_an_unknown_database_is_named_at_its_line(monkeypatch, tmp_path):
     path = write(tmp_path, 'poll_seconds = 5\ndatabase_url = "mysql://db/reception"\n')
     with pytest.raises(ConfigError, match=re.escape(f"{path}:2: “database_url”应为 sqlite:///路径 或 postgresql://")):
         load_config(path)
+
+
+def test_the_default_workers_follow_the_cpus_the_process_may_use(monkeypatch):
+    from bot import config as config_module
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 16)  # the machine's, not ours
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    assert config_module.usable_cpus() == 2 and config_module._default_workers() == 1
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(12)), raising=False)
+    assert config_module._default_workers() == 4  # at most four
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {3}, raising=False)
+    assert config_module._default_workers() == 0  # counts as one worker
