@@ -47,13 +47,21 @@ def submission(rig, **changes) -> SmtpSettings:
     return replace(base, **changes)
 
 
-@pytest.fixture
-def transport(clean_mail):
+@pytest.fixture(params=["pipelining", "one-by-one"])
+def offered(request, clean_mail) -> str:
+    """Each test of a transport runs against a server that offers PIPELINING (RFC 2920) and one
+    that does not: the envelope is then sent in one write, or command by command."""
     clean_mail.smtp_faults.clear()
+    clean_mail.smtp_faults.offer_pipelining(request.param == "pipelining")
+    yield request.param
+    clean_mail.smtp_faults.clear()
+
+
+@pytest.fixture
+def transport(offered, clean_mail):
     smtp = SmtpTransport(submission(clean_mail))
     yield smtp
     smtp.close()
-    clean_mail.smtp_faults.clear()
 
 
 def received(rig, address: str, n: int = 1) -> list[bytes]:
@@ -226,12 +234,10 @@ def test_password_not_in_repr(clean_mail):
 # -- the sent copy (bot.outbox.confirm) ------------------------------------------------------------
 
 @pytest.fixture
-def copying(clean_mail):
-    clean_mail.smtp_faults.clear()
+def copying(offered, clean_mail):
     smtp = SmtpTransport(submission(clean_mail, sent_copy=True, confirm_grace=7))
     yield smtp
     smtp.close()
-    clean_mail.smtp_faults.clear()
 
 
 def test_sent_copy_reaches_our_own_mailbox_in_the_same_transaction(copying, clean_mail):
@@ -267,6 +273,49 @@ def test_all_real_recipients_refused_sends_no_lone_copy(copying, clean_mail):
     assert caught.value.refused == {ENT1: (550, "5.1.1 no such user")} and caught.value.accepted == []
     time.sleep(0.3)
     assert clean_mail.messages(SENDER) == [] and len(clean_mail.smtp_accepted) == 0
+
+
+def _writes(monkeypatch) -> list[bytes]:
+    """What the client writes to the server, one item per write (after the greeting and login)."""
+    writes: list[bytes] = []
+    real = smtplib.SMTP.send
+
+    def send(self, s):
+        writes.append(s.encode("ascii") if isinstance(s, str) else bytes(s))
+        return real(self, s)
+
+    monkeypatch.setattr(smtplib.SMTP, "send", send)
+    return writes
+
+
+def test_the_envelope_goes_in_one_write_where_the_server_offers_pipelining(copying, clean_mail, offered,
+                                                                          monkeypatch):
+    copying.probe()  # greeting, STARTTLS and login are not part of what is counted
+    writes = _writes(monkeypatch)
+    copying.send(mail("pipelined?"), SENDER, [ENT1, ENT2])
+    envelope = [w.lower() for w in writes if w.lower().startswith((b"mail from", b"rcpt to", b"data"))]
+    if offered == "pipelining":
+        assert envelope == [b"mail from:<intake@rb.test> body=8bitmime\r\nrcpt to:<ent1@corp.test>\r\n"
+                            b"rcpt to:<ent2@corp.test>\r\nrcpt to:<intake@rb.test>\r\ndata\r\n"]
+    else:
+        assert [w.split(b":")[0].split(b"\r")[0] for w in envelope] == [
+            b"mail from", b"rcpt to", b"rcpt to", b"rcpt to", b"data"]
+    assert len(received(clean_mail, ENT1)) == 1 and len(received(clean_mail, ENT2)) == 1
+    [(_from, rcpts, _raw)] = clean_mail.smtp_accepted.snapshot()
+    assert rcpts == [ENT1, ENT2, SENDER]
+
+
+def test_after_a_mail_whose_recipients_were_all_refused_the_next_one_goes(copying, clean_mail):
+    """Pipelined, DATA was answered 354 for the copy alone: the connection is closed unsent, and
+    the next mail goes over a new one."""
+    clean_mail.smtp_faults.set(code=550, text="5.1.1 no such user", phase="RCPT", recipients={ENT2}, times=1)
+    with pytest.raises(RecipientsRefused):
+        copying.send(mail("nobody"), SENDER, [ENT2])
+    copying.send(mail("somebody"), SENDER, [ENT1])
+    [delivered] = received(clean_mail, ENT1)
+    assert b"Subject: somebody" in delivered
+    time.sleep(0.3)
+    assert clean_mail.messages(ENT2) == [] and len(received(clean_mail, SENDER)) == 1
 
 
 def test_a_connection_lost_after_the_dot_is_an_unknown_outcome(copying, clean_mail):

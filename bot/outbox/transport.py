@@ -314,36 +314,14 @@ class MaildirTransport:
 def _transaction(smtp: smtplib.SMTP, mail_from: str, rcpt_to: list[str], data: bytes,
                  options: list[str], before_dot, copy_to: str | None = None) -> dict:
     """smtplib.sendmail, with a hook just before the final dot (the point of no return) and
-    `copy_to` as one more recipient whose refusal is logged, not reported: it is our own copy."""
+    `copy_to` as one more recipient whose refusal is logged, not reported: it is our own copy.
+    Returns the refused recipients (some of them; all refused raises)."""
     smtp.ehlo_or_helo_if_needed()
-    code, resp = smtp.mail(mail_from, options)
-    if code != 250:
-        _abort(smtp, code)
-        raise smtplib.SMTPSenderRefused(code, resp, mail_from)
-    refused = {}
-    for rcpt in rcpt_to:
-        code, resp = smtp.rcpt(rcpt)
-        if code not in (250, 251):
-            refused[rcpt] = (code, resp)
-        if code == 421:
-            smtp.close()
-            raise smtplib.SMTPRecipientsRefused(refused)
-    if len(refused) == len(rcpt_to):
-        _abort(smtp, 0)
-        raise smtplib.SMTPRecipientsRefused(refused)
-    if copy_to is not None:
-        code, resp = smtp.rcpt(copy_to)
-        if code == 421:
-            smtp.close()
-            raise smtplib.SMTPServerDisconnected(f"421 at RCPT: {_text(resp)}")
-        if code not in (250, 251):
-            log.warning("SENT-COPY refused for %s: %s %s; this mail cannot be confirmed by its copy",
-                        copy_to, code, _text(resp))
-    smtp.putcmd("data")
-    code, resp = smtp.getreply()
-    if code != 354:
-        _abort(smtp, code)
-        raise smtplib.SMTPDataError(code, resp)
+    if smtp.has_extn("pipelining"):
+        replies = _pipelined(smtp, mail_from, rcpt_to, options, copy_to)
+    else:
+        replies = _one_by_one(smtp, mail_from, rcpt_to, options, copy_to)
+    refused = _envelope_outcome(smtp, mail_from, rcpt_to, copy_to, replies)
     body = dot_stuffed(data)
     smtp.send(body if body.endswith(b"\r\n") else body + b"\r\n")
     if before_dot is not None:
@@ -358,6 +336,91 @@ def _transaction(smtp: smtplib.SMTP, mail_from: str, rcpt_to: list[str], data: b
         _abort(smtp, code)
         raise smtplib.SMTPDataError(code, resp)
     return refused
+
+
+Reply = tuple[int, bytes]
+
+
+def _one_by_one(smtp: smtplib.SMTP, mail_from: str, rcpt_to: list[str], options: list[str],
+                copy_to: str | None) -> list[Reply]:
+    """MAIL, each RCPT, our copy's RCPT and DATA, each sent once the reply before it is in: no
+    RCPT after a refused MAIL, no copy and no DATA when every recipient was refused, nothing
+    after a 421 (the server is closing)."""
+    replies = [smtp.mail(mail_from, options)]
+    if replies[0][0] != 250:
+        return replies
+    for rcpt in rcpt_to:
+        replies.append(smtp.rcpt(rcpt))
+        if replies[-1][0] == 421:
+            return replies
+    if all(code not in (250, 251) for code, _ in replies[1:]):
+        return replies
+    if copy_to is not None:
+        replies.append(smtp.rcpt(copy_to))
+        if replies[-1][0] == 421:
+            return replies
+    smtp.putcmd("data")
+    replies.append(smtp.getreply())
+    return replies
+
+
+def _pipelined(smtp: smtplib.SMTP, mail_from: str, rcpt_to: list[str], options: list[str],
+               copy_to: str | None) -> list[Reply]:
+    """RFC 2920, for a server that offers PIPELINING: MAIL, every RCPT and DATA in one write, and
+    their replies read in order (one round trip before the message instead of four or five: on a
+    provider's server across the internet, most of a mail's sending time). Reading stops after a
+    421: the server closes the connection then."""
+    extra = (" " + " ".join(options)) if options else ""
+    commands = [f"mail FROM:{smtplib.quoteaddr(mail_from)}{extra}"]
+    commands += [f"rcpt TO:{smtplib.quoteaddr(rcpt)}" for rcpt in [*rcpt_to, *([copy_to] if copy_to else [])]]
+    commands.append("data")
+    smtp.send("".join(f"{command}\r\n" for command in commands))
+    replies: list[Reply] = []
+    while len(replies) < len(commands) and (not replies or replies[-1][0] != 421):
+        replies.append(smtp.getreply())
+    return replies
+
+
+def _envelope_outcome(smtp: smtplib.SMTP, mail_from: str, rcpt_to: list[str], copy_to: str | None,
+                      replies: list[Reply]) -> dict:
+    """What the replies to MAIL, the RCPTs and DATA mean, however they were sent: the refused
+    recipients when the server waits for the message (354); else the transaction is ended (RSET,
+    or the connection closed when the server closes it or waits for a message we will not send)
+    and the refusal raised."""
+    mail, rcpts, rest = replies[0], replies[1:1 + len(rcpt_to)], replies[1 + len(rcpt_to):]
+    if mail[0] != 250:
+        _abandon(smtp, replies)
+        raise smtplib.SMTPSenderRefused(mail[0], mail[1], mail_from)
+    refused = {rcpt: reply for rcpt, reply in zip(rcpt_to, rcpts) if reply[0] not in (250, 251)}
+    if any(code == 421 for code, _ in rcpts):
+        smtp.close()
+        raise smtplib.SMTPRecipientsRefused(refused)
+    if len(refused) == len(rcpt_to):
+        _abandon(smtp, replies)
+        raise smtplib.SMTPRecipientsRefused(refused)
+    if copy_to is not None:
+        (code, resp), rest = rest[0], rest[1:]
+        if code == 421:
+            smtp.close()
+            raise smtplib.SMTPServerDisconnected(f"421 at RCPT: {_text(resp)}")
+        if code not in (250, 251):
+            log.warning("SENT-COPY refused for %s: %s %s; this mail cannot be confirmed by its copy",
+                        copy_to, code, _text(resp))
+    code, resp = rest[0]
+    if code != 354:
+        _abandon(smtp, replies)
+        raise smtplib.SMTPDataError(code, resp)
+    return refused
+
+
+def _abandon(smtp: smtplib.SMTP, replies: list[Reply]) -> None:
+    """End a transaction that will carry no message. A server that answered DATA with 354 (the
+    pipelined DATA of a mail whose recipients were all refused but our copy) waits for the
+    message: only closing the connection makes it discard one; RSET would be taken as its text."""
+    if replies[-1][0] == 354:
+        smtp.close()
+    else:
+        _abort(smtp, replies[-1][0])
 
 
 def _session_ended(exc: smtplib.SMTPException, carried: int) -> bool:

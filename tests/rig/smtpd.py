@@ -78,6 +78,13 @@ class SmtpFaults:
         self.message_limit: Optional[int] = None  # see limit_messages()
         self._sessions = 0  # connections open now, on both listeners
         self.most_sessions = 0  # the most open at once since limit_sessions() or clear()
+        self.pipelining = True  # see offer_pipelining()
+
+    def offer_pipelining(self, offered: bool) -> None:
+        """Whether EHLO offers PIPELINING (RFC 2920), as Postfix, Exim and the big providers do
+        (the default), or not, as some small servers. aiosmtpd reads pipelined commands either way."""
+        with self._lock:
+            self.pipelining = offered
 
     def limit_sessions(self, limit: Optional[int]) -> None:
         """At most `limit` connections at once (None: no limit). One more gets a greeting of
@@ -149,6 +156,7 @@ class SmtpFaults:
             self._session_limit = None
             self.message_limit = None
             self.most_sessions = self._sessions
+            self.pipelining = True
 
     @property
     def active(self) -> list[Fault]:
@@ -485,6 +493,12 @@ class LmtpRelayHandler:
     async def _run(self, fn, *args):
         """A blocking helper in the default executor, never on the event loop."""
         return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname  # what aiosmtpd does itself when there is no hook
+        if self.faults.pipelining:
+            responses.insert(len(responses) - 1, "250-PIPELINING")  # before the last line, "250 HELP"
+        return responses
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
         _close_lmtp(session)
