@@ -28,12 +28,18 @@ copies, so the answers are delivered then; `rig`: first connection to last QUIT,
 delivers before it answers a final dot), msg/s, the client's CPU (the bot's process tree, or the
 bare client's) and the machine's per mail, and with --by-process the other processes' CPU per mail.
 
+--smtp-delay-ms D puts the rig's SMTP server "across the internet" for the bot: a proxy
+(bench/delayproxy.py) holds every chunk D ms in each direction, so each command that waits for its
+reply pays a round trip of 2 x D, as against a provider's server. The mode `rig` is not delayed.
+
 Run: .venv/bin/python bench/bench_split.py [--n 500] [--modes smtp,nosmtp,smtp,nosmtp] [--by-process]
+     [--smtp-delay-ms D]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import pickle
@@ -47,6 +53,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import benchlib as common  # noqa: E402
 from benchlib import INTAKE, print_table  # noqa: E402
+from delayproxy import DelayProxy  # noqa: E402
 
 HZ = os.sysconf("SC_CLK_TCK")
 
@@ -153,7 +160,8 @@ def rig_run(rig, runs: list[dict], senders: list[str], work: Path, index: int) -
                        f"{source['connections']} connections, the bare client"}
 
 
-def one_run(rig, mails: list[bytes], senders: list[str], work: Path, index: int, mode: str) -> dict:
+def one_run(rig, mails: list[bytes], senders: list[str], work: Path, index: int, mode: str,
+            smtp_port: int = 0) -> dict:
     run, *settings = mode.split(":")
     kind, _, code = run.partition("@")
     if kind not in ("smtp", "nosmtp"):
@@ -163,6 +171,8 @@ def one_run(rig, mails: list[bytes], senders: list[str], work: Path, index: int,
     env = common.bot_env(rig, root)
     if kind == "nosmtp":
         without_smtp(env.config)
+    elif smtp_port:
+        smtp_through(env.config, rig.smtp_port, smtp_port)
     common.set_config(env.config, settings)
     saved = os.environ.get("PYTHONPATH")
     if code:
@@ -181,6 +191,15 @@ def one_run(rig, mails: list[bytes], senders: list[str], work: Path, index: int,
             "connections": smtp_connections(env.config)}
 
 
+def smtp_through(config: Path, port: int, proxy_port: int) -> None:
+    """The bot's [smtp] port moved from the rig's to the delaying proxy's."""
+    text = config.read_text(encoding="utf-8")
+    line = f"\nport = {port}\n"
+    if text.count(line) != 1:
+        raise SystemExit(f"{config}: no single line 'port = {port}' to point at the proxy")
+    config.write_text(text.replace(line, f"\nport = {proxy_port}\n"), encoding="utf-8")
+
+
 def smtp_connections(config: Path) -> int:
     """The bot's SMTP connections in a backlog: as configured, else its default."""
     import tomllib
@@ -196,6 +215,9 @@ def main(argv=None) -> int:
     ap.add_argument("--n", type=int, default=500)
     ap.add_argument("--modes", default="smtp,nosmtp,smtp,nosmtp")
     ap.add_argument("--by-process", action="store_true", help="the other processes' CPU per mail too")
+    ap.add_argument("--smtp-delay-ms", type=float, default=0.0, metavar="D",
+                    help="the bot reaches the rig's SMTP through a proxy that holds each chunk D ms "
+                         "each way (round trip 2 x D), as a provider's server across the internet")
     args = ap.parse_args(argv)
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     senders = common.sender_addresses(30)
@@ -203,15 +225,22 @@ def main(argv=None) -> int:
     mails = [raw for _s, raw in mix.mails(args.n, "split")]
     work = Path(tempfile.mkdtemp(prefix="rb-bench-split-"))
     runs = []
-    with common.start_rig() as rig:
+    with common.start_rig() as rig, contextlib.ExitStack() as stack:
         common.prepare(rig, senders)
+        proxy_port = 0
+        if args.smtp_delay_ms:
+            proxy = DelayProxy((rig.host, rig.smtp_port), args.smtp_delay_ms / 1000, host=rig.host)
+            proxy_port = stack.enter_context(proxy)
+            print(f"the bot's SMTP goes through a proxy holding each chunk {args.smtp_delay_ms:g} ms "
+                  f"each way (round trip {2 * args.smtp_delay_ms:g} ms)", flush=True)
         for index, mode in enumerate(modes):
             run = (rig_run(rig, runs, senders, work, index) if mode == "rig"
-                   else one_run(rig, mails, senders, work, index, mode))
+                   else one_run(rig, mails, senders, work, index, mode, proxy_port))
             runs.append(run)
             print(f"{mode}: {run['seconds']:.2f} s, {args.n / run['seconds']:.1f} msg/s", flush=True)
     n = args.n
-    print(f"\nbench_split: {mix.describe(n)}, `run --once` on SQLite")
+    delay = f"; the bot's SMTP {2 * args.smtp_delay_ms:g} ms round trip away" if args.smtp_delay_ms else ""
+    print(f"\nbench_split: {mix.describe(n)}, `run --once` on SQLite{delay}")
     print_table("each run (per mail: ms of CPU)", ["mode", "s", "msg/s", "client CPU", "machine CPU", "summary"],
                 [[r["mode"], f"{r['seconds']:.2f}", f"{n / r['seconds']:.1f}", f"{r['cpu'] / n * 1000:.1f}",
                   f"{r['busy'] / n * 1000:.1f}", r["summary"]] for r in runs])
