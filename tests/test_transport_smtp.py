@@ -377,3 +377,53 @@ def test_a_reply_text_in_gb18030_is_read_as_chinese():
 
     assert _text("发信频率过快".encode("gb18030")) == "发信频率过快"
     assert _text("频率".encode()) == "频率"
+
+
+class _ScriptedServer:
+    """The client side of smtplib.SMTP over a script of replies, for the interpretation alone:
+    replies run out as a server that closes the connection."""
+
+    def __init__(self, replies: list[tuple[int, bytes]]):
+        self.replies, self.sent, self.closed = list(replies), [], False
+
+    def ehlo_or_helo_if_needed(self) -> None:
+        pass
+
+    def has_extn(self, name: str) -> bool:
+        return name == "pipelining"
+
+    def send(self, data) -> None:
+        self.sent.append(data)
+
+    def getreply(self) -> tuple[int, bytes]:
+        if not self.replies:
+            raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+        return self.replies.pop(0)
+
+    def close(self) -> None:
+        self.closed = True
+
+    def rset(self) -> tuple[int, bytes]:
+        self.sent.append("rset")
+        return (250, b"OK")
+
+
+def test_a_server_that_hangs_up_at_a_pipelined_data_without_good_recipients_refused_them():
+    """Exim closes the connection in response to a pipelined DATA when no recipient was good:
+    the refusals already read decide (permanent here), not the hang-up (which would be retried)."""
+    from bot.outbox.transport import _transaction
+
+    server = _ScriptedServer([(250, b"OK"), (550, b"5.1.1 no such user")])
+    with pytest.raises(smtplib.SMTPRecipientsRefused) as caught:
+        _transaction(server, SENDER, [ENT1], b"body\r\n", [], None)
+    assert caught.value.recipients == {ENT1: (550, b"5.1.1 no such user")}
+    assert server.closed and "rset" not in server.sent
+    assert server.sent == ["mail FROM:<intake@rb.test>\r\nrcpt TO:<ent1@corp.test>\r\ndata\r\n"]
+
+
+def test_a_hang_up_before_the_recipients_answered_is_a_lost_connection():
+    from bot.outbox.transport import _transaction
+
+    server = _ScriptedServer([(250, b"OK")])
+    with pytest.raises(smtplib.SMTPServerDisconnected):
+        _transaction(server, SENDER, [ENT1, ENT2], b"body\r\n", [], None)

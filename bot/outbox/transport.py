@@ -377,7 +377,14 @@ def _pipelined(smtp: smtplib.SMTP, mail_from: str, rcpt_to: list[str], options: 
     smtp.send("".join(f"{command}\r\n" for command in commands))
     replies: list[Reply] = []
     while len(replies) < len(commands) and (not replies or replies[-1][0] != 421):
-        replies.append(smtp.getreply())
+        try:
+            replies.append(smtp.getreply())
+        except smtplib.SMTPServerDisconnected:
+            if len(replies) < len(commands) - 1:
+                raise
+            # Exim closes the connection in response to a pipelined DATA when no recipient was
+            # good: the RCPT replies are in, and they are what the sender must hear.
+            replies.append((421, b"connection closed in response to DATA"))
     return replies
 
 

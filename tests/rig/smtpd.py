@@ -81,8 +81,8 @@ class SmtpFaults:
         self.pipelining = True  # see offer_pipelining()
 
     def offer_pipelining(self, offered: bool) -> None:
-        """Whether EHLO offers PIPELINING (RFC 2920), as Postfix, Exim and the big providers do
-        (the default), or not, as some small servers. aiosmtpd reads pipelined commands either way."""
+        """Whether EHLO offers PIPELINING (RFC 2920), as Postfix and Exim do by default
+        (the default here), or not, as some small servers. aiosmtpd reads pipelined commands either way."""
         with self._lock:
             self.pipelining = offered
 
