@@ -41,10 +41,9 @@ def machine() -> dict:
             if line.startswith("model name"):
                 model = line.split(":", 1)[1].strip()
                 break
-    try:
-        nproc = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        nproc = os.cpu_count() or 0
+    from bot.config import usable_cpus  # the count the bot sizes its workers by
+
+    nproc = usable_cpus()
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     return {"nproc": nproc, "cpu": model, "python": platform.python_version(),
             "loadavg": load, "date": datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")}

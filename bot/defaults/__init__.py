@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Callable
 
 import jinja2
+from jinja2.loaders import split_template_path
 
 RECHECK_SECONDS = 1.0  # how often a loaded template's file is looked at again
 
@@ -77,7 +78,6 @@ class RecheckingLoader(jinja2.FileSystemLoader):
     def __init__(self, folders: list[Path], every: float = RECHECK_SECONDS,
                  clock: Callable[[], float] = time.monotonic):
         super().__init__([str(folder) for folder in folders])
-        self.folders = folders
         self.every = every
         self.clock = clock
 
@@ -88,17 +88,19 @@ class RecheckingLoader(jinja2.FileSystemLoader):
 
         def uptodate() -> bool:
             nonlocal looked, current
-            if current and self.clock() - looked >= self.every:
-                looked = self.clock()
+            now = self.clock()
+            if current and now - looked >= self.every:
+                looked = now
                 current = unchanged() and self._winner(template) == filename
             return current
 
         return source, filename, uptodate
 
     def _winner(self, template: str) -> str | None:
-        """The file that would be loaded for `template` now."""
-        for folder in self.folders:
-            candidate = folder.joinpath(*template.split("/"))
-            if candidate.is_file():
-                return os.path.normpath(candidate)  # as jinja2 names it
+        """The file that would be loaded for `template` now, named as jinja2 names it."""
+        pieces = split_template_path(template)
+        for folder in self.searchpath:
+            candidate = os.path.normpath(os.path.join(folder, *pieces))
+            if os.path.isfile(candidate):
+                return candidate
         return None

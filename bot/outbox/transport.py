@@ -399,8 +399,8 @@ def _envelope_outcome(smtp: smtplib.SMTP, mail_from: str, rcpt_to: list[str], co
         _abandon(smtp, replies)
         raise smtplib.SMTPSenderRefused(mail[0], mail[1], mail_from)
     refused = {rcpt: reply for rcpt, reply in zip(rcpt_to, rcpts) if reply[0] not in (250, 251)}
-    if any(code == 421 for code, _ in rcpts):
-        smtp.close()
+    if any(code == 421 for code, _ in rcpts):  # the last reply read: the server is closing
+        _abandon(smtp, replies)
         raise smtplib.SMTPRecipientsRefused(refused)
     if len(refused) == len(rcpt_to):
         _abandon(smtp, replies)
@@ -408,7 +408,7 @@ def _envelope_outcome(smtp: smtplib.SMTP, mail_from: str, rcpt_to: list[str], co
     if copy_to is not None:
         (code, resp), rest = rest[0], rest[1:]
         if code == 421:
-            smtp.close()
+            _abandon(smtp, replies)
             raise smtplib.SMTPServerDisconnected(f"421 at RCPT: {_text(resp)}")
         if code not in (250, 251):
             log.warning("SENT-COPY refused for %s: %s %s; this mail cannot be confirmed by its copy",
