@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from email.message import Message
 from email.parser import BytesHeaderParser
 from email.policy import compat32
-from typing import Protocol, runtime_checkable
+from typing import Collection, Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -80,9 +80,11 @@ class Source(Protocol):
         `limit` of them and, past the first, at most `max_bytes` of raw mail together."""
         ...
 
-    def peek_new(self, limit: int = 100, max_bytes: int | None = None) -> list[Fetched]:
+    def peek_new(self, limit: int = 100, max_bytes: int | None = None,
+                 skip: Collection[str] = ()) -> list[Fetched]:
         """As fetch_new, but an item may hold only the header fields PEEK_FIELDS (`whole` False):
-        enough to recognise our own sent copies, which are then filed without reading them."""
+        enough to recognise our own sent copies, which are then filed without reading them. Mail
+        whose key is in `skip` (being moved by bot.mailbox.settler) is left out."""
         ...
 
     def fetch_whole(self, items: list[Fetched]) -> list[Fetched]:
@@ -97,6 +99,12 @@ class Source(Protocol):
     def mark_done_many(self, items: list[Fetched], folder: str | None = None) -> None:
         """mark_done for a batch, in as few server round trips as the source allows; `folder`
         instead of the processed folder (our own sent copies go to `sent_folder`)."""
+        ...
+
+    def twin(self) -> Source | None:
+        """A second source on the same inbox with a connection of its own, on which another
+        thread can move mail while this one fetches (bot.mailbox.settler); None where a move is
+        made at once anyway."""
         ...
 
     def has_message_id(self, message_id: str) -> bool:

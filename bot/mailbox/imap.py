@@ -14,7 +14,7 @@ import ssl
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, TypeVar
+from typing import Callable, Collection, Iterator, TypeVar
 
 from imapclient import IMAPClient
 
@@ -95,8 +95,9 @@ class ImapSource:
     def fetch_new(self, limit: int = 100, max_bytes: int | None = None) -> list[Fetched]:
         return self._retrying("FETCH", lambda client: self._fetch_new(client, limit, max_bytes))
 
-    def peek_new(self, limit: int = 100, max_bytes: int | None = None) -> list[Fetched]:
-        return self._retrying("FETCH", lambda client: self._peek_new(client, limit, max_bytes))
+    def peek_new(self, limit: int = 100, max_bytes: int | None = None,
+                 skip: Collection[str] = ()) -> list[Fetched]:
+        return self._retrying("FETCH", lambda client: self._peek_new(client, limit, max_bytes, skip))
 
     def fetch_whole(self, items: list[Fetched]) -> list[Fetched]:
         if all(item.whole for item in items):
@@ -112,6 +113,8 @@ class ImapSource:
     def mark_done_many(self, items: list[Fetched], folder: str | None = None) -> None:
         """One MOVE for a whole batch: a round trip per message was a seventh of ingest time."""
         folder = folder or self.settings.processed_folder
+        if self.uidvalidity is None:
+            self.open()  # a twin's first move: the UIDs are compared with its inbox's UIDVALIDITY
         current = [i for i in items if i.mailbox == self.name and i.uidvalidity == self.uidvalidity]
         if current:
 
@@ -123,6 +126,11 @@ class ImapSource:
         for item in items:
             if item not in current:
                 self._retrying("MOVE", lambda client, item=item: self._move_item(client, item, folder))
+
+    def twin(self) -> ImapSource:
+        """A second source on the same inbox, with a connection of its own (made when first used):
+        the intake's moves run on it while this one fetches (bot.mailbox.settler)."""
+        return ImapSource(self.settings, sleep=self._sleep, rng=self._rng)
 
     def has_message_id(self, message_id: str) -> bool:
         return bool(self._retrying("SEARCH", lambda client: _call(
@@ -231,11 +239,15 @@ class ImapSource:
                     items.append(self._fetched(uid, raw))
         return items
 
-    def _peek_new(self, client: IMAPClient, limit: int, max_bytes: int | None) -> list[Fetched]:
+    def _peek_new(self, client: IMAPClient, limit: int, max_bytes: int | None,
+                  skip: Collection[str]) -> list[Fetched]:
         """Sizes and the PEEK_FIELDS of the waiting mail in one FETCH; the bodies come later, and
-        only for the mail that is not our own sent copy (fetch_whole)."""
+        only for the mail that is not our own sent copy (fetch_whole). Mail whose key is in `skip`
+        (being moved on another connection) is not waiting."""
         _call("NOOP", client.noop)  # lets the server sync mail that arrived since the last command
         waiting = sorted(_call("SEARCH", client.search, ["UNDELETED"]))
+        if skip:
+            waiting = [uid for uid in waiting if make_key(self.name, self.uidvalidity or 0, uid) not in skip]
         uids = waiting[:limit]
         items: list[Fetched] = []
         if uids:

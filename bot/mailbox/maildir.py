@@ -17,7 +17,7 @@ import socket
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Collection, Iterator
 
 from bot.errors import MailboxError
 from bot.mailbox.base import (
@@ -118,9 +118,14 @@ class MaildirSource:
         self._more = len(uids) > len(oldest)
         return [item for item in items if item is not None]
 
-    def peek_new(self, limit: int = 100, max_bytes: int | None = None) -> list[Fetched]:
+    def peek_new(self, limit: int = 100, max_bytes: int | None = None,
+                 skip: Collection[str] = ()) -> list[Fetched]:
         # A file is read whole: a local read of a few KB costs what reading its header would.
-        return self.fetch_new(limit, max_bytes)
+        # `skip` is empty in practice: a Maildir's moves are renames made at once (no Settler twin).
+        return [item for item in self.fetch_new(limit, max_bytes) if item.key not in skip]
+
+    def twin(self) -> None:
+        return None  # a move is a rename, made at once
 
     def fetch_whole(self, items: list[Fetched]) -> list[Fetched]:
         return list(items)

@@ -17,6 +17,7 @@ from bot.intake.ledger import blame_left_behind
 from bot.intake.pipeline import NOT_REACHED, Hooks, process_batch
 from bot.intake.reevaluate import reevaluate_deferred
 from bot.mailbox.base import Source
+from bot.mailbox.settler import Settler
 from bot.outbox.confirm import confirm_copies, copy_message_id, settle_unconfirmed
 from bot.outbox.handoff import HANDOFF_BATCH, Handoff
 from bot.outbox.pause import SendPause
@@ -56,15 +57,18 @@ def fetch_pass(rt: Runtime, source: Source, batch: int | None = None,
     hooks = Hooks(in_hand_file(rt, source), handoff=handoff)
     if life is not None:
         hooks.stopping, hooks.beat = life.stop_requested, life.beat
+    settler = Settler(source)
     try:
         first = True
         while not hooks.stopping() and lease.acquire(rt.engine, source.name, rt.holder_id, rt.now()):
             if first:  # a try a killed holder of the lease left unfinished counts against its mail
                 blame_left_behind(rt, hooks.in_hand)
                 first = False
-            if not _fetch_round(rt, source, batch, hooks, result):
+            if not _fetch_round(rt, source, batch, hooks, result, settler):
                 break
+        settler.finish()
     finally:
+        settler.close()
         hooks.in_hand.close()
     return result
 
@@ -73,11 +77,12 @@ def in_hand_file(rt: Runtime, source: Source) -> InHand:
     return InHand(rt.config.storage_dir / "intake", source.name)
 
 
-def _fetch_round(rt: Runtime, source: Source, batch: int, hooks: Hooks, result: PassResult) -> bool:
+def _fetch_round(rt: Runtime, source: Source, batch: int, hooks: Hooks, result: PassResult,
+                 settler: Settler) -> bool:
     """One batch from the inbox; False when the inbox has nothing more for this pass."""
     if grace_of(rt.transport) is not None:
         settle_unconfirmed(rt.engine, rt.now(), source.has_message_id)
-    items = source.peek_new(limit=batch, max_bytes=rt.config.batch_bytes)
+    items = source.peek_new(limit=batch, max_bytes=rt.config.batch_bytes, skip=settler.pending())
     lease.record_fetch(rt.engine, source.name, rt.holder_id, rt.now(), len(items))
     copies, mail = _split_copies(rt, items)
     mail = source.fetch_whole(mail)  # the copies are filed unread: only new mail is fetched whole
@@ -95,14 +100,16 @@ def _fetch_round(rt: Runtime, source: Source, batch: int, hooks: Hooks, result: 
             quarantined += 1
         else:
             done.append(item)
+    more = len(items) >= batch and bool(done or copies or quarantined)
     # Moved after their commits, in one round trip; a crash before the move only means the
-    # ledger recognises them next time.
-    source.mark_done_many(done)
+    # ledger recognises them next time. While more mail waits, on the settler's connection as
+    # the next batch is fetched.
+    settler.move(done, background=more)
     if copies:
-        source.mark_done_many(copies, folder=source.sent_folder)
+        settler.move(copies, folder=source.sent_folder, background=more)
         result.processed += len(copies)
         result.outcomes["sent-copy"] = result.outcomes.get("sent-copy", 0) + len(copies)
-    return len(items) >= batch and bool(done or copies or quarantined)
+    return more
 
 
 def _split_copies(rt: Runtime, items: list) -> tuple[list, list]:

@@ -1,0 +1,180 @@
+"""Done mail moved on a second connection while the next batch is fetched (bot.mailbox.settler),
+against the real Dovecot of tests/rig: a mail being moved is not fetched again, a move that fails
+is raised in the main thread and leaves its mails in the inbox, a Maildir moves at once, and a
+backlog larger than a batch is answered once per mail by `run --once`."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from bot.errors import MailboxError
+from bot.mailbox import ImapSettings, ImapSource
+from bot.mailbox.maildir import MaildirSink, MaildirSource
+from bot.mailbox.settler import Settler
+from tests.support.botenv import INTAKE, make_env, parse
+from tests.support.reliability import form_mail
+
+pytestmark = pytest.mark.rig
+
+
+def mail(n: int) -> bytes:
+    return (f"From: ent{n}@corp.test\r\nTo: {INTAKE}\r\nMessage-ID: <settle{n}.{time.time_ns()}@corp.test>\r\n"
+            f"Subject: {n}\r\n\r\nbody {n}\r\n").encode()
+
+
+@pytest.fixture
+def source(clean_mail):
+    src = ImapSource(ImapSettings(host=clean_mail.host, port=clean_mail.imap_port, username=INTAKE,
+                                  password=clean_mail.password, security="plain"))
+    src.open()
+    yield src
+    src.close()
+
+
+class GatedTwin:
+    """The source's real twin, whose moves wait until the test opens the gate (or fail)."""
+
+    def __init__(self, twin: ImapSource, fail: bool = False):
+        self.twin, self.fail = twin, fail
+        self.gate, self.closed = threading.Event(), False
+
+    def mark_done_many(self, items, folder=None):
+        self.gate.wait(10)
+        if self.fail:
+            raise MailboxError("MOVE failed: connection lost (gave up after 9 attempts)")
+        self.twin.mark_done_many(items, folder)
+
+    def close(self):
+        self.closed = True
+        self.twin.close()
+
+
+def gated(source: ImapSource, fail: bool = False) -> tuple[Settler, list[GatedTwin]]:
+    """A settler of `source` whose twins are gated; the list holds the twins it made."""
+    made: list[GatedTwin] = []
+    real_twin = source.twin
+
+    def twin() -> GatedTwin:
+        made.append(GatedTwin(real_twin(), fail))
+        return made[-1]
+
+    source.twin = twin  # type: ignore[method-assign]
+    return Settler(source), made
+
+
+def test_peek_leaves_out_the_mail_it_is_told_to_skip(source, clean_mail):
+    for n in range(3):
+        clean_mail.append(INTAKE, mail(n))
+    first, second, third = source.peek_new()
+    assert [i.key for i in source.peek_new(skip=frozenset({second.key}))] == [first.key, third.key]
+    assert [i.key for i in source.peek_new(limit=2, skip={first.key})] == [second.key, third.key]
+
+
+def test_a_twin_moves_what_the_source_fetched_on_a_connection_of_its_own(source, clean_mail):
+    raws = [mail(n) for n in range(3)]
+    for raw in raws:
+        clean_mail.append(INTAKE, raw)
+    items = source.fetch_new()
+    twin = source.twin()
+    assert twin is not source and twin.uidvalidity is None  # nothing opened until it is used
+    try:
+        twin.mark_done_many(items[:2])
+        assert twin.uidvalidity == source.uidvalidity and twin._client is not source._client
+    finally:
+        twin.close()
+    assert clean_mail.messages(INTAKE, "Processed") == raws[:2]
+    assert [i.key for i in source.fetch_new()] == [items[2].key]  # the source sees the move
+
+
+def test_mail_being_moved_is_not_fetched_again_and_is_moved_after_it(source, clean_mail):
+    raws = [mail(n) for n in range(4)]
+    for raw in raws:
+        clean_mail.append(INTAKE, raw)
+    settler, twins = gated(source)
+    batch = source.peek_new(limit=2)
+    settler.move(source.fetch_whole(batch), background=True)
+    assert settler.pending() == {i.key for i in batch}
+    following = source.peek_new(limit=2, skip=settler.pending())
+    assert [i.key for i in following] == [i.key for i in source.peek_new()][2:]  # the next two only
+    assert clean_mail.messages(INTAKE, "Processed") == []  # the move waits at the gate
+    twins[0].gate.set()
+    settler.finish()
+    assert settler.pending() == frozenset() and twins[0].closed
+    assert clean_mail.messages(INTAKE, "Processed") == raws[:2]
+    assert clean_mail.messages(INTAKE) == raws[2:]
+
+
+def test_a_move_that_fails_in_the_thread_is_raised_in_the_main_thread_and_the_mail_stays(source, clean_mail):
+    raws = [mail(n) for n in range(3)]
+    for raw in raws:
+        clean_mail.append(INTAKE, raw)
+    settler, twins = gated(source, fail=True)
+    first, second, third = source.fetch_new()
+    settler.move([first], background=True)
+    twins[0].gate.set()
+    deadline = time.monotonic() + 10
+    while settler.pending() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert settler.pending() == frozenset()  # fetched again next time, and recognised by the ledger
+    with pytest.raises(MailboxError, match="MOVE failed"):
+        settler.move([second], background=True)
+    settler.move([third])  # the failure was raised once; a move now goes on as before
+    settler.finish()
+    assert clean_mail.messages(INTAKE) == raws[:2]
+    assert clean_mail.messages(INTAKE, "Processed") == raws[2:]
+
+
+def test_a_failure_left_at_the_end_of_the_pass_is_raised_by_finish(source, clean_mail):
+    clean_mail.append(INTAKE, mail(1))
+    settler, twins = gated(source, fail=True)
+    settler.move(source.fetch_new(), background=True)
+    twins[0].gate.set()
+    with pytest.raises(MailboxError, match="MOVE failed"):
+        settler.finish()
+    assert twins[0].closed
+    assert len(clean_mail.messages(INTAKE)) == 1
+
+
+def test_the_last_round_moves_on_the_main_connection_without_a_twin(source, clean_mail):
+    raw = mail(1)
+    clean_mail.append(INTAKE, raw)
+    settler, twins = gated(source)
+    settler.move(source.fetch_new())  # background=False: nothing more waits
+    assert twins == [] and clean_mail.messages(INTAKE, "Processed") == [raw]
+    settler.finish()
+
+
+def test_a_maildir_moves_at_once_even_in_the_background(tmp_path):
+    MaildirSink(tmp_path / "mail").deliver(mail(1))
+    maildir = MaildirSource(tmp_path / "mail")
+    assert maildir.twin() is None
+    settler = Settler(maildir)
+    settler.move(maildir.fetch_new(), background=True)
+    assert settler.pending() == frozenset() and maildir.fetch_new() == []
+    settler.finish()
+
+
+def test_a_backlog_larger_than_a_batch_is_answered_once_per_mail(tmp_path, clean_mail):
+    """`run --once` with batches of 5: the moves of each batch run beside the fetch of the next,
+    and no mail is fetched twice (no DUPLICATE), none is left in the inbox."""
+    rig = clean_mail
+    senders = [f"settle{i}@corp.test" for i in range(12)]
+    for sender in senders:
+        rig.add_user(sender)
+        rig.clear(sender)
+    with rig.imap(INTAKE) as client:
+        for sender in senders:
+            client.append("INBOX", form_mail(sender, f"{sender.split('@')[0]}@corp.test"))
+    bot = make_env(tmp_path / "bot", rig, f"sqlite:///{tmp_path}/bot.db", extra="fetch_batch = 5")
+    done = bot.cli("run", "--once", today="2026-12-01")
+    assert "DUPLICATE" not in done.stderr
+    # The source's connection, and a twin's in each pass that met more than a batch.
+    assert done.stderr.count(f"{INTAKE}/INBOX: connected") >= 2
+    assert rig.messages(INTAKE) == []
+    assert len(rig.messages(INTAKE, "Processed")) == len(senders)
+    for sender in senders:
+        [reply] = [parse(m) for m in rig.wait_for_messages(sender, 1)]
+        assert reply["In-Reply-To"] == f"<{sender.split('@')[0]}@corp.test>"
