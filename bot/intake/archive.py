@@ -6,14 +6,25 @@ file here instead of 1.9 ms for a write, an fsync and a folder fsync one mail at
 renamed into place, then each folder that gained a file is fsync'd once. Nothing is read, claimed or
 committed before `archive_batch` returns, so the guarantee is the one of a single file: when the
 ledger names an archive path, its bytes are on disk.
+
+The fsyncs of a batch are issued from a few threads at once (SYNC_THREADS): a flush waits for a
+journal commit, and flushes that wait together share one. One after the other, a 100-mail batch's
+flushes took the intake's main thread about 0.3 s of a 500-mail backlog here, about half that
+together. The threads wait in the kernel, not for Python.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
+
+SYNC_THREADS = 8
+T = TypeVar("T")
 
 
 def digest(raw: bytes) -> str:
@@ -46,19 +57,29 @@ def archive_batch(root: Path, raws: list[bytes]) -> list[tuple[str, Path]]:
             if target in pending or target.exists():
                 continue  # the same bytes twice in a batch, or archived before
             pending[target] = _write_temporary(target, raw)
-        for item in pending.values():
-            os.fsync(item.fd)
+        _together(os.fsync, [item.fd for item in pending.values()])
     finally:
         for item in pending.values():
             os.close(item.fd)
     for item in pending.values():
         os.replace(item.tmp, item.target)
     folders = {item.target.parent for item in pending.values()}
-    for folder in folders:
-        _fsync_dir(folder)
+    _together(_fsync_dir, list(folders))
     if folders:
         _fsync_dir(root)  # a folder made for this batch is an entry of the root
     return stored
+
+
+def _together(sync: Callable[[T], None], targets: list[T]) -> None:
+    """sync(t) for every target, from up to SYNC_THREADS threads; returns when all are done and
+    raises the first failure."""
+    if len(targets) <= 1:
+        for target in targets:
+            sync(target)
+        return
+    with ThreadPoolExecutor(min(SYNC_THREADS, len(targets)), thread_name_prefix="archive-sync") as pool:
+        for _done in pool.map(sync, targets):
+            pass
 
 
 def _write_temporary(target: Path, raw: bytes) -> _Pending:
