@@ -1,7 +1,7 @@
 """Done mail moved on a second connection while the next batch is fetched (bot.mailbox.settler),
-against the real Dovecot of tests/rig: a mail being moved is not fetched again, a move that fails
-is raised in the main thread and leaves its mails in the inbox, a Maildir moves at once, and a
-backlog larger than a batch is answered once per mail by `run --once`."""
+against the real Dovecot of tests/rig: a mail being moved is not fetched again, a move the second
+connection cannot make is made on the main one, a Maildir moves at once, and a backlog larger than
+a batch is answered once per mail by `run --once`."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from bot.errors import MailboxError
 from bot.mailbox import ImapSettings, ImapSource
 from bot.mailbox.maildir import MaildirSink, MaildirSource
 from bot.mailbox.settler import Settler
+from tests.rig.dovecot import free_ports
 from tests.support.botenv import INTAKE, make_env, parse
 from tests.support.reliability import form_mail
 
@@ -39,10 +40,11 @@ class GatedTwin:
 
     def __init__(self, twin: ImapSource, fail: bool = False):
         self.twin, self.fail = twin, fail
-        self.gate, self.closed = threading.Event(), False
+        self.gate, self.closed, self.tries = threading.Event(), False, 0
 
     def mark_done_many(self, items, folder=None):
         self.gate.wait(10)
+        self.tries += 1
         if self.fail:
             raise MailboxError("MOVE failed: connection lost (gave up after 9 attempts)")
         self.twin.mark_done_many(items, folder)
@@ -107,35 +109,48 @@ def test_mail_being_moved_is_not_fetched_again_and_is_moved_after_it(source, cle
     assert clean_mail.messages(INTAKE) == raws[2:]
 
 
-def test_a_move_that_fails_in_the_thread_is_raised_in_the_main_thread_and_the_mail_stays(source, clean_mail):
-    raws = [mail(n) for n in range(3)]
+def test_a_move_the_twin_cannot_make_is_made_on_the_main_connection(source, clean_mail):
+    """A server that allows one connection, or drops the second: nothing fails, nothing is fetched
+    twice, and the rest of the pass moves on the main connection."""
+    raws = [mail(n) for n in range(4)]
     for raw in raws:
         clean_mail.append(INTAKE, raw)
     settler, twins = gated(source, fail=True)
-    first, second, third = source.fetch_new()
-    settler.move([first], background=True)
+    first, second, third, fourth = source.fetch_new()
+    settler.move([first, second], background=True)
     twins[0].gate.set()
     deadline = time.monotonic() + 10
-    while settler.pending() and time.monotonic() < deadline:
+    while not settler._returned and time.monotonic() < deadline:  # the thread gave the move back
         time.sleep(0.01)
-    assert settler.pending() == frozenset()  # fetched again next time, and recognised by the ledger
-    with pytest.raises(MailboxError, match="MOVE failed"):
-        settler.move([second], background=True)
-    settler.move([third])  # the failure was raised once; a move now goes on as before
+    assert settler.pending() == {first.key, second.key}  # given back, not moved yet: not fetched again
+    assert [i.key for i in source.peek_new(skip=settler.pending())] == [third.key, fourth.key]
+    settler.move([third], background=True)  # the twin failed: now, on the main connection
+    assert settler.pending() == frozenset() and twins[0].tries == 1
+    assert clean_mail.messages(INTAKE, "Processed") == raws[:3]
     settler.finish()
-    assert clean_mail.messages(INTAKE) == raws[:2]
-    assert clean_mail.messages(INTAKE, "Processed") == raws[2:]
+    assert clean_mail.messages(INTAKE) == raws[3:]
 
 
-def test_a_failure_left_at_the_end_of_the_pass_is_raised_by_finish(source, clean_mail):
-    clean_mail.append(INTAKE, mail(1))
+def test_a_move_given_back_at_the_end_of_the_pass_is_made_by_finish(source, clean_mail):
+    raw = mail(1)
+    clean_mail.append(INTAKE, raw)
     settler, twins = gated(source, fail=True)
     settler.move(source.fetch_new(), background=True)
     twins[0].gate.set()
-    with pytest.raises(MailboxError, match="MOVE failed"):
-        settler.finish()
-    assert twins[0].closed
-    assert len(clean_mail.messages(INTAKE)) == 1
+    settler.finish()
+    assert twins[0].closed and settler.pending() == frozenset()
+    assert clean_mail.messages(INTAKE) == [] and clean_mail.messages(INTAKE, "Processed") == [raw]
+
+
+def test_a_twin_that_cannot_connect_tries_once(clean_mail):
+    [port] = free_ports(1)
+    sleeps: list[float] = []
+    down = ImapSource(ImapSettings(host=clean_mail.host, port=port, username=INTAKE,
+                                   password=clean_mail.password, security="plain"), sleep=sleeps.append)
+    twin = down.twin()
+    with pytest.raises(MailboxError, match="CONNECT failed"):
+        twin.mark_done_many([])
+    assert sleeps == [] and down.settings.retries > 0  # the source itself keeps its retries
 
 
 def test_the_last_round_moves_on_the_main_connection_without_a_twin(source, clean_mail):

@@ -12,7 +12,7 @@ import logging
 import random
 import ssl
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Collection, Iterator, TypeVar
 
@@ -129,8 +129,9 @@ class ImapSource:
 
     def twin(self) -> ImapSource:
         """A second source on the same inbox, with a connection of its own (made when first used):
-        the intake's moves run on it while this one fetches (bot.mailbox.settler)."""
-        return ImapSource(self.settings, sleep=self._sleep, rng=self._rng)
+        the intake's moves run on it while this one fetches (bot.mailbox.settler). It tries once:
+        what it cannot do, this source does with its retries."""
+        return ImapSource(replace(self.settings, retries=0), sleep=self._sleep, rng=self._rng)
 
     def has_message_id(self, message_id: str) -> bool:
         return bool(self._retrying("SEARCH", lambda client: _call(

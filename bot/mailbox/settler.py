@@ -1,16 +1,19 @@
 """Moving done mail out of the inbox on a connection of its own, while the next batch is read.
 
 After a batch's commits the intake moves its mails out of the inbox (to the processed folder, our
-own sent copies to the sent folder). An IMAP server takes a while to MOVE a hundred mails (about
-0.6 s of a 500-mail backlog's 5 s here), and the main thread used to wait for it before it asked
-for the next batch. During a backlog those moves now go to a thread with a second connection to
-the same inbox (the source's twin), and the main thread fetches on; its next fetch leaves out the
-mails still being moved (`pending`).
+own sent copies to the sent folder). An IMAP server takes a while to MOVE a hundred mails (10-50 ms
+here), and the main thread used to wait for it before it asked for the next batch. During a backlog
+those moves now go to a thread with a second connection to the same inbox (the source's twin), and
+the main thread fetches on; its next fetch leaves out the mails still being moved (`pending`).
 
 What a crash leaves is unchanged: a mail is moved only after its commit, and a mail not moved yet
-is recognised by the ledger the next time it is fetched (DUPLICATE) and moved then. A move that
-fails in the thread (the server is down past the retries) is raised in the main thread at its
-next move or at the end of the pass, as it was raised by the move itself before.
+is recognised by the ledger the next time it is fetched (DUPLICATE) and moved then.
+
+The second connection is a convenience, never a condition. A server may allow an account one
+IMAP connection only, or drop the second one: the twin tries once (no back-off of its own), and a
+move it could not make goes back to the main thread, which makes it on its own connection (with
+its retries, failing as a move always could) at its next move or at the end of the pass; the rest
+of the pass then moves there too. The mails stay `pending` until then, so none is fetched twice.
 
 The last round of a pass (nothing more waiting) moves on the main connection, as before: a daemon
 that wakes for one mail opens no second connection.
@@ -38,7 +41,8 @@ class Settler:
         self._moves: queue.SimpleQueue[_Move | None] = queue.SimpleQueue()
         self._pending: set[str] = set()
         self._lock = threading.Lock()
-        self._error: BaseException | None = None
+        self._returned: list[_Move] = []  # moves the twin could not make, for the main thread
+        self._failed = False  # the twin failed: the rest of the pass moves on the main connection
         self._thread: threading.Thread | None = None
 
     def pending(self) -> frozenset[str]:
@@ -48,8 +52,8 @@ class Settler:
 
     def move(self, items: list[Fetched], folder: str | None = None, *, background: bool = False) -> None:
         """Move `items` (Source.mark_done_many): in the thread when `background` and the source has
-        a twin, else now. A background move that failed is raised here first."""
-        self._raise_failure()
+        a twin that has not failed in this pass, else now. Moves the twin gave back go first."""
+        self._move_returned()
         if not items:
             return
         if not (background and self._start()):
@@ -60,45 +64,55 @@ class Settler:
         self._moves.put((items, folder))
 
     def finish(self) -> None:
-        """Wait for the moves handed over, close the twin, and raise a move that failed."""
-        self.close()
-        self._raise_failure()
+        """Wait for the moves handed over and make those the twin gave back; close the twin."""
+        self._stop()
+        self._move_returned()
 
     def close(self) -> None:
         """Wait for the moves handed over and close the twin (on the way out of a failed pass too:
         what could not be moved stays in the inbox for the ledger to recognise)."""
+        self._stop()
+
+    def _start(self) -> bool:
+        """The thread running (its twin made, not yet connected); False for a source without a
+        twin, and after the twin failed (or was closed: one twin per pass)."""
+        if self._thread is None and self._twin is None:
+            self._twin = self.source.twin()
+            if self._twin is not None:
+                self._thread = threading.Thread(target=self._run, name="mailbox-settler", daemon=True)
+                self._thread.start()
+        with self._lock:
+            return self._thread is not None and not self._failed
+
+    def _stop(self) -> None:
         if self._thread is not None:
             self._moves.put(None)
             self._thread.join()
             self._thread = None
         if self._twin is not None:
-            twin, self._twin = self._twin, None
-            twin.close()
+            self._twin.close()
 
-    def _start(self) -> bool:
-        """The thread running (its twin made, not yet connected); False for a source without one."""
-        if self._thread is None:
-            self._twin = self.source.twin()
-            if self._twin is None:
-                return False
-            self._thread = threading.Thread(target=self._run, name="mailbox-settler", daemon=True)
-            self._thread.start()
-        return True
-
-    def _raise_failure(self) -> None:
-        error, self._error = self._error, None
-        if error is not None:
-            raise error
+    def _move_returned(self) -> None:
+        with self._lock:
+            returned, self._returned = self._returned, []
+        for items, folder in returned:
+            self.source.mark_done_many(items, folder)
+            with self._lock:
+                self._pending.difference_update(item.key for item in items)
 
     def _run(self) -> None:
         while (move := self._moves.get()) is not None:
             items, folder = move
-            try:
-                if self._error is None:  # after a failure the rest stay in the inbox too
+            if not self._failed:
+                try:
                     self._twin.mark_done_many(items, folder)
-            except BaseException as exc:  # noqa: BLE001 - raised in the main thread (_raise_failure)
-                log.warning("SETTLE %d mail(s) not moved: %s; they stay in the inbox", len(items), exc)
-                self._error = exc
-            finally:
-                with self._lock:
-                    self._pending.difference_update(item.key for item in items)
+                except Exception as exc:  # noqa: BLE001 - the main connection makes the move instead
+                    log.warning("SETTLE the second connection failed (%s); %d mail(s) are moved on the "
+                                "main connection", exc, len(items))
+                else:
+                    with self._lock:
+                        self._pending.difference_update(item.key for item in items)
+                    continue
+            with self._lock:
+                self._failed = True
+                self._returned.append(move)
