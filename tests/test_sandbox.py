@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import pickle
 import subprocess
 import sys
 import time
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from bot.errors import WorkerStartError
-from bot.intake.prefetch import HEADERS, Sandbox, WorkerLimits, analyse
+from bot.intake.prefetch import HEADERS, Sandbox, WorkerLimits, _sendable, analyse
 from bot.intake.read import OVERRUN_NOTE
 from bot.rules.loader import load_rules
 from bot.samples import FormValues, form_xlsx, registration_mail
@@ -80,9 +81,19 @@ def test_workers_read_every_golden_mail_as_the_function_does(sandbox, rules):
     assert got[-1].msg is None and not got[-1].parse_error  # the empty mail: nothing to parse
     for raw, a in zip(raws[:-1], got[:-1]):
         assert summary(a) == summary(analyse(raw, rules, DOMAINS))
+        assert a.msg.raw == raw  # left behind by the worker, put back by the parent
         assert a.seconds > 0 and a.peak_rss > 0  # measured by the parent, per mail
     forms = [a.intake[0].form for a in got[:-1] if a.intake[0].form]
     assert len(forms) >= len(FORMS) - 5  # this compared real form readings, not empty results
+
+
+def test_a_worker_sends_back_what_it_read_without_the_mail_itself(rules):
+    raw = form_mails()[0]
+    result = analyse(raw, rules, DOMAINS)
+    whole = len(pickle.dumps(result))
+    travelling = pickle.loads(pickle.dumps(_sendable(result, raw)))
+    assert travelling.msg.raw == b"" and len(pickle.dumps(travelling)) < whole - len(raw) // 2
+    assert summary(travelling) == summary(analyse(raw, rules, DOMAINS))  # all it read goes back
 
 
 def test_changed_rules_mean_reading_again_with_the_new_ones(sandbox, rules):
