@@ -176,6 +176,7 @@ def one_run(rig, mails: list[bytes], senders: list[str], work: Path, index: int,
     common.set_config(env.config, settings)
     saved = os.environ.get("PYTHONPATH")
     if code:
+        common.compile_bot(Path(code))  # compiled as this checkout is (bot_env): a fair A/B
         os.environ["PYTHONPATH"] = str(Path(code).resolve())  # env.env() copies os.environ
     try:
         common.clear(rig, [INTAKE, *senders, *rig.users])  # every mailbox empty, as in bench_compare

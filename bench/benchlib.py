@@ -288,11 +288,28 @@ class Counter:
         self.close()
 
 
+def compile_bot(code: Path = REPO) -> None:
+    """The bytecode of `code`/bot written, as `make install` writes it, before a timed run. Python
+    here runs with PYTHONDONTWRITEBYTECODE, so a checkout without it (a worktree made for an A/B)
+    or with a module changed since would compile those modules at every start of the bot and of its
+    worker: ~5 % of a 500-mail run (an A/B of the same code, compiled against not, 104.8 against
+    100.0 msg/s). Once per checkout and process; only changed files are compiled."""
+    code = code.resolve()
+    if code not in _COMPILED:
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(code / "bot")], check=True)
+        _COMPILED.add(code)
+
+
+_COMPILED: set[Path] = set()
+
+
 def bot_env(rig, root: Path, database_url: str | None = None, extra: str = ""):
     """The bot configured against the rig (tests/support/botenv.py) with the rate limit raised, so
-    that a backlog of a few senders is answered; `env.database_url` is where its outbox is counted."""
+    that a backlog of a few senders is answered; `env.database_url` is where its outbox is counted.
+    This checkout's bytecode is brought up to date first (compile_bot)."""
     from tests.support.botenv import make_env
 
+    compile_bot()
     url = database_url or f"sqlite:///{root / 'bot.db'}"
     env = make_env(root, rig, url, extra=HIGH_RATE + "\n" + extra)
     env.database_url = url
