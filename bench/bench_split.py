@@ -31,9 +31,11 @@ bare client's) and the machine's per mail, and with --by-process the other proce
 --smtp-delay-ms D puts the rig's SMTP server "across the internet" for the bot: a proxy
 (bench/delayproxy.py) holds every chunk D ms in each direction, so each command that waits for its
 reply pays a round trip of 2 x D, as against a provider's server. The mode `rig` is not delayed.
+--imap-delay-ms D does the same for the bot's IMAP connections (the inbox at a provider): each
+SEARCH, FETCH and MOVE then waits a round trip.
 
 Run: .venv/bin/python bench/bench_split.py [--n 500] [--modes smtp,nosmtp,smtp,nosmtp] [--by-process]
-     [--smtp-delay-ms D]
+     [--smtp-delay-ms D] [--imap-delay-ms D]
 """
 
 from __future__ import annotations
@@ -161,7 +163,7 @@ def rig_run(rig, runs: list[dict], senders: list[str], work: Path, index: int) -
 
 
 def one_run(rig, mails: list[bytes], senders: list[str], work: Path, index: int, mode: str,
-            smtp_port: int = 0) -> dict:
+            smtp_port: int = 0, imap_port: int = 0) -> dict:
     run, *settings = mode.split(":")
     kind, _, code = run.partition("@")
     if kind not in ("smtp", "nosmtp"):
@@ -172,7 +174,9 @@ def one_run(rig, mails: list[bytes], senders: list[str], work: Path, index: int,
     if kind == "nosmtp":
         without_smtp(env.config)
     elif smtp_port:
-        smtp_through(env.config, rig.smtp_port, smtp_port)
+        through(env.config, rig.smtp_port, smtp_port)
+    if imap_port:
+        through(env.config, rig.imap_port, imap_port)
     common.set_config(env.config, settings)
     saved = os.environ.get("PYTHONPATH")
     if code:
@@ -192,8 +196,19 @@ def one_run(rig, mails: list[bytes], senders: list[str], work: Path, index: int,
             "connections": smtp_connections(env.config)}
 
 
-def smtp_through(config: Path, port: int, proxy_port: int) -> None:
-    """The bot's [smtp] port moved from the rig's to the delaying proxy's."""
+def delayed(stack: contextlib.ExitStack, rig, name: str, port: int, delay_ms: float) -> int:
+    """The port of a proxy holding each chunk `delay_ms` each way in front of the rig's `port`, open
+    until `stack` closes; 0 (no proxy) without a delay."""
+    if not delay_ms:
+        return 0
+    proxy_port = stack.enter_context(DelayProxy((rig.host, port), delay_ms / 1000, host=rig.host))
+    print(f"the bot's {name} goes through a proxy holding each chunk {delay_ms:g} ms each way "
+          f"(round trip {2 * delay_ms:g} ms)", flush=True)
+    return proxy_port
+
+
+def through(config: Path, port: int, proxy_port: int) -> None:
+    """The bot's [smtp] or [imap] port moved from the rig's to the delaying proxy's."""
     text = config.read_text(encoding="utf-8")
     line = f"\nport = {port}\n"
     if text.count(line) != 1:
@@ -219,6 +234,8 @@ def main(argv=None) -> int:
     ap.add_argument("--smtp-delay-ms", type=float, default=0.0, metavar="D",
                     help="the bot reaches the rig's SMTP through a proxy that holds each chunk D ms "
                          "each way (round trip 2 x D), as a provider's server across the internet")
+    ap.add_argument("--imap-delay-ms", type=float, default=0.0, metavar="D",
+                    help="the same for the bot's IMAP connections")
     args = ap.parse_args(argv)
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     senders = common.sender_addresses(30)
@@ -228,19 +245,16 @@ def main(argv=None) -> int:
     runs = []
     with common.start_rig() as rig, contextlib.ExitStack() as stack:
         common.prepare(rig, senders)
-        proxy_port = 0
-        if args.smtp_delay_ms:
-            proxy = DelayProxy((rig.host, rig.smtp_port), args.smtp_delay_ms / 1000, host=rig.host)
-            proxy_port = stack.enter_context(proxy)
-            print(f"the bot's SMTP goes through a proxy holding each chunk {args.smtp_delay_ms:g} ms "
-                  f"each way (round trip {2 * args.smtp_delay_ms:g} ms)", flush=True)
+        proxy_port = delayed(stack, rig, "SMTP", rig.smtp_port, args.smtp_delay_ms)
+        imap_proxy_port = delayed(stack, rig, "IMAP", rig.imap_port, args.imap_delay_ms)
         for index, mode in enumerate(modes):
             run = (rig_run(rig, runs, senders, work, index) if mode == "rig"
-                   else one_run(rig, mails, senders, work, index, mode, proxy_port))
+                   else one_run(rig, mails, senders, work, index, mode, proxy_port, imap_proxy_port))
             runs.append(run)
             print(f"{mode}: {run['seconds']:.2f} s, {args.n / run['seconds']:.1f} msg/s", flush=True)
     n = args.n
-    delay = f"; the bot's SMTP {2 * args.smtp_delay_ms:g} ms round trip away" if args.smtp_delay_ms else ""
+    delay = "".join(f"; the bot's {name} {2 * ms:g} ms round trip away"
+                    for name, ms in (("SMTP", args.smtp_delay_ms), ("IMAP", args.imap_delay_ms)) if ms)
     print(f"\nbench_split: {mix.describe(n)}, `run --once` on SQLite{delay}")
     print_table("each run (per mail: ms of CPU)", ["mode", "s", "msg/s", "client CPU", "machine CPU", "summary"],
                 [[r["mode"], f"{r['seconds']:.2f}", f"{n / r['seconds']:.1f}", f"{r['cpu'] / n * 1000:.1f}",
