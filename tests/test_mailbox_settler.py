@@ -75,6 +75,26 @@ def test_peek_leaves_out_the_mail_it_is_told_to_skip(source, clean_mail):
     assert [i.key for i in source.peek_new(limit=2, skip={first.key})] == [second.key, third.key]
 
 
+def test_a_connection_reads_and_moves_mail_only_the_other_one_has_seen(source, clean_mail):
+    """Mail that arrived after this connection's last sync, seen on the other one (a twin moves
+    what the source peeked): the server would look for its UIDs in this connection's old view and
+    find nothing ("No messages found"), so it syncs first."""
+    source.peek_new()  # this connection's view: an empty inbox
+    raws = [mail(n) for n in range(3)]
+    for raw in raws:
+        clean_mail.append(INTAKE, raw)
+    twin = source.twin()
+    try:
+        peeked = twin.peek_new()  # the other connection has seen them; this one has not
+        assert [i.raw for i in source.fetch_whole(peeked)] == raws
+        source.mark_done_many(peeked[:2])
+        source.quarantine(peeked[2])
+    finally:
+        twin.close()
+    assert clean_mail.messages(INTAKE) == [] and clean_mail.messages(INTAKE, "Processed") == raws[:2]
+    assert clean_mail.messages(INTAKE, "Quarantine") == raws[2:]
+
+
 def test_a_twin_moves_what_the_source_fetched_on_a_connection_of_its_own(source, clean_mail):
     raws = [mail(n) for n in range(3)]
     for raw in raws:

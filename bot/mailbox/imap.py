@@ -74,6 +74,10 @@ class ImapSource:
         self._client: IMAPClient | None = None
         self._folders: set[str] = set()  # folders known to exist on this connection
         self._more = False  # the last fetch_new hit its limit: more mail is waiting
+        # The highest UID this connection has been told of (SELECT, SEARCH). Another connection
+        # (a twin: bot.mailbox.settler) may read mail that arrived since; a UID FETCH or MOVE of it
+        # here finds nothing until this connection syncs (Dovecot answers "No messages found").
+        self._told = 0
 
     # -- the Source protocol ------------------------------------------------------------
 
@@ -214,6 +218,7 @@ class ImapSource:
             # Old UIDs now mean nothing; keys carry UIDVALIDITY and the ledger also dedupes by Message-ID.
             log.warning("%s: UIDVALIDITY changed from %d to %d", self.name, self.uidvalidity, uidvalidity)
         self.uidvalidity = uidvalidity
+        self._told = int(info.get(b"UIDNEXT", 1)) - 1
 
     def _drop(self) -> None:
         client, self._client = self._client, None
@@ -225,7 +230,7 @@ class ImapSource:
 
     def _fetch_new(self, client: IMAPClient, limit: int, max_bytes: int | None) -> list[Fetched]:
         _call("NOOP", client.noop)  # lets the server sync mail that arrived since the last command
-        waiting = sorted(_call("SEARCH", client.search, ["UNDELETED"]))
+        waiting = self._search(client)
         uids = waiting[:limit]
         if max_bytes is not None and uids:
             sizes = _call("FETCH", client.fetch, uids, ["RFC822.SIZE"])
@@ -246,7 +251,7 @@ class ImapSource:
         only for the mail that is not our own sent copy (fetch_whole). Mail whose key is in `skip`
         (being moved on another connection) is not waiting."""
         _call("NOOP", client.noop)  # lets the server sync mail that arrived since the last command
-        waiting = sorted(_call("SEARCH", client.search, ["UNDELETED"]))
+        waiting = self._search(client)
         if skip:
             waiting = [uid for uid in waiting if make_key(self.name, self.uidvalidity or 0, uid) not in skip]
         uids = waiting[:limit]
@@ -262,8 +267,22 @@ class ImapSource:
         self._more = len(waiting) > len(uids)  # wait() must not sleep on a backlog
         return items
 
+    def _search(self, client: IMAPClient) -> list[int]:
+        waiting = sorted(_call("SEARCH", client.search, ["UNDELETED"]))
+        if waiting:
+            self._told = max(self._told, waiting[-1])
+        return waiting
+
+    def _told_of(self, client: IMAPClient, uids: list[int]) -> None:
+        """Sync this connection first when `uids` holds mail it has not been told of (read on
+        another connection): else the server would look for them in its old view, and not find them."""
+        if uids and max(uids) > self._told:
+            _call("NOOP", client.noop)
+            self._told = max(self._told, max(uids))
+
     def _fetch_whole(self, client: IMAPClient, items: list[Fetched]) -> list[Fetched]:
         wanted = [i for i in items if not i.whole and i.uidvalidity == self.uidvalidity]
+        self._told_of(client, [i.uid for i in wanted])
         bodies: dict[int, bytes] = {}
         for chunk in _chunks([i.uid for i in wanted], FETCH_CHUNK):
             data = _call("FETCH", client.fetch, chunk, ["BODY.PEEK[]"])
@@ -302,6 +321,7 @@ class ImapSource:
         return list(_call("SEARCH", client.search, ["UNDELETED", "HEADER", "Message-ID", message_id]))
 
     def _move(self, client: IMAPClient, uids: list[int], folder: str) -> None:
+        self._told_of(client, uids)
         if client.has_capability("MOVE"):
             _call("MOVE", client.move, uids, folder)
             return
