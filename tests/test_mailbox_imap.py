@@ -167,6 +167,16 @@ def test_fetch_whole_leaves_out_mail_expunged_since_the_peek(source, clean_mail)
     assert [item.key for item in source.fetch_whole([first, second])] == [second.key]
 
 
+def test_has_message_id_sees_a_copy_that_arrived_since_the_last_command(source, clean_mail):
+    """The SEARCH that decides whether a `finalizing` mail goes out again must not miss a sent copy
+    this connection has not been told of yet: without a NOOP first, Dovecot searches the old view."""
+    assert source.peek_new() == []  # the connection's view: an empty inbox
+    clean_mail.append(INTAKE, (f"From: {INTAKE}\r\nX-Loop: {INTAKE}\r\nMessage-ID: <late-copy@bot.rb.test>\r\n"
+                               "Subject: copy\r\n\r\nbody\r\n").encode())
+    assert source.has_message_id("late-copy@bot.rb.test")
+    assert not source.has_message_id("never-sent@bot.rb.test")
+
+
 def test_fetch_new_in_batches_respects_limit(source, clean_mail):
     for n in range(120):
         clean_mail.append(INTAKE, mail(n, subject=f"batch {n:03d}"))

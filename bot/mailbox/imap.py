@@ -138,8 +138,7 @@ class ImapSource:
         return ImapSource(replace(self.settings, retries=0), sleep=self._sleep, rng=self._rng)
 
     def has_message_id(self, message_id: str) -> bool:
-        return bool(self._retrying("SEARCH", lambda client: _call(
-            "SEARCH", client.search, ["UNDELETED", "HEADER", "Message-ID", message_id])))
+        return bool(self._retrying("SEARCH", lambda client: self._has_message_id(client, message_id)))
 
     def quarantine(self, item: Fetched) -> None:
         self._retrying("MOVE", lambda client: self._move_item(client, item, self.settings.quarantine_folder))
@@ -266,6 +265,12 @@ class ImapSource:
             items = [self._fetched(uid, _header_fields(data[uid]), whole=False) for uid in present]
         self._more = len(waiting) > len(uids)  # wait() must not sleep on a backlog
         return items
+
+    def _has_message_id(self, client: IMAPClient, message_id: str) -> list[int]:
+        # Synced first: a SEARCH looks only at mail this connection has been told of, and the sent
+        # copy that decides whether a mail goes out again may have arrived a moment ago.
+        _call("NOOP", client.noop)
+        return list(_call("SEARCH", client.search, ["UNDELETED", "HEADER", "Message-ID", message_id]))
 
     def _search(self, client: IMAPClient) -> list[int]:
         waiting = sorted(_call("SEARCH", client.search, ["UNDELETED"]))
