@@ -138,7 +138,7 @@ class ImapSource:
         return ImapSource(replace(self.settings, retries=0), sleep=self._sleep, rng=self._rng)
 
     def has_message_id(self, message_id: str) -> bool:
-        return bool(self._retrying("SEARCH", lambda client: self._has_message_id(client, message_id)))
+        return bool(self._retrying("SEARCH", lambda client: self._with_message_id(client, message_id)))
 
     def quarantine(self, item: Fetched) -> None:
         self._retrying("MOVE", lambda client: self._move_item(client, item, self.settings.quarantine_folder))
@@ -266,9 +266,10 @@ class ImapSource:
         self._more = len(waiting) > len(uids)  # wait() must not sleep on a backlog
         return items
 
-    def _has_message_id(self, client: IMAPClient, message_id: str) -> list[int]:
-        # Synced first: a SEARCH looks only at mail this connection has been told of, and the sent
-        # copy that decides whether a mail goes out again may have arrived a moment ago.
+    def _with_message_id(self, client: IMAPClient, message_id: str) -> list[int]:
+        """The UIDs of the inbox's mail with this Message-ID. Synced first: a SEARCH looks only at mail
+        this connection has been told of, and the sent copy that decides whether a mail goes out
+        again may have arrived a moment ago."""
         _call("NOOP", client.noop)
         return list(_call("SEARCH", client.search, ["UNDELETED", "HEADER", "Message-ID", message_id]))
 
@@ -323,7 +324,7 @@ class ImapSource:
         message_id = message_id_of(headers_of(item.raw))
         if not message_id:
             return []
-        return list(_call("SEARCH", client.search, ["UNDELETED", "HEADER", "Message-ID", message_id]))
+        return self._with_message_id(client, message_id)
 
     def _move(self, client: IMAPClient, uids: list[int], folder: str) -> None:
         self._told_of(client, uids)
