@@ -228,7 +228,6 @@ class ImapSource:
     # -- operations (run inside _retrying) ----------------------------------------------
 
     def _fetch_new(self, client: IMAPClient, limit: int, max_bytes: int | None) -> list[Fetched]:
-        _call("NOOP", client.noop)  # lets the server sync mail that arrived since the last command
         waiting = self._search(client)
         uids = waiting[:limit]
         if max_bytes is not None and uids:
@@ -249,7 +248,6 @@ class ImapSource:
         """Sizes and the PEEK_FIELDS of the waiting mail in one FETCH; the bodies come later, and
         only for the mail that is not our own sent copy (fetch_whole). Mail whose key is in `skip`
         (being moved on another connection) is not waiting."""
-        _call("NOOP", client.noop)  # lets the server sync mail that arrived since the last command
         waiting = self._search(client)
         if skip:
             waiting = [uid for uid in waiting if make_key(self.name, self.uidvalidity or 0, uid) not in skip]
@@ -267,17 +265,17 @@ class ImapSource:
         return items
 
     def _with_message_id(self, client: IMAPClient, message_id: str) -> list[int]:
-        """The UIDs of the inbox's mail with this Message-ID. Synced first: a SEARCH looks only at mail
-        this connection has been told of, and the sent copy that decides whether a mail goes out
-        again may have arrived a moment ago."""
-        _call("NOOP", client.noop)
-        return list(_call("SEARCH", client.search, ["UNDELETED", "HEADER", "Message-ID", message_id]))
+        return self._search(client, ["UNDELETED", "HEADER", "Message-ID", message_id])
 
-    def _search(self, client: IMAPClient) -> list[int]:
-        waiting = sorted(_call("SEARCH", client.search, ["UNDELETED"]))
-        if waiting:
-            self._told = max(self._told, waiting[-1])
-        return waiting
+    def _search(self, client: IMAPClient, criteria: list[str] | None = None) -> list[int]:
+        """The UIDs of the inbox's mail that matches `criteria` (not deleted), in order. A NOOP first:
+        a SEARCH looks only at mail the connection has been told of, and mail that arrived since its
+        last command (new mail, the sent copy that decides whether a mail goes out again) counts."""
+        _call("NOOP", client.noop)
+        found = sorted(_call("SEARCH", client.search, criteria or ["UNDELETED"]))
+        if found:
+            self._told = max(self._told, found[-1])
+        return found
 
     def _told_of(self, client: IMAPClient, uids: list[int]) -> None:
         """Sync this connection first when `uids` holds mail it has not been told of (read on
