@@ -177,6 +177,30 @@ def test_has_message_id_sees_a_copy_that_arrived_since_the_last_command(source, 
     assert not source.has_message_id("never-sent@bot.rb.test")
 
 
+def test_imaplib_formats_no_debug_trace_nobody_reads(clean_mail, caplog):
+    """imapclient turns imaplib's trace on (a repr of every line and literal read, each mail's whole
+    body among them) and hands it to a logger; the source turns it off unless that logger writes
+    DEBUG, and a fetch then reads the same mail."""
+    raw = mail(1, "traced?")
+    clean_mail.append(INTAKE, raw)
+    caplog.set_level(logging.INFO, logger="imapclient.imaplib")
+    src = ImapSource(settings_for(clean_mail))
+    try:
+        assert [item.raw for item in src.fetch_new()] == [raw]
+        assert src._client._imap.debug == 0
+    finally:
+        src.close()
+    assert not [r for r in caplog.records if r.name == "imapclient.imaplib"]
+
+    caplog.set_level(logging.DEBUG, logger="imapclient.imaplib")  # someone debugging the session
+    src = ImapSource(settings_for(clean_mail))
+    try:
+        assert [item.raw for item in src.fetch_new()] == [raw]
+    finally:
+        src.close()
+    assert any("traced?" in r.getMessage() for r in caplog.records if r.name == "imapclient.imaplib")
+
+
 def test_fetch_new_in_batches_respects_limit(source, clean_mail):
     for n in range(120):
         clean_mail.append(INTAKE, mail(n, subject=f"batch {n:03d}"))
