@@ -26,6 +26,9 @@ RARE_READERS = {"xlrd", "olefile", "py7zr", "msoffcrypto", "pypdfium2", "rapidoc
 NOT_IN_A_WORKER = {"sqlalchemy", "sqlmodel", "alembic", "psycopg", "imapclient", "jinja2", "docx",
                    "docxtpl", "bot.context", "bot.store.models", "bot.outbox.queue", "bot.documents.notice",
                    "bot.documents.ledger_export", "bot.followup.ledger_mail"}
+# The mail and form readers themselves: a worker's (bot.intake.reading), not the intake process's.
+READING = {"mailparser", "bot.message.parse", "bot.intake.read", "bot.intake.reading", "bot.forms.formats",
+           "bot.forms.reader"}
 # What only .xlsx forms, the ledger and the exports need: openpyxl brings numpy and PIL along.
 SPREADSHEETS = {"openpyxl", "numpy", "PIL", "bot.documents.ledger_export", "bot.documents.ledger_import"}
 # What openpyxl imports when it can, and a worker's reading never uses (~14 MB): only the OCR's child.
@@ -46,6 +49,7 @@ def test_a_ready_worker_holds_the_usual_readers_and_nothing_of_the_rest():
         box.close()
     modules = set(got.parse_error.splitlines())
     assert "bot.intake.prefetch" in modules and "openpyxl" in modules  # preloaded: most forms are .xlsx
+    assert {"bot.intake.reading", "mailparser", "bot.forms.formats"} <= modules
     assert _top(modules, RARE_READERS | NOT_IN_A_WORKER | NOT_FOR_READING) == set()
 
 
@@ -76,4 +80,4 @@ def test_the_command_line_imports_no_form_reading_library():
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=True)
     modules = set(done.stdout.splitlines())
     assert "bot.intake.prefetch" in modules  # the intake is part of the command line's imports
-    assert _top(modules, RARE_READERS | SPREADSHEETS) == set()
+    assert _top(modules, RARE_READERS | SPREADSHEETS | READING) == set()

@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from bot.errors import WorkerStartError
-from bot.intake.prefetch import HEADERS, Sandbox, WorkerLimits, _sendable, analyse
+from bot.intake.prefetch import HEADERS, Sandbox, WorkerLimits, _sendable
+from bot.intake.reading import analyse
 from bot.intake.read import OVERRUN_NOTE
 from bot.rules.loader import load_rules
 from bot.samples import FormValues, form_xlsx, registration_mail
@@ -58,7 +59,7 @@ def rules():
 def sandbox(request):
     boxes = []
 
-    def make(workers=1, seconds=20.0, memory_mb=512, task=analyse):
+    def make(workers=1, seconds=20.0, memory_mb=512, task=None):
         box = Sandbox(workers, WorkerLimits(seconds, memory_mb), task)
         boxes.append(box)
         return box

@@ -64,8 +64,9 @@ def start_early_reader(argv: list[str]) -> EarlyReader | None:
 def serve_reader(conn: Connection, parent: int, task=None) -> None:
     """A reader process's first step (the early one's and the sandbox's): its imports, made here
     without the collector (bot.startup), and then the reader's loop; `task` None reads mail as
-    the intake does (bot.intake.prefetch.analyse)."""
+    the intake does (bot.intake.reading.analyse)."""
     with uncollected():
-        from bot.intake.prefetch import analyse, serve  # start-up: in the worker, not the parent
+        from bot.intake.prefetch import serve  # start-up: in the worker, not the parent
+        from bot.intake.reading import analyse
 
     serve(conn, parent, task or analyse)

@@ -30,12 +30,8 @@ from multiprocessing.connection import Connection, wait
 from typing import Callable
 
 from bot.errors import WorkerStartError
-from bot.followup.ledger_attachment import has_ledger
-from bot.forms.formats import preload_usual_readers
 from bot.intake.early import EarlyReader, serve_reader
-from bot.intake.read import fresh_form, headers_intake, read_intake
 from bot.message.model import InboundMessage
-from bot.message.parse import parse_headers, parse_message
 from bot.rules.decide import Intake
 from bot.rules.model import Ruleset
 from bot.startup import uncollected
@@ -85,27 +81,6 @@ class Analysis:
     overrun: str = ""  # why the full reading was stopped ("" when it was not)
     seconds: float = 0.0  # wall time of the job that gave this result
     peak_rss: int = 0  # bytes, the worker's highest resident memory seen during that job
-
-
-def analyse(raw: bytes, rules: Ruleset, own_domains: tuple[str, ...], mode: str = FULL) -> Analysis:
-    """Parse `raw` and read its intake (FULL), or only its headers (HEADERS: after an overrun)."""
-    if not raw:
-        return Analysis(None)
-    if mode == HEADERS:
-        msg = parse_headers(raw)
-        return Analysis(msg, intake=headers_intake(msg, rules, own_domains))
-    try:
-        msg = parse_message(raw)
-    except Exception:  # noqa: BLE001 - the pipeline records and quarantines it
-        return Analysis(None, parse_error=traceback.format_exc())
-    try:
-        replying = bool(msg.in_reply_to or msg.references or "[" in msg.subject)
-        admin = msg.from_addr in {a.lower() for a in rules.programme.admin_emails}
-        return Analysis(msg, intake=read_intake(msg, rules, own_domains),
-                        fresh_form=replying and fresh_form(msg, rules),
-                        ledger=admin and has_ledger(msg))
-    except Exception as exc:  # noqa: BLE001 - raised only if the mail turns out to need an intake
-        return Analysis(msg, intake_error=exc)
 
 
 Task = Callable[[bytes, Ruleset, tuple[str, ...], str], Analysis]
@@ -180,7 +155,9 @@ class Sandbox:
 
     workers: int = 1
     limits: WorkerLimits = field(default_factory=WorkerLimits)
-    task: Task = analyse  # a top-level function, so that spawned workers can import it
+    # None: the intake's reading (bot.intake.reading.analyse, imported by the workers only); else a
+    # top-level function, so that spawned workers can import it (a test's reader of its own).
+    task: Task | None = None
     early: EarlyReader | None = None  # a worker started before the command line's imports
 
     def __post_init__(self) -> None:
@@ -386,7 +363,7 @@ class Sandbox:
         early, self.early = self.early, None
         if early is None:
             return None
-        if self.task is not analyse:
+        if self.task is not None:
             early.stop()
             return None
         return early.process, early.conn
@@ -402,14 +379,13 @@ class Sandbox:
         return self._rules[1], self._rules[2]
 
 
-def _spawn(task: Task) -> tuple[multiprocessing.Process, Connection]:
+def _spawn(task: Task | None) -> tuple[multiprocessing.Process, Connection]:
     # spawn, not fork: the parent has threads (the outbox senders) and open connections.
     ctx = multiprocessing.get_context("spawn")
     parent_end, child_end = ctx.Pipe()
     # The target is a function of a module that imports nothing at its top, so that the reader's
     # imports are made in serve_reader, without the collector; a task of a test's own is sent.
-    sent = None if task is analyse else task
-    process = ctx.Process(target=serve_reader, args=(child_end, os.getpid(), sent), name="mail-reader",
+    process = ctx.Process(target=serve_reader, args=(child_end, os.getpid(), task), name="mail-reader",
                           daemon=True)
     process.start()
     child_end.close()
@@ -460,6 +436,8 @@ def serve(conn: Connection, parent: int, task: Task) -> None:
     # which openpyxl loaded before it was imported without it, took +126 MB here for its BLAS
     # threads, one per core), and a preload must not fail under the limit on a machine with many cores.
     with uncollected():
+        from bot.forms.formats import preload_usual_readers  # the readers: in a worker only
+
         preload_usual_readers()
     try:
         address_space = conn.recv()

@@ -8,7 +8,8 @@ import time
 import traceback
 from functools import partial
 
-from bot.intake.prefetch import FULL, Analysis, Sandbox, analyse
+from bot.intake.prefetch import FULL, Analysis, Sandbox
+from bot.intake.reading import analyse
 
 
 def analyse_failing_on(marker: bytes, raw: bytes, rules, own_domains, mode: str) -> Analysis:

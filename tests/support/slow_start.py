@@ -7,7 +7,8 @@ from __future__ import annotations
 import os
 import time
 
-from bot.intake.prefetch import Analysis, analyse
+from bot.intake.prefetch import Analysis
+from bot.intake.reading import analyse
 
 START_SECONDS = 3.0
 
