@@ -67,6 +67,6 @@ def serve_reader(conn: Connection, parent: int, task=None) -> None:
     the intake does (bot.intake.reading.analyse)."""
     with uncollected():
         from bot.intake.prefetch import serve  # start-up: in the worker, not the parent
-        from bot.intake.reading import analyse
+        from bot.intake.reading import analyse  # start-up: the readers load in the worker only
 
     serve(conn, parent, task or analyse)

@@ -436,7 +436,7 @@ def serve(conn: Connection, parent: int, task: Task) -> None:
     # which openpyxl loaded before it was imported without it, took +126 MB here for its BLAS
     # threads, one per core), and a preload must not fail under the limit on a machine with many cores.
     with uncollected():
-        from bot.forms.formats import preload_usual_readers  # the readers: in a worker only
+        from bot.forms.formats import preload_usual_readers  # start-up: the readers, in a worker only
 
         preload_usual_readers()
     try:
