@@ -18,8 +18,8 @@ import pytest
 
 from bot.errors import WorkerStartError
 from bot.intake.prefetch import HEADERS, Sandbox, WorkerLimits, _sendable
-from bot.intake.reading import analyse
 from bot.intake.read import OVERRUN_NOTE
+from bot.intake.reading import analyse
 from bot.rules.loader import load_rules
 from bot.samples import FormValues, form_xlsx, registration_mail
 from tests.support.poison import (
