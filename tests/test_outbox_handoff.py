@@ -125,6 +125,46 @@ def test_an_aborted_pass_gives_the_handed_rows_back(bot):
     assert rows and {(r.status, r.claimed_by, r.attempts) for r in rows} == {("pending", "", 0)}
 
 
+def test_when_the_pass_ends_no_sender_sleeps_its_wait_out(bot, monkeypatch):
+    """At the end of a pass every sender thread is woken and stops: none sleeps until its wait for
+    the next hand-over runs out (0.2 s more for every `run --once`)."""
+    rt = bot.runtime(TODAY)
+    rt.extra_transports = [rt.transport] * 3  # four sender threads, as four SMTP connections
+    takes: list[tuple[float, object, bool]] = []
+    try:
+        senders = BackgroundSender(rt, None)
+        take = senders.handoff.take
+
+        def recorded(timeout):
+            got = take(timeout)
+            takes.append((timeout, got, senders._stop.is_set()))
+            return got
+
+        monkeypatch.setattr(senders.handoff, "take", recorded)
+        for _ in range(5):
+            with senders:
+                time.sleep(0.25)  # an idle pass: the threads wait for the hand-over
+            senders = BackgroundSender(rt, None)
+            take = senders.handoff.take
+            monkeypatch.setattr(senders.handoff, "take", recorded)
+    finally:
+        rt.close()
+    slept_out = [t for t in takes if t[0] > 0 and t[1] == [] and t[2]]
+    assert takes and slept_out == []
+
+
+def test_wake_ups_are_not_rows_so_a_woken_thread_leaves_the_others_theirs():
+    """A sender that is done stops when no rows wait. The other threads' wake-ups are not rows: had
+    it taken them, they would have slept until their wait ran out."""
+    handoff = Handoff(batch=2)
+    handoff.put(rows(2))
+    handoff.wake(3)
+    assert not handoff.empty()
+    assert len(handoff.take(timeout=0)) == 2
+    assert handoff.empty()
+    assert [handoff.take(timeout=0) for _ in range(3)] == [None, None, None]  # one each, still there
+
+
 # -- room: the intake waits for the senders instead of piling their mail up in memory ---------------
 
 def rows(n: int) -> list[Outbox]:

@@ -91,7 +91,10 @@ class Handoff:
             self._queue.put(None)
 
     def empty(self) -> bool:
-        return self._queue.empty()
+        """No rows wait to be taken (the wake-ups of other threads do not count: a thread that
+        took them would leave the others asleep until their wait ran out)."""
+        with self._taken:
+            return self._rows == 0
 
     def leftovers(self) -> list[Outbox]:
         """Every row still queued (wake-ups dropped), taking them out."""

@@ -194,7 +194,10 @@ class BackgroundSender:
             self.pause.wait(self._stop)  # the rest of the pass's answers wait in the table meanwhile
             if self.pause.left():  # the pass ended during the pause: its mail goes after it
                 return
-            batch = self.handoff.take(timeout=0 if busy else 0.2)
+            # Once the pass ends, nothing new is handed over: a thread takes what is left without
+            # waiting. Waiting, it could sleep the whole 0.2 s after another thread had taken its
+            # wake-up, and the pass's end waited for it (a `run --once` 0.2 s longer).
+            batch = self.handoff.take(timeout=0 if busy or self._stop.is_set() else 0.2)
             if not batch:
                 self.handoff.sent.flush_if_free()
             if self._stop.is_set() and not self._finish:
