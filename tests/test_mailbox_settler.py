@@ -129,6 +129,45 @@ def test_mail_being_moved_is_not_fetched_again_and_is_moved_after_it(source, cle
     assert clean_mail.messages(INTAKE) == raws[2:]
 
 
+def test_a_held_move_waits_for_release_and_its_mail_is_not_fetched_meanwhile(source, clean_mail):
+    raws = [mail(n) for n in range(4)]
+    for raw in raws:
+        clean_mail.append(INTAKE, raw)
+    settler, twins = gated(source)
+    batch = source.peek_new(limit=2)
+    settler.hold(source.fetch_whole(batch))
+    assert settler.pending() == {i.key for i in batch}
+    following = source.peek_new(limit=2, skip=settler.pending())
+    assert [i.key for i in following] == [i.key for i in source.peek_new()][2:]
+    twins[0].gate.set()  # the twin could move now, but nothing was handed to it yet
+    time.sleep(0.2)
+    assert twins[0].tries == 0 and clean_mail.messages(INTAKE, "Processed") == []
+    settler.release()
+    settler.finish()
+    assert twins[0].tries == 1 and settler.pending() == frozenset()
+    assert clean_mail.messages(INTAKE, "Processed") == raws[:2]
+    assert clean_mail.messages(INTAKE) == raws[2:]
+
+
+def test_finish_makes_the_moves_still_held_and_close_leaves_them_in_the_inbox(source, clean_mail):
+    """A pass that ends (nothing more, a stop, the lease lost) moves what it held; one that fails
+    leaves it in the inbox, where the ledger recognises it next time."""
+    raws = [mail(n) for n in range(2)]
+    for raw in raws:
+        clean_mail.append(INTAKE, raw)
+    first, second = source.fetch_new()
+    ended, twins = gated(source)
+    ended.hold([first])
+    twins[0].gate.set()
+    ended.finish()
+    assert clean_mail.messages(INTAKE, "Processed") == raws[:1]
+    failed, twins = gated(source)
+    failed.hold([second], folder="Sent")
+    twins[0].gate.set()
+    failed.close()
+    assert twins[0].tries == 0 and clean_mail.messages(INTAKE) == raws[1:]
+
+
 def test_a_move_the_twin_cannot_make_is_made_on_the_main_connection(source, clean_mail):
     """A server that allows one connection, or drops the second: nothing fails, nothing is fetched
     twice, and the rest of the pass moves on the main connection."""
@@ -190,6 +229,75 @@ def test_a_maildir_moves_at_once_even_in_the_background(tmp_path):
     settler.move(maildir.fetch_new(), background=True)
     assert settler.pending() == frozenset() and maildir.fetch_new() == []
     settler.finish()
+
+
+def test_a_maildir_moves_a_held_mail_at_once(tmp_path):
+    """Nothing can take a held move (a Maildir has no second connection): made at once, so that
+    the next fetch, which reads a batch before it leaves out what is pending, finds the rest."""
+    sink = MaildirSink(tmp_path / "mail")
+    for n in range(3):
+        sink.deliver(mail(n))
+    maildir = MaildirSource(tmp_path / "mail")
+    settler = Settler(maildir)
+    settler.hold(maildir.peek_new(limit=2))
+    assert settler.pending() == frozenset()
+    assert len(maildir.peek_new(limit=2, skip=settler.pending())) == 1
+    settler.finish()
+
+
+class InboxWithTwin:
+    """A Maildir inbox read as an IMAP inbox is (what is pending is left out before the batch is
+    cut), with a second connection whose moves, and the first connection's header reads, are
+    logged in order. Each read of headers first waits 0.2 s: a move handed over before it has
+    started by then."""
+
+    def __init__(self, inner: MaildirSource):
+        self.inner, self.log = inner, []
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def peek_new(self, limit=100, max_bytes=None, skip=()):
+        time.sleep(0.2)
+        items = [i for i in self.inner.fetch_new(10_000, max_bytes) if i.key not in skip][:limit]
+        self.log.append(("read", {i.key for i in items}))
+        return items
+
+    def twin(self):
+        return self
+
+    def mark_done_many(self, items, folder=None):
+        if threading.current_thread() is not threading.main_thread():
+            self.log.append(("moved", {i.key for i in items}))
+        self.inner.mark_done_many(items, folder)
+
+    def close(self):
+        pass
+
+
+def test_a_round_hands_its_moves_over_once_the_next_round_has_read_its_headers(tmp_path):
+    """fetch_pass in batches of 2 over 5 mails: each batch's move on the second connection starts
+    after the next batch's headers were read, never while they are being read."""
+    from bot.service.daemon import fetch_pass  # noqa: PLC0415 - the embedded runtime's test only
+    from tests.support.embedded import REPO, Embedded  # noqa: PLC0415
+
+    bot = Embedded(tmp_path, REPO / "rules")
+    for n in range(5):
+        bot.deliver(mail(n))
+    rt = bot.runtime("2026-12-01", transport=False)
+    try:
+        inbox = InboxWithTwin(MaildirSource(tmp_path / "storage" / "mail"))
+        fetch_pass(rt, inbox, batch=2)
+    finally:
+        rt.close()
+    reads = [keys for kind, keys in inbox.log if kind == "read"]
+    assert [len(keys) for keys in reads] == [2, 2, 1]
+    moves = [(at, keys) for at, (kind, keys) in enumerate(inbox.log) if kind == "moved"]
+    assert {frozenset(keys) for _at, keys in moves} == {frozenset(reads[0]), frozenset(reads[1])}
+    for at, keys in moves:
+        read_at = next(i for i, (kind, k) in enumerate(inbox.log) if kind == "read" and k == keys)
+        assert any(kind == "read" for kind, _k in inbox.log[read_at + 1:at]), inbox.log
+    assert MaildirSource(tmp_path / "storage" / "mail").fetch_new() == []
 
 
 def test_a_backlog_larger_than_a_batch_is_answered_once_per_mail(tmp_path, clean_mail):

@@ -83,6 +83,7 @@ def _fetch_round(rt: Runtime, source: Source, batch: int, hooks: Hooks, result: 
     if grace_of(rt.transport) is not None:
         settle_unconfirmed(rt.engine, rt.now(), source.has_message_id)
     items = source.peek_new(limit=batch, max_bytes=rt.config.batch_bytes, skip=settler.pending())
+    settler.release()  # the last round's moves, now that this round's headers are read
     lease.record_fetch(rt.engine, source.name, rt.holder_id, rt.now(), len(items))
     copies, mail = _split_copies(rt, items)
     mail = source.fetch_whole(mail)  # the copies are filed unread: only new mail is fetched whole
@@ -102,11 +103,15 @@ def _fetch_round(rt: Runtime, source: Source, batch: int, hooks: Hooks, result: 
             done.append(item)
     more = len(items) >= batch and bool(done or copies or quarantined)
     # Moved after their commits, in one round trip; a crash before the move only means the
-    # ledger recognises them next time. While more mail waits, on the settler's connection as
-    # the next batch is fetched.
-    settler.move(done, background=more)
+    # ledger recognises them next time. While more mail waits, on the settler's connection once
+    # the next round has read its headers (Settler.hold), while that round is handled.
+    if more:
+        settler.hold(done)
+        settler.hold(copies, source.sent_folder)
+    else:
+        settler.move(done)
+        settler.move(copies, folder=source.sent_folder)
     if copies:
-        settler.move(copies, folder=source.sent_folder, background=more)
         result.processed += len(copies)
         result.outcomes["sent-copy"] = result.outcomes.get("sent-copy", 0) + len(copies)
     return more
