@@ -192,6 +192,21 @@ def test_base64_clean_and_damaged():
     assert data == GBK_ONLY.encode() and damaged
 
 
+@pytest.mark.parametrize("separator", [b"\r\n", b"\n", b" ", b"\t"])
+def test_base64_in_lines_is_clean_whatever_separates_them(separator):
+    """Line breaks are part of a clean body; blanks are tolerated and not counted as damage."""
+    payload = bytes(range(256)) * 40
+    wrapped = base64.encodebytes(payload).replace(b"\n", separator)
+    assert b64decode_lenient(wrapped) == (payload, False)
+
+
+def test_base64_with_a_byte_from_outside_the_alphabet_is_damaged():
+    wrapped = base64.encodebytes(bytes(range(256)) * 4)
+    for stray in (b"-", b"_", b"\x00", "中".encode()):
+        data, damaged = b64decode_lenient(wrapped[:100] + stray + wrapped[100:])
+        assert damaged and data == bytes(range(256)) * 4, stray
+
+
 def test_base64_concatenated_padded_blocks():
     data = base64.b64encode(b"ab") + base64.b64encode(b"cd")
     assert b64decode_lenient(data)[0] == b"abcd"
