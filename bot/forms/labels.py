@@ -169,6 +169,7 @@ def is_section_heading(text: str) -> bool:
     return 0 < len(rest) <= 14 and rest.endswith(_HEADING_NOUNS)
 
 
+@lru_cache(maxsize=8192)  # a form's label cells are the same from mail to mail
 def split_label(text: str) -> tuple[str, str] | None:
     """(key, rest) when the cell is a label, or a label with its value in the same cell; else None.
 
