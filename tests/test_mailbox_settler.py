@@ -26,6 +26,14 @@ def mail(n: int) -> bytes:
             f"Subject: {n}\r\n\r\nbody {n}\r\n").encode()
 
 
+def in_the_inbox(rig, count: int) -> list[bytes]:
+    """`count` new mails APPENDed to the intake's inbox, in order."""
+    raws = [mail(n) for n in range(count)]
+    for raw in raws:
+        rig.append(INTAKE, raw)
+    return raws
+
+
 @pytest.fixture
 def source(clean_mail):
     src = ImapSource(ImapSettings(host=clean_mail.host, port=clean_mail.imap_port, username=INTAKE,
@@ -80,9 +88,7 @@ def test_a_connection_reads_and_moves_mail_only_the_other_one_has_seen(source, c
     what the source peeked): the server would look for its UIDs in this connection's old view and
     find nothing ("No messages found"), so it syncs first."""
     source.peek_new()  # this connection's view: an empty inbox
-    raws = [mail(n) for n in range(3)]
-    for raw in raws:
-        clean_mail.append(INTAKE, raw)
+    raws = in_the_inbox(clean_mail, 3)
     twin = source.twin()
     try:
         peeked = twin.peek_new()  # the other connection has seen them; this one has not
@@ -96,9 +102,7 @@ def test_a_connection_reads_and_moves_mail_only_the_other_one_has_seen(source, c
 
 
 def test_a_twin_moves_what_the_source_fetched_on_a_connection_of_its_own(source, clean_mail):
-    raws = [mail(n) for n in range(3)]
-    for raw in raws:
-        clean_mail.append(INTAKE, raw)
+    raws = in_the_inbox(clean_mail, 3)
     items = source.fetch_new()
     twin = source.twin()
     assert twin is not source and twin.uidvalidity is None  # nothing opened until it is used
@@ -112,9 +116,7 @@ def test_a_twin_moves_what_the_source_fetched_on_a_connection_of_its_own(source,
 
 
 def test_mail_being_moved_is_not_fetched_again_and_is_moved_after_it(source, clean_mail):
-    raws = [mail(n) for n in range(4)]
-    for raw in raws:
-        clean_mail.append(INTAKE, raw)
+    raws = in_the_inbox(clean_mail, 4)
     settler, twins = gated(source)
     batch = source.peek_new(limit=2)
     settler.move(source.fetch_whole(batch), background=True)
@@ -130,9 +132,7 @@ def test_mail_being_moved_is_not_fetched_again_and_is_moved_after_it(source, cle
 
 
 def test_a_held_move_waits_for_release_and_its_mail_is_not_fetched_meanwhile(source, clean_mail):
-    raws = [mail(n) for n in range(4)]
-    for raw in raws:
-        clean_mail.append(INTAKE, raw)
+    raws = in_the_inbox(clean_mail, 4)
     settler, twins = gated(source)
     batch = source.peek_new(limit=2)
     settler.hold(source.fetch_whole(batch))
@@ -152,9 +152,7 @@ def test_a_held_move_waits_for_release_and_its_mail_is_not_fetched_meanwhile(sou
 def test_finish_makes_the_moves_still_held_and_close_leaves_them_in_the_inbox(source, clean_mail):
     """A pass that ends (nothing more, a stop, the lease lost) moves what it held; one that fails
     leaves it in the inbox, where the ledger recognises it next time."""
-    raws = [mail(n) for n in range(2)]
-    for raw in raws:
-        clean_mail.append(INTAKE, raw)
+    raws = in_the_inbox(clean_mail, 2)
     first, second = source.fetch_new()
     ended, twins = gated(source)
     ended.hold([first])
@@ -171,9 +169,7 @@ def test_finish_makes_the_moves_still_held_and_close_leaves_them_in_the_inbox(so
 def test_a_move_the_twin_cannot_make_is_made_on_the_main_connection(source, clean_mail):
     """A server that allows one connection, or drops the second: nothing fails, nothing is fetched
     twice, and the rest of the pass moves on the main connection."""
-    raws = [mail(n) for n in range(4)]
-    for raw in raws:
-        clean_mail.append(INTAKE, raw)
+    raws = in_the_inbox(clean_mail, 4)
     settler, twins = gated(source, fail=True)
     first, second, third, fourth = source.fetch_new()
     settler.move([first, second], background=True)
