@@ -129,3 +129,19 @@ def test_block_text_may_start_after_a_blank_row():
 def test_block_search_gives_up_after_several_blank_rows():
     grid = [["基本情况"], [""], [""], [""], ["页脚文字"]]
     assert find_values(grid)["facts"] == ""
+
+
+def test_long_answers_are_read_but_not_remembered():
+    """A worker reads forms as long as the daemon runs: the label caches keep short texts only, so
+    thousands of long, distinct answers do not pile up in its memory."""
+    from bot.forms import labels  # noqa: PLC0415 - its private caches are what is checked
+
+    before = (labels._split_short.cache_info().currsize, labels._match_label.cache_info().currsize)
+    for n in range(200):
+        answer = f"我公司第{n}号项目用地手续办理遇到困难，" * 40
+        assert split_label(answer) is None
+        assert split_label(f"基本情况：{answer}") == ("facts", answer)
+    after = (labels._split_short.cache_info().currsize, labels._match_label.cache_info().currsize)
+    assert after[0] == before[0] and after[1] <= before[1] + 1  # only the label "基本情况" itself
+    assert split_label("企业名称") == ("enterprise_name", "")
+    assert labels._split_short.cache_info().currsize <= before[0] + 1

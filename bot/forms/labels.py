@@ -128,11 +128,21 @@ def _declaration_key(label: str, question: bool) -> str | None:
     return None
 
 
-@lru_cache(maxsize=8192)
+# Texts up to this long may be labels (with room for spacing and marks), and only they are cached:
+# a worker reads forms for as long as the daemon runs, and keeping every long answer it met would
+# grow it towards its memory limit (8,192 cached answers of a few thousand characters: tens of MB).
+_LABEL_TEXT = 3 * MAX_LABEL_LEN
+
+
 def match_label(text: str) -> str | None:
     """The JSON key a label text stands for (e.g. `declarations.petition`), or None for a value."""
-    if not text or len(text) > 3 * MAX_LABEL_LEN:
+    if not text or len(text) > _LABEL_TEXT:
         return None
+    return _match_label(text)
+
+
+@lru_cache(maxsize=8192)
+def _match_label(text: str) -> str | None:
     folded = _fold(text)
     if not folded or len(folded) > MAX_LABEL_LEN:
         return None
@@ -169,13 +179,17 @@ def is_section_heading(text: str) -> bool:
     return 0 < len(rest) <= 14 and rest.endswith(_HEADING_NOUNS)
 
 
-@lru_cache(maxsize=8192)  # a form's label cells are the same from mail to mail
 def split_label(text: str) -> tuple[str, str] | None:
     """(key, rest) when the cell is a label, or a label with its value in the same cell; else None.
 
     `rest` is the value written after the label (`企业名称：某某公司`), or "" when the cell is a label only.
     The text is tidied first (invisible characters out, whitespace runs collapsed, length capped).
+    A short cell's answer is remembered: a form's label cells are the same from mail to mail.
     """
+    return _split_short(text) if len(text) <= _LABEL_TEXT else _split_label(text)
+
+
+def _split_label(text: str) -> tuple[str, str] | None:
     text = tidy(text)
     if not text or not text.strip():
         return None
@@ -189,6 +203,9 @@ def split_label(text: str) -> tuple[str, str] | None:
         return inline
     key = match_label(text)
     return (key, "") if key else None
+
+
+_split_short = lru_cache(maxsize=8192)(_split_label)
 
 
 def _split_inline_answer(text: str) -> tuple[str, str] | None:
