@@ -14,8 +14,10 @@ from bot.errors import MailboxError
 from bot.mailbox import ImapSettings, ImapSource
 from bot.mailbox.maildir import MaildirSink, MaildirSource
 from bot.mailbox.settler import Settler
+from bot.service.daemon import fetch_pass
 from tests.rig.dovecot import free_ports
 from tests.support.botenv import INTAKE, make_env, parse
+from tests.support.embedded import REPO, Embedded
 from tests.support.reliability import form_mail
 
 pytestmark = pytest.mark.rig
@@ -274,9 +276,6 @@ class InboxWithTwin:
 def test_a_round_hands_its_moves_over_once_the_next_round_has_read_its_headers(tmp_path):
     """fetch_pass in batches of 2 over 5 mails: each batch's move on the second connection starts
     after the next batch's headers were read, never while they are being read."""
-    from bot.service.daemon import fetch_pass  # noqa: PLC0415 - the embedded runtime's test only
-    from tests.support.embedded import REPO, Embedded  # noqa: PLC0415
-
     bot = Embedded(tmp_path, REPO / "rules")
     for n in range(5):
         bot.deliver(mail(n))
