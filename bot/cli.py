@@ -129,7 +129,10 @@ def run(ctx: typer.Context, once: bool = typer.Option(False, "--once", help="处
 
     示例：reception-bot run --once
     """
-    _body("service").run_cmd(_opts(ctx), once)
+    opts = _opts(ctx)
+    if opts.early_reader is not None:  # it reads the first mails while the command's body imports
+        opts.early_reader.head_start(opts.config, opts.rules)
+    _body("service").run_cmd(opts, once)
 
 
 @app.command()

@@ -326,6 +326,11 @@ class Config(Section):
         return self._source_path
 
     @property
+    def own_domains(self) -> tuple[str, ...]:
+        """The domains whose mail is our own (loop protection, bot.message.loop)."""
+        return (self.message_id_domain,)
+
+    @property
     def archive_dir(self) -> Path:
         return self.storage_dir / "archive"
 

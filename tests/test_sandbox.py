@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from bot.errors import WorkerStartError
-from bot.intake.prefetch import HEADERS, Sandbox, WorkerLimits, _sendable
+from bot.intake.prefetch import HEADERS, Sandbox, WorkerLimits, sendable
 from bot.intake.read import OVERRUN_NOTE
 from bot.intake.reading import analyse
 from bot.rules.loader import load_rules
@@ -92,7 +92,7 @@ def test_a_worker_sends_back_what_it_read_without_the_mail_itself(rules):
     raw = form_mails()[0]
     result = analyse(raw, rules, DOMAINS)
     whole = len(pickle.dumps(result))
-    travelling = pickle.loads(pickle.dumps(_sendable(result, raw)))
+    travelling = pickle.loads(pickle.dumps(sendable(result, raw)))
     assert travelling.msg.raw == b"" and len(pickle.dumps(travelling)) < whole - len(raw) // 2
     assert summary(travelling) == summary(analyse(raw, rules, DOMAINS))  # all it read goes back
 

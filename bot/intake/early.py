@@ -14,9 +14,14 @@ from __future__ import annotations
 import multiprocessing
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from multiprocessing.connection import Connection
+from typing import TYPE_CHECKING
 
 from bot.startup import uncollected
+
+if TYPE_CHECKING:
+    from bot.intake.ahead import HeadStart
 
 # The global options that take a value (bot.cli.main_options): the word after them is not the
 # command. tests/test_early_reader.py keeps this list equal to the command line's.
@@ -28,6 +33,18 @@ HELP = frozenset({"--help", "-h", "--version"})
 class EarlyReader:
     process: multiprocessing.Process
     conn: Connection
+
+    def head_start(self, config: Path | None, rules: Path | None) -> None:
+        """Send the reader what it needs to read the first mails of the inbox on its own while the
+        command line goes on importing (bot.intake.ahead). Anything wrong with the configuration
+        is left to the command line, which reports it: then there is simply no head start."""
+        with uncollected():
+            start = head_start_of(config, rules)
+        if start is not None:
+            try:
+                self.conn.send(start)
+            except OSError:  # it died: the sandbox sees that when it takes it over
+                pass
 
     def stop(self) -> None:
         if self.process.is_alive():
@@ -70,3 +87,29 @@ def serve_reader(conn: Connection, parent: int, task=None) -> None:
         from bot.intake.reading import analyse  # start-up: the readers load in the worker only
 
     serve(conn, parent, task or analyse)
+
+
+def head_start_of(config: Path | None, rules: Path | None) -> HeadStart | None:
+    """The head start for the configuration at `config` (rules from `rules` when given), or None:
+    no [imap] section (the embedded Maildir is read in the command's own process), or a
+    configuration the command line will refuse."""
+    # The command line's own imports, made a little sooner: nothing here is loaded twice.
+    import pickle
+
+    from bot.config import load_config  # start-up: the command's, before its body
+    from bot.errors import BotError  # start-up: the command's, before its body
+    from bot.intake.ahead import HeadStart  # start-up: the command's, before its body
+    from bot.intake.prefetch import WorkerLimits  # start-up: the command's, before its body
+    from bot.mailbox.imap import imap_settings  # start-up: the command's, before its body
+    from bot.rules.loader import load_rules  # start-up: the command's, before its body
+
+    try:
+        cfg = load_config(config)
+        rules_dir = Path(rules) if rules else cfg.rules_dir
+        if cfg.imap is None or not rules_dir.is_dir():
+            return None
+        limits = WorkerLimits(cfg.mail_seconds, cfg.mail_memory_mb)
+        return HeadStart(imap_settings(cfg), pickle.dumps(load_rules(rules_dir)), cfg.own_domains,
+                         limits.seconds, limits.memory_mb, limits.address_space)
+    except (BotError, OSError, ValueError):
+        return None

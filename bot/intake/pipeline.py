@@ -152,7 +152,7 @@ def process(rt: Runtime, item: Fetched, in_hand: InHand) -> str:
 
 
 def own_domains(rt: Runtime) -> tuple[str, ...]:
-    return (rt.config.message_id_domain,)
+    return rt.config.own_domains
 
 
 def _process_chunk(rt: Runtime, items: list[Fetched], prepared: list[Prepared], hooks: Hooks) -> list[str]:

@@ -30,6 +30,7 @@ from multiprocessing.connection import Connection, wait
 from typing import Callable
 
 from bot.errors import WorkerStartError
+from bot.intake.ahead import HeadStart, ReadAhead, read_ahead
 from bot.intake.early import EarlyReader, serve_reader
 from bot.message.model import InboundMessage
 from bot.rules.decide import Intake
@@ -48,6 +49,7 @@ _RSS_EVERY = _POLL * 0.8
 _START_SECONDS = 120.0  # a worker not ready by then is taken as failed to start
 _START_FAILURES = 3  # workers in a row that fail to start before intake gives up
 _READY = "ready"  # a worker's first message, once its imports are done
+_READ_AHEAD = "read ahead"  # before it, from a reader given a head start: how many mails it read ahead
 # Mails a worker holds at once: it reads them one after the other, and each mail's clock starts
 # when the one before it is done (the worker says when). Four keep a worker busy between the main
 # thread's polls; more would only hold more raw mail in the worker.
@@ -81,6 +83,7 @@ class Analysis:
     overrun: str = ""  # why the full reading was stopped ("" when it was not)
     seconds: float = 0.0  # wall time of the job that gave this result
     peak_rss: int = 0  # bytes, the worker's highest resident memory seen during that job
+    read_ahead: bool = False  # read before it was handed over (bot.intake.ahead)
 
 
 Task = Callable[[bytes, Ruleset, tuple[str, ...], str], Analysis]
@@ -146,6 +149,7 @@ class _Worker:
     rss: int = 0  # its memory when last read, at `sampled` (_RSS_EVERY)
     sampled: float = 0.0
     ready: bool = False  # its imports done: a mail's clock starts only on a ready worker
+    limited: bool = False  # its address-space limit sent (Sandbox._limit)
     born: float = field(default_factory=time.monotonic)
 
 
@@ -245,6 +249,9 @@ class Sandbox:
         more on a loaded machine) must not count against the mail's time limit."""
         if len(self._pool) < self.workers:
             self._start()
+        for worker in self._pool:
+            if not worker.limited:
+                self._limit(worker)
         room = [w for w in self._pool if w.ready and len(w.jobs) < _AHEAD]
         return min(room, key=lambda w: len(w.jobs), default=None)
 
@@ -284,9 +291,14 @@ class Sandbox:
     def _started(self, worker: _Worker) -> None:
         """A new worker's first message: ready, or its end (it died while starting)."""
         try:
-            worker.ready = worker.conn.recv() == _READY
+            message = worker.conn.recv()
         except (EOFError, OSError):
-            worker.ready = False
+            message = None
+        if isinstance(message, tuple) and message[0] == _READ_AHEAD:
+            log.info("SANDBOX worker %s read %d mails ahead while the command started",
+                     worker.process.pid, message[1])
+            return  # its READY follows
+        worker.ready = message == _READY
         if worker.ready:
             self._start_failures = 0
             return
@@ -304,7 +316,7 @@ class Sandbox:
     def _enforce(self) -> None:
         """Kill a worker whose current mail has overrun its time or memory, or that does not
         get ready."""
-        for worker in [w for w in self._pool if not w.ready]:
+        for worker in [w for w in self._pool if w.limited and not w.ready]:
             if time.monotonic() - worker.born > _START_SECONDS:
                 self._failed_start(worker, f"not ready after {_START_SECONDS:g} s")
         now = time.monotonic()
@@ -348,14 +360,22 @@ class Sandbox:
     # -- processes -------------------------------------------------------------------------------
 
     def _start(self) -> _Worker:
-        process, conn = self._adopted() or _spawn(self.task)
-        try:
-            conn.send(self.limits.address_space)  # its first message: see serve()
-        except OSError:  # it died while starting: _started sees its end and counts the failure
-            pass
+        adopted = self._adopted()
+        process, conn = adopted or _spawn(self.task)
         worker = _Worker(process, conn)
         self._pool.append(worker)
+        if not adopted:  # the early reader may be reading ahead: it is told when there is work
+            self._limit(worker)
         return worker
+
+    def _limit(self, worker: _Worker) -> None:
+        """A worker's first message (see serve()): its address-space limit. It ends a head start
+        (bot.intake.ahead), and the worker's start is timed from here."""
+        worker.limited, worker.born = True, time.monotonic()
+        try:
+            worker.conn.send(self.limits.address_space)
+        except OSError:  # it died while starting: _started sees its end and counts the failure
+            pass
 
     def _adopted(self) -> tuple[multiprocessing.Process, Connection] | None:
         """The reader the command line started before its own imports, when it reads mail as
@@ -426,8 +446,8 @@ def _rss_tree(pid: int) -> int:
 
 
 def serve(conn: Connection, parent: int, task: Task) -> None:
-    """The worker's loop: its address-space limit arrives first, then the rules once per change,
-    then mails, read one at a time. A thread takes them off the pipe as they come, so that the
+    """The worker's loop: its address-space limit arrives first (for the early reader, after a
+    head start: bot.intake.ahead), then the rules once per change, then mails, read one at a time. A thread takes them off the pipe as they come, so that the
     parent never waits to hand over a mail while this one reads another. The limit comes by the
     pipe, not with the start, because a reader started early (bot.intake.early) learns it only
     when the sandbox of the configuration takes it over."""
@@ -440,7 +460,13 @@ def serve(conn: Connection, parent: int, task: Task) -> None:
 
         preload_usual_readers()
     try:
-        address_space = conn.recv()
+        first = conn.recv()
+        ahead = ReadAhead()
+        if isinstance(first, HeadStart):  # the early reader, while the command line imports
+            ahead = read_ahead(conn, first, task)
+            conn.send((_READ_AHEAD, len(ahead)))
+            first = conn.recv()
+        address_space = first
     except (EOFError, OSError):  # the parent closed it unused
         return
     try:
@@ -459,13 +485,17 @@ def serve(conn: Connection, parent: int, task: Task) -> None:
             rules = pickle.loads(message[2])
             continue
         _kind, raw, own_domains, mode = message
+        result = ahead.take(raw, rules, own_domains, mode)
+        if result is not None:
+            conn.send((time.monotonic(), result))
+            continue
         try:
             result = task(raw, rules, own_domains, mode)
         except MemoryError:
             result = Analysis(None, overrun="out of memory while reading the mail")
         except Exception:  # noqa: BLE001 - a bug in a reader is this mail's error, not the worker's
             result = Analysis(None, parse_error=traceback.format_exc())
-        conn.send((time.monotonic(), _sendable(result, raw)))  # when it was done: the next mail's clock
+        conn.send((time.monotonic(), sendable(result, raw)))  # when it was done: the next mail's clock
 
 
 def _take(conn: Connection, inbox: queue.SimpleQueue) -> None:
@@ -479,7 +509,7 @@ def _take(conn: Connection, inbox: queue.SimpleQueue) -> None:
         inbox.put(None)
 
 
-def _sendable(result: Analysis, raw: bytes) -> Analysis:
+def sendable(result: Analysis, raw: bytes) -> Analysis:
     """An exception that cannot travel back is replaced by its text, and the mail's own bytes do
     not travel back at all: the parent has them (Sandbox._receive puts them back). They were more
     than half of what a worker sent (52 of 93 KB for a mail of the usual mix)."""

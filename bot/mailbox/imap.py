@@ -14,7 +14,7 @@ import ssl
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Collection, Iterator, TypeVar
+from typing import TYPE_CHECKING, Callable, Collection, Iterator, TypeVar
 
 from imapclient import IMAPClient
 
@@ -22,6 +22,9 @@ from bot.errors import MailboxError
 from bot.mailbox.base import PEEK_FIELDS, Fetched, headers_of, make_key, message_id_of, within_bytes
 from bot.retry import backoff_delay
 from bot.tls import check_security, tls_context
+
+if TYPE_CHECKING:
+    from bot.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +56,15 @@ class ImapSettings:
 
     def __post_init__(self) -> None:
         check_security(self.security, self.host, "imap")
+
+
+def imap_settings(cfg: Config) -> ImapSettings:
+    """The settings of the config's [imap] section (which must be there)."""
+    i = cfg.imap
+    return ImapSettings(host=i.host, port=i.port, username=i.username, password=i.password,
+                        security=i.security, cafile=i.cafile, inbox=i.inbox,
+                        processed_folder=i.processed_folder, quarantine_folder=i.quarantine_folder,
+                        sent_folder=i.sent_folder)
 
 
 class ImapSource:

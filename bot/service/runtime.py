@@ -14,7 +14,7 @@ from bot.errors import ConfigError
 from bot.intake.early import EarlyReader
 from bot.intake.prefetch import Sandbox, WorkerLimits
 from bot.mailbox.base import Source
-from bot.mailbox.imap import ImapSettings, ImapSource
+from bot.mailbox.imap import ImapSettings, ImapSource, imap_settings
 from bot.mailbox.maildir import MaildirSource
 from bot.outbox.compose import Templates
 from bot.outbox.transport import (
@@ -105,11 +105,3 @@ def source_for(cfg: Config, imap: ImapSettings | None = None) -> Source:
     if cfg.imap is None:
         return MaildirSource(cfg.maildir)
     return ImapSource(imap or imap_settings(cfg))
-
-
-def imap_settings(cfg: Config) -> ImapSettings:
-    i = cfg.imap
-    return ImapSettings(host=i.host, port=i.port, username=i.username, password=i.password,
-                        security=i.security, cafile=i.cafile, inbox=i.inbox,
-                        processed_folder=i.processed_folder, quarantine_folder=i.quarantine_folder,
-                        sent_folder=i.sent_folder)
