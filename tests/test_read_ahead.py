@@ -5,6 +5,7 @@ Real spawned readers, a real IMAP server; nothing is mocked."""
 from __future__ import annotations
 
 import dataclasses
+import pickle
 import re
 import signal
 import subprocess
@@ -195,7 +196,8 @@ def test_a_result_is_given_once_for_the_same_bytes_a_full_reading_and_the_same_d
     assert ahead.take(b"mail", rules, DOMAINS, HEADERS) is None
     assert ahead.take(b"mail", rules, ("other.test",), FULL) is None
     assert ahead.take(b"other mail", rules, DOMAINS, FULL) is None
-    assert ahead.take(b"mail", rules, DOMAINS, FULL) is kept and kept.read_ahead
+    given = ahead.take(b"mail", rules, DOMAINS, FULL)
+    assert pickle.loads(given).parse_error == "kept" and pickle.loads(given).read_ahead
     assert ahead.take(b"mail", rules, DOMAINS, FULL) is None
 
 

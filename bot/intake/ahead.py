@@ -13,8 +13,10 @@ What is kept is exactly what the sandbox would have got, or nothing:
   equal to those it was made with and the same own domains;
 - each mail is read under the per-mail limits of the config: a mail that runs past its time ends
   the worker (SIGALRM, default action: native code cannot ignore it), one that grows past its
-  memory ends it too. Both happen before the worker has said it is ready, so the sandbox counts a
-  failed start and reads the mail again in a new worker, where its limits charge that mail alone;
+  memory ends it too (a thread checks the worker's memory as often as the sandbox would, and its
+  peak is checked after each mail). Both happen before the worker has said it is ready, so the
+  sandbox counts a failed start and reads the mail again in a new worker, where its limits charge
+  that mail alone;
 - the reading ahead stops as soon as the sandbox sends anything: it never delays a mail it hands
   over by more than the one mail being read at that moment.
 Our own sent copies (an X-Loop header) are left alone: the intake files them unread.
@@ -23,9 +25,11 @@ Our own sent copies (an X-Loop header) are left alone: the intake files them unr
 from __future__ import annotations
 
 import hashlib
+import os
 import pickle
 import resource
 import signal
+import threading
 from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Callable
@@ -35,11 +39,11 @@ if TYPE_CHECKING:
     from bot.mailbox.imap import ImapSettings
     from bot.rules.model import Ruleset
 
-# How far ahead: enough mails for the time the command line needs (~0.35 s at ~2.5 ms a mail of
-# the usual mix), and few enough bytes that the worker's memory hardly grows (results are handed
-# over and dropped one by one).
-MOST_MAILS = 150
-MOST_BYTES = 3 * 2**20
+# How far ahead: more mails than the time the command line needs allows (~0.4 s at ~2.5 ms a mail
+# of the usual mix), and few enough bytes that the worker's memory hardly grows: each result is
+# kept pickled, as it would be sent (about the size of the mail), and dropped once handed over.
+MOST_MAILS = 300
+MOST_BYTES = 8 * 2**20
 _CHUNK = 10  # bodies per FETCH: a first mail is read soon, and the pipe is checked between them
 _TIMEOUT = 5.0  # seconds for the IMAP server's answers: the head start never waits long
 # A mail read ahead may take at most this (and at most half its limit): a slower one ends the
@@ -69,12 +73,12 @@ Task = Callable[..., "Analysis"]
 
 
 class ReadAhead:
-    """Results of the mails read ahead, each given out once."""
+    """Results of the mails read ahead, each given out once, pickled (as they are sent back)."""
 
     def __init__(self, rules: Ruleset | None = None, own_domains: tuple[str, ...] = ()):
         self.rules = rules
         self.own_domains = own_domains
-        self._results: dict[bytes, Analysis] = {}
+        self._results: dict[bytes, bytes] = {}
         self._checked: tuple[object, bool] | None = None  # (rules object, equal to ours)
         self._asked = 0  # mails handed over since: what is still kept after many is never asked for
 
@@ -83,10 +87,11 @@ class ReadAhead:
 
     def keep(self, raw: bytes, analysis: Analysis) -> None:
         analysis.read_ahead = True
-        self._results[_digest(raw)] = analysis
+        self._results[_digest(raw)] = pickle.dumps(analysis, pickle.HIGHEST_PROTOCOL)
 
     def take(self, raw: bytes, rules: Ruleset | None, own_domains: tuple[str, ...],
-             mode: str) -> Analysis | None:
+             mode: str) -> bytes | None:
+        """The pickled Analysis of `raw` read ahead, if it is the one the worker would make now."""
         from bot.intake.prefetch import FULL  # cycle: prefetch runs the head start
 
         self._asked += 1
@@ -113,6 +118,9 @@ def read_ahead(conn: Connection, start: HeadStart, task: Task) -> ReadAhead:
     rules = pickle.loads(start.rules)
     ahead = ReadAhead(rules, start.own_domains)
     _limit_address_space(start.address_space)
+    done = threading.Event()
+    threading.Thread(target=_watch_memory, args=(start.memory_mb, done), name="ahead-memory",
+                     daemon=True).start()
     source = ImapSource(replace(start.imap, retries=0, timeout=_TIMEOUT))
     try:
         waiting = source.peek_new(limit=start.most_mails, max_bytes=start.most_bytes)
@@ -128,6 +136,7 @@ def read_ahead(conn: Connection, start: HeadStart, task: Task) -> ReadAhead:
         pass
     finally:
         source.close()
+        done.set()
     return ahead
 
 
@@ -147,6 +156,16 @@ def _read_one(ahead: ReadAhead, raw: bytes, rules: Ruleset, start: HeadStart, ta
         # large would be stopped under the next one. The mail is read again in a new worker.
         raise SystemExit(0)
     ahead.keep(raw, sendable(analysis, raw))
+
+
+def _watch_memory(memory_mb: int, done: threading.Event) -> None:
+    """End the worker when it (with the readers it runs) grows past `memory_mb` during the head
+    start: the sandbox would stop a mail there, and no mail is charged yet."""
+    from bot.intake.prefetch import POLL, rss_tree  # cycle: prefetch runs the head start
+
+    while not done.wait(POLL):
+        if rss_tree(os.getpid()) > memory_mb * 2**20:
+            os._exit(0)
 
 
 def _limit_address_space(limit: int) -> None:

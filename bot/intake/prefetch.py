@@ -41,11 +41,11 @@ log = logging.getLogger(__name__)
 
 FULL, HEADERS = "full", "headers"  # how much of a mail a job reads
 _PAGE = os.sysconf("SC_PAGE_SIZE")
-_POLL = 0.05  # seconds between checks of a busy worker's clock and memory
+POLL = 0.05  # seconds between checks of a busy worker's clock and memory
 # The main thread polls the workers for every mail it records; reading /proc for each poll cost
-# ~0.4 ms a mail. Under _POLL, so that a worker being waited for (finish) is still read at every
+# ~0.4 ms a mail. Under POLL, so that a worker being waited for (finish) is still read at every
 # check, and a greedy mail is stopped as soon as before.
-_RSS_EVERY = _POLL * 0.8
+_RSS_EVERY = POLL * 0.8
 _START_SECONDS = 120.0  # a worker not ready by then is taken as failed to start
 _START_FAILURES = 3  # workers in a row that fail to start before intake gives up
 _READY = "ready"  # a worker's first message, once its imports are done
@@ -197,7 +197,7 @@ class Sandbox:
                 self._queue.remove(job)  # waited for before its turn: it goes first
                 self._queue.appendleft(job)
             self._dispatch()
-            self._collect(_POLL)
+            self._collect(POLL)
             self._enforce()
 
     def poll(self) -> None:
@@ -271,6 +271,8 @@ class Sandbox:
         """One answer of `worker`, for the first of its mails; False when the worker died."""
         try:
             done_at, analysis = worker.conn.recv()
+            if isinstance(analysis, bytes):  # read ahead, and kept pickled (bot.intake.ahead)
+                analysis = pickle.loads(analysis)
         except (EOFError, OSError):  # died mid-job: a segfault, the OOM killer, RLIMIT_AS
             self._died(worker)
             return False
@@ -423,11 +425,11 @@ def _stop(worker: _Worker) -> None:
 def _sample(worker: _Worker, now: float) -> int:
     """The worker's memory, read again when the last reading is older than _RSS_EVERY."""
     if now - worker.sampled >= _RSS_EVERY:
-        worker.rss, worker.sampled = _rss_tree(worker.process.pid), now
+        worker.rss, worker.sampled = rss_tree(worker.process.pid), now
     return worker.rss
 
 
-def _rss_tree(pid: int) -> int:
+def rss_tree(pid: int) -> int:
     """Resident bytes of a process and its descendants (a reader may run a converter)."""
     total, todo = 0, [pid]
     while todo:
