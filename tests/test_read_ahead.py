@@ -112,32 +112,22 @@ def test_other_rules_mean_the_mail_is_read_again_under_them(env, rules):
     assert [summary(a) for a in got] == [summary(analyse(raw, other, DOMAINS)) for raw in raws]
 
 
-def test_a_mail_over_its_time_while_read_ahead_ends_the_reader_and_is_read_again_uncharged(env, rules):
+@pytest.mark.parametrize(("change", "exitcode"), [
+    ({"seconds": 0.002}, -signal.SIGALRM),  # no mail is read in the millisecond it is given
+    ({"memory_mb": 1}, 0),  # any reader is larger than that
+], ids=["time", "memory"])
+def test_a_mail_over_its_limit_while_read_ahead_ends_the_reader_and_is_read_again_uncharged(
+        env, rules, change, exitcode):
     (raw,) = in_the_inbox(env.rig, [form_mail(1)])
-    early = early_reader(env, seconds=0.002)  # no mail is read in a millisecond
+    early = early_reader(env, **change)
     early.process.join(60)
-    assert early.process.exitcode == -signal.SIGALRM
-    box = Sandbox(1, LIMITS, early=early)
-    try:
-        (got,) = read_by(box, [raw], rules)
-        assert box._pool[0].process.pid != early.process.pid
-    finally:
-        box.close()
-    assert not got.overrun and not got.read_ahead
-    assert summary(got) == summary(analyse(raw, rules, DOMAINS))
-
-
-def test_a_mail_over_its_memory_while_read_ahead_ends_the_reader_and_is_read_again_uncharged(env, rules):
-    (raw,) = in_the_inbox(env.rig, [form_mail(1)])
-    early = early_reader(env, memory_mb=1)  # any reader is larger than that
-    early.process.join(60)
-    assert early.process.exitcode == 0
+    assert early.process.exitcode == exitcode
     with pytest.raises(EOFError):  # it left without a word about its head start
         early.conn.recv()
     box = Sandbox(1, LIMITS, early=early)
     try:
         (got,) = read_by(box, [raw], rules)
-        assert box._pool[0].process.pid != early.process.pid
+        assert box._pool[0].process.pid != early.process.pid  # a new worker read it
     finally:
         box.close()
     assert not got.overrun and not got.read_ahead
