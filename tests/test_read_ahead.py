@@ -5,6 +5,7 @@ Real spawned readers, a real IMAP server; nothing is mocked."""
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
 import pickle
 import re
 import signal
@@ -15,7 +16,8 @@ import time
 import pytest
 
 from bot.intake.ahead import ReadAhead
-from bot.intake.early import head_start_of, start_early_reader
+from bot.intake import early as early_module
+from bot.intake.early import EarlyReader, head_start_of, start_early_reader
 from bot.intake.prefetch import FULL, HEADERS, Analysis, Sandbox, WorkerLimits
 from bot.intake.reading import analyse
 from bot.rules.loader import load_rules
@@ -174,6 +176,18 @@ def test_run_gives_its_reader_a_head_start(env):
     assert done.returncode == 0, done.stderr[-3000:]
     assert re.search(r"read [0-3] mails ahead while the command started", done.stderr)
     assert "accepted=3, sent-copy=3" in done.stderr  # each answered once, its copy filed
+
+
+def test_rules_larger_than_the_pipe_do_not_hold_the_command_line(env, monkeypatch):
+    start = dataclasses.replace(head_start_of(env.config, None), rules=b"r" * 2**20)
+    monkeypatch.setattr(early_module, "head_start_of", lambda config, rules: start)
+    ours, readers = multiprocessing.Pipe()
+    early = EarlyReader(process=None, conn=ours)  # a reader still importing: nobody reads yet
+    early.head_start(env.config, None)  # returns although 1 MB cannot be in the pipe yet
+    assert early._sending.is_alive()
+    assert readers.recv() == start
+    early.sent()
+    assert not early._sending.is_alive()
 
 
 # -- what is kept, without processes -------------------------------------------------------------

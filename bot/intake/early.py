@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from dataclasses import dataclass
-from pathlib import Path
+import threading
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.startup import uncollected
@@ -33,18 +34,32 @@ HELP = frozenset({"--help", "-h", "--version"})
 class EarlyReader:
     process: multiprocessing.Process
     conn: Connection
+    _sending: threading.Thread | None = field(default=None, repr=False)
 
     def head_start(self, config: Path | None, rules: Path | None) -> None:
         """Send the reader what it needs to read the first mails of the inbox on its own while the
         command line goes on importing (bot.intake.ahead). Anything wrong with the configuration
-        is left to the command line, which reports it: then there is simply no head start."""
+        is left to the command line, which reports it: then there is simply no head start.
+
+        Sent from a thread: rules larger than the pipe's buffer (a long roster) would otherwise
+        hold the command line until the reader's own imports are done and it reads them."""
         with uncollected():
             start = head_start_of(config, rules)
         if start is not None:
-            try:
-                self.conn.send(start)
-            except OSError:  # it died: the sandbox sees that when it takes it over
-                pass
+            self._sending = threading.Thread(target=self._send, args=(start,), name="head-start",
+                                             daemon=True)
+            self._sending.start()
+
+    def sent(self) -> None:
+        """Wait until the head start is in the pipe: nothing else may be written to it before."""
+        if self._sending is not None:
+            self._sending.join()
+
+    def _send(self, start: HeadStart) -> None:
+        try:
+            self.conn.send(start)
+        except OSError:  # it died: the sandbox sees that when it takes it over
+            pass
 
     def stop(self) -> None:
         if self.process.is_alive():

@@ -388,6 +388,7 @@ class Sandbox:
         if self.task is not None:
             early.stop()
             return None
+        early.sent()
         return early.process, early.conn
 
     def _replace(self, worker: _Worker) -> None:
