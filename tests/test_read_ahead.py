@@ -5,6 +5,7 @@ Real spawned readers, a real IMAP server; nothing is mocked."""
 from __future__ import annotations
 
 import dataclasses
+import gc
 import multiprocessing
 import pickle
 import re
@@ -178,7 +179,17 @@ def test_run_gives_its_reader_a_head_start(env):
     assert "accepted=3, sent-copy=3" in done.stderr  # each answered once, its copy filed
 
 
-def test_rules_larger_than_the_pipe_do_not_hold_the_command_line(env, monkeypatch):
+@pytest.fixture
+def collector_restored():
+    """EarlyReader.head_start builds the head start without the collector and freezes what it
+    made (bot.startup): in this process, that is put back for the tests that follow."""
+    thresholds = gc.get_threshold()
+    yield
+    gc.unfreeze()
+    gc.set_threshold(*thresholds)
+
+
+def test_rules_larger_than_the_pipe_do_not_hold_the_command_line(env, monkeypatch, collector_restored):
     start = dataclasses.replace(head_start_of(env.config, None), rules=b"r" * 2**20)
     monkeypatch.setattr(early_module, "head_start_of", lambda config, rules: start)
     ours, readers = multiprocessing.Pipe()
