@@ -149,11 +149,15 @@ def test_the_head_start_ends_as_soon_as_the_sandbox_has_work(env, rules):
         box.close()
 
 
-def test_the_head_start_reads_at_most_what_it_is_given(env, rules):
+@pytest.mark.parametrize(("change", "read"), [
+    ({"most_mails": 2}, 2),
+    ({"most_bytes": 1000}, 0),  # the first mail alone is over the budget: it is left to the sandbox
+], ids=["mails", "bytes"])
+def test_the_head_start_reads_at_most_what_it_is_given(env, rules, change, read):
     in_the_inbox(env.rig, [form_mail(n) for n in range(5)])
-    early = early_reader(env, most_mails=2)
+    early = early_reader(env, **change)
     try:
-        assert read_ahead_count(early) == 2
+        assert read_ahead_count(early) == read
     finally:
         early.stop()
 

@@ -127,10 +127,10 @@ def read_ahead(conn: Connection, start: HeadStart, task: Task) -> ReadAhead:
         waiting = [item for item in waiting if b"x-loop" not in item.raw.lower()]
         for at in range(0, len(waiting), _CHUNK):
             if conn.poll(0):
-                break
+                return ahead
             for item in source.fetch_whole(waiting[at:at + _CHUNK]):
-                if conn.poll(0):
-                    break
+                if conn.poll(0) or len(item.raw) > start.most_bytes:
+                    return ahead  # the sandbox has work; or one mail over the whole budget
                 _read_one(ahead, item.raw, rules, start, task)
     except Exception:  # noqa: BLE001 - the intake meets the same trouble and reports it
         pass
