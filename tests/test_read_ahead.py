@@ -116,8 +116,8 @@ def test_other_rules_mean_the_mail_is_read_again_under_them(env, rules):
 
 
 @pytest.mark.parametrize(("change", "exitcode"), [
-    ({"seconds": 0.002}, -signal.SIGALRM),  # no mail is read in the millisecond it is given
-    ({"memory_mb": 1}, 0),  # any reader is larger than that
+    ({"limits": WorkerLimits(seconds=0.002)}, -signal.SIGALRM),  # no mail is read in the millisecond it is given
+    ({"limits": WorkerLimits(memory_mb=1)}, 0),  # any reader is larger than that
 ], ids=["time", "memory"])
 def test_a_mail_over_its_limit_while_read_ahead_ends_the_reader_and_is_read_again_uncharged(
         env, rules, change, exitcode):

@@ -35,7 +35,7 @@ from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:
-    from bot.intake.prefetch import Analysis
+    from bot.intake.prefetch import Analysis, WorkerLimits
     from bot.mailbox.imap import ImapSettings
     from bot.rules.model import Ruleset
 
@@ -58,15 +58,13 @@ class HeadStart:
     imap: ImapSettings
     rules: bytes  # the Ruleset, pickled
     own_domains: tuple[str, ...]
-    seconds: float  # the per-mail limits of the config (bot.intake.prefetch.WorkerLimits)
-    memory_mb: int
-    address_space: int
+    limits: WorkerLimits  # the per-mail limits of the config
     most_mails: int = MOST_MAILS
     most_bytes: int = MOST_BYTES
 
     @property
     def budget(self) -> float:
-        return min(_MOST_SECONDS, self.seconds / 2)
+        return min(_MOST_SECONDS, self.limits.seconds / 2)
 
 
 Task = Callable[..., "Analysis"]
@@ -113,13 +111,14 @@ class ReadAhead:
 def read_ahead(conn: Connection, start: HeadStart, task: Task) -> ReadAhead:
     """Read the first mails of the inbox with `task` until `conn` has a message, or the limits of
     `start` are reached. Any trouble with the mailbox ends the head start, never the worker."""
+    from bot.intake.prefetch import limit_address_space  # cycle: prefetch runs the head start
     from bot.mailbox.imap import ImapSource  # start-up: only a worker given a head start connects
 
     rules = pickle.loads(start.rules)
     ahead = ReadAhead(rules, start.own_domains)
-    _limit_address_space(start.address_space)
+    limit_address_space(start.limits.address_space)
     done = threading.Event()
-    threading.Thread(target=_watch_memory, args=(start.memory_mb, done), name="ahead-memory",
+    threading.Thread(target=_watch_memory, args=(start.limits.memory_mb, done), name="ahead-memory",
                      daemon=True).start()
     source = ImapSource(replace(start.imap, retries=0, timeout=_TIMEOUT))
     try:
@@ -151,7 +150,7 @@ def _read_one(ahead: ReadAhead, raw: bytes, rules: Ruleset, start: HeadStart, ta
         return
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
-    if _peak_mb() > start.memory_mb:
+    if _peak_mb() > start.limits.memory_mb:
         # Over the limit the sandbox polls: it would have stopped this mail, and a worker this
         # large would be stopped under the next one. The mail is read again in a new worker.
         raise SystemExit(0)
@@ -166,13 +165,6 @@ def _watch_memory(memory_mb: int, done: threading.Event) -> None:
     while not done.wait(POLL):
         if rss_tree(os.getpid()) > memory_mb * 2**20:
             os._exit(0)
-
-
-def _limit_address_space(limit: int) -> None:
-    try:
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    except (ValueError, OSError):  # a lower hard limit already: keep it
-        pass
 
 
 def _peak_mb() -> float:

@@ -123,8 +123,7 @@ def head_start_of(config: Path | None, rules: Path | None) -> HeadStart | None:
         rules_dir = Path(rules) if rules else cfg.rules_dir
         if cfg.imap is None or not rules_dir.is_dir():
             return None
-        limits = WorkerLimits(cfg.mail_seconds, cfg.mail_memory_mb)
         return HeadStart(imap_settings(cfg), pickle.dumps(load_rules(rules_dir)), cfg.own_domains,
-                         limits.seconds, limits.memory_mb, limits.address_space)
+                         WorkerLimits.of(cfg))
     except (BotError, OSError, ValueError):
         return None

@@ -27,7 +27,7 @@ import traceback
 from collections import deque
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from bot.errors import WorkerStartError
 from bot.intake.ahead import HeadStart, ReadAhead, read_ahead
@@ -36,6 +36,9 @@ from bot.message.model import InboundMessage
 from bot.rules.decide import Intake
 from bot.rules.model import Ruleset
 from bot.startup import uncollected
+
+if TYPE_CHECKING:
+    from bot.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +65,10 @@ class WorkerLimits:
 
     seconds: float = 60.0
     memory_mb: int = 1024
+
+    @classmethod
+    def of(cls, cfg: Config) -> WorkerLimits:
+        return cls(cfg.mail_seconds, cfg.mail_memory_mb)
 
     @property
     def address_space(self) -> int:
@@ -450,8 +457,9 @@ def rss_tree(pid: int) -> int:
 
 def serve(conn: Connection, parent: int, task: Task) -> None:
     """The worker's loop: its address-space limit arrives first (for the early reader, after a
-    head start: bot.intake.ahead), then the rules once per change, then mails, read one at a time. A thread takes them off the pipe as they come, so that the
-    parent never waits to hand over a mail while this one reads another. The limit comes by the
+    head start: bot.intake.ahead), then the rules once per change, then mails, read one at a
+    time. A thread takes them off the pipe as they come, so that the parent never waits to hand
+    over a mail while this one reads another. The limit comes by the
     pipe, not with the start, because a reader started early (bot.intake.early) learns it only
     when the sandbox of the configuration takes it over."""
     _watch_parent(parent)
@@ -472,10 +480,7 @@ def serve(conn: Connection, parent: int, task: Task) -> None:
         address_space = first
     except (EOFError, OSError):  # the parent closed it unused
         return
-    try:
-        resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
-    except (ValueError, OSError):  # a lower hard limit already: keep it
-        pass
+    limit_address_space(address_space)
     conn.send(_READY)  # the imports that spawning costs are done: mails may be timed from now
     inbox: queue.SimpleQueue = queue.SimpleQueue()
     threading.Thread(target=_take, args=(conn, inbox), name="mail-inbox", daemon=True).start()
@@ -499,6 +504,13 @@ def serve(conn: Connection, parent: int, task: Task) -> None:
         except Exception:  # noqa: BLE001 - a bug in a reader is this mail's error, not the worker's
             result = Analysis(None, parse_error=traceback.format_exc())
         conn.send((time.monotonic(), sendable(result, raw)))  # when it was done: the next mail's clock
+
+
+def limit_address_space(limit: int) -> None:
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (ValueError, OSError):  # a lower hard limit already: keep it
+        pass
 
 
 def _take(conn: Connection, inbox: queue.SimpleQueue) -> None:

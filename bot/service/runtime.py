@@ -79,7 +79,7 @@ def open_runtime(opts: Options, with_transport: bool = True, daemon: bool = Fals
 def open_sandbox(cfg: Config, workers: int, early: EarlyReader | None = None) -> Sandbox:
     """The worker processes that read mail under the per-mail limits (started on first use; the
     first is `early` when the command line started one)."""
-    return Sandbox(workers, WorkerLimits(cfg.mail_seconds, cfg.mail_memory_mb), early=early)
+    return Sandbox(workers, WorkerLimits.of(cfg), early=early)
 
 
 def open_transport(cfg: Config) -> Transport:
