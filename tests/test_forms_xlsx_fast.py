@@ -18,7 +18,7 @@ from openpyxl.cell.text import InlineFont
 
 from bot.errors import FormUnreadable
 from bot.forms.budget import FormBudget
-from bot.forms.xlsx import FAST_ROWS, MAX_COLUMNS, _streamed_grids, fast_values, sheet_grids
+from bot.forms.xlsx import FAST_ROWS, MAX_COLUMNS, _streamed_grids, column_number, fast_values, sheet_grids
 from tests.support.bombs import shared_string_bomb, xlsx_package
 
 FORMS = Path(__file__).parent / "data" / "forms"
@@ -191,6 +191,22 @@ def test_shared_strings_kept_elsewhere_go_to_openpyxl(keep_stale):
     assert fast_values(data, ROWS) is None
     fast_grids, streamed, _fast = both(data)
     assert fast_grids == streamed and fast_grids[0][1] == ["", "企业名称", "乌海市某某公司"]
+
+
+def test_column_numbers_are_openpyxls_for_every_column_of_a_sheet():
+    from openpyxl.utils import column_index_from_string, get_column_letter
+
+    for number in range(1, 16385):  # A to XFD
+        letters = get_column_letter(number)
+        assert column_number(letters.encode()) == column_index_from_string(letters) == number
+        assert column_number(letters.lower().encode()) == number
+    assert column_number(b"ZZZ") > MAX_COLUMNS  # past XFD: openpyxl refuses it, and so does calamine's check
+
+
+@pytest.mark.parametrize("ref, fast", [("bl1", True), ("bm1", False), ("BL1", True), ("ZZZ1", False)])
+def test_a_cells_column_is_read_in_either_case_by_calamines_check(ref, fast):
+    data = xlsx_package(f'<row r="1"><c r="{ref}" t="inlineStr"><is><t>企业名称</t></is></c></row>')
+    assert (fast_values(data, ROWS) is not None) is fast
 
 
 def test_a_prefixed_attribute_named_r_does_not_hide_a_cell_far_away():

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from bot.intake.prefetch import Sandbox
 from bot.rules.loader import load_rules
+from bot.samples import registration_mail
 from tests.support.worker_modules import analyse_listing_modules
 
 REPO = Path(__file__).resolve().parents[1]
@@ -48,28 +49,47 @@ def test_a_ready_worker_holds_the_usual_readers_and_nothing_of_the_rest():
     finally:
         box.close()
     modules = set(got.parse_error.splitlines())
-    assert "bot.intake.prefetch" in modules and "openpyxl" in modules  # preloaded: most forms are .xlsx
+    assert "bot.intake.prefetch" in modules and "python_calamine" in modules  # preloaded: most forms are .xlsx
+    assert "openpyxl" not in modules  # only for the workbooks calamine leaves to it, on first use
     assert {"bot.intake.reading", "mailparser", "bot.forms.formats"} <= modules
     assert _top(modules, RARE_READERS | NOT_IN_A_WORKER | NOT_FOR_READING) == set()
 
 
-def test_numpy_and_pil_import_as_usual_after_the_preload_and_openpyxl_still_reads():
-    """The preload hides numpy and PIL from openpyxl only while it imports: afterwards both import,
-    and the workbook calamine leaves to openpyxl (a credit code typed as a number) reads in full."""
-    form = FORMS / "x11_numbers_and_date_cells.xlsx"
+def test_openpyxl_loads_for_the_first_workbook_calamine_leaves_to_it_without_numpy_and_pil():
+    """A form calamine reads loads no openpyxl. The first workbook left to openpyxl (a credit code
+    typed as a number) loads it and reads in full, with numpy and PIL hidden from it while it
+    imports; afterwards both import as usual (the OCR needs them)."""
     code = ("import sys\n"
             "from bot.forms.budget import FormBudget\n"
             "from bot.forms.formats import preload_usual_readers, read_values\n"
             "preload_usual_readers()\n"
-            "print(sorted({'numpy', 'PIL'} & set(sys.modules)))\n"
+            "def read(name):\n"
+            f"    raw = read_values(open({str(FORMS)!r} + '/' + name, 'rb').read(), FormBudget())\n"
+            "    return raw.via, any('911503037011894523' in str(v) for v in raw.values.values())\n"
+            "def loaded():\n"
+            "    return sorted({'openpyxl', 'numpy', 'PIL'} & set(sys.modules))\n"
+            "print(read('x01_canonical_two_col.xlsx')[0], loaded())\n"
+            "print(*read('x11_numbers_and_date_cells.xlsx'), loaded())\n"
             "import numpy, PIL.Image\n"
-            "print(numpy.zeros(2).sum(), PIL.Image.new('L', (2, 2)).size)\n"
-            f"raw = read_values(open({str(form)!r}, 'rb').read(), FormBudget())\n"
-            "print(raw.via, any('911503037011894523' in str(v) for v in raw.values.values()))\n")
+            "print(numpy.zeros(2).sum(), PIL.Image.new('L', (2, 2)).size)\n")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True,
                           text=True, timeout=120, check=True)
-    assert done.stdout.splitlines() == ["[]", "0.0 (2, 2)", "xlsx True"]
+    assert done.stdout.splitlines() == ["xlsx []", "xlsx True ['openpyxl']", "0.0 (2, 2)"]
+
+
+def test_a_worker_under_its_memory_limit_loads_openpyxl_when_a_workbook_needs_it():
+    """Loaded after the worker's address-space limit is set: the workbook still reads in full."""
+    form = (FORMS / "x11_numbers_and_date_cells.xlsx").read_bytes()
+    raw = registration_mail(sender="qiye@corp.example", to="intake@bot.rb.test",
+                            attachments=[("登记表.xlsx", form)])
+    box = Sandbox(1)
+    try:
+        got = box.submit(raw, load_rules(REPO / "rules"), ("bot.rb.test",)).result()
+    finally:
+        box.close()
+    intake, _attachment = got.intake
+    assert intake.form is not None and intake.form.credit_code == "911503037011894523"
 
 
 def test_the_command_line_imports_no_form_reading_library():

@@ -38,8 +38,9 @@ def checked_ledger(data: bytes) -> bytes | None:
 
 
 def _looks_like_ledger(data: bytes) -> bool:
-    import openpyxl
+    from bot.forms.xlsx import openpyxl_module  # the workers' form reader; the intake's process asks rarely
 
+    openpyxl = openpyxl_module()  # on first use, without numpy and PIL
     checked = checked_ledger(data)
     if checked is None:
         return False

@@ -7,16 +7,14 @@ mail's FormBudget.
 
 The third-party libraries are imported where they are used, on first use: xlrd, olefile and py7zr
 only by a mail that needs them (5-90 ms and 0.1-6 MB each, once per worker), PDFium and the OCR
-model only in the child process. openpyxl is the exception: most forms are .xlsx, so the mail
-workers import it (and python-calamine, which reads the ordinary ones: bot.forms.xlsx) before they
-report ready (`preload_usual_readers`), and its ~0.2 s stays out of a mail's time limit. The
-process that runs the intake reads no form itself and imports none of them.
+model only in the child process. python-calamine is the exception: most forms are .xlsx and it
+reads the ordinary ones (bot.forms.xlsx), so the mail workers import it before they report ready
+(`preload_usual_readers`). openpyxl, which reads the workbooks calamine leaves alone, loads with the
+first of those (bot.forms.xlsx.openpyxl_module: ~0.1 s of a worker's start that most never need).
+The process that runs the intake reads no form itself and imports none of them.
 """
 
 from __future__ import annotations
-
-import sys
-from contextlib import contextmanager
 
 from bot.errors import FormUnreadable
 from bot.forms.archive import read_archive
@@ -34,31 +32,9 @@ from bot.forms.xlsx import read_xlsx
 
 
 def preload_usual_readers() -> None:
-    """Import what reading the usual formats needs, in a process about to read forms: .xlsx forms
-    need openpyxl; .docx and mail bodies need nothing more than this module.
-
-    openpyxl imports numpy and PIL whenever they are installed (the OCR needs them), only to accept
-    numpy numbers as cell values and to load pictures, neither of which a read-only reader does.
-    Importing it with both hidden keeps them out of a worker until a scan or photo needs them:
-    ~14 MB and ~0.05 s less per worker."""
-    with _hidden("numpy", "PIL"):
-        import openpyxl  # noqa: F401 - deferred to here: the intake's own process imports this module too
-    import python_calamine  # noqa: F401 - likewise
-
-
-@contextmanager
-def _hidden(*names: str):
-    """While inside, `import name` raises ImportError for each name not imported yet (a None entry
-    in sys.modules); afterwards they import as usual."""
-    hidden = [name for name in names if name not in sys.modules]
-    for name in hidden:
-        sys.modules[name] = None  # type: ignore[assignment]
-    try:
-        yield
-    finally:
-        for name in hidden:
-            if sys.modules.get(name, 0) is None:
-                del sys.modules[name]
+    """Import what reading the usual formats needs, in a process about to read forms: calamine for
+    .xlsx forms; .docx and mail bodies need nothing more than this module."""
+    import python_calamine  # noqa: F401 - deferred to here: the intake's own process imports this module too
 
 
 def read_values(data: bytes, budget: FormBudget, *, nested: bool = False) -> RawValues:

@@ -26,8 +26,10 @@ from __future__ import annotations
 import io
 import math
 import re
+import sys
 import warnings
 import zipfile
+from contextlib import contextmanager
 
 from bot.errors import FormUnreadable
 from bot.forms.budget import FormBudget, budget_for
@@ -74,13 +76,12 @@ def _streamed_grids(stored: bytes, max_rows: int, budget: FormBudget) -> list[Gr
 
 
 def _load(stored: bytes):
-    from openpyxl import load_workbook  # deferred: openpyxl takes ~100 ms to import
-
+    openpyxl = openpyxl_module()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "Data Validation extension not supported" and the like
-            return load_workbook(io.BytesIO(stored), read_only=True, data_only=True,
-                                 keep_links=False, keep_vba=False)
+            return openpyxl.load_workbook(io.BytesIO(stored), read_only=True, data_only=True,
+                                          keep_links=False, keep_vba=False)
     except Exception:  # openpyxl raises anything from KeyError to its own InvalidFileException
         raise FormUnreadable("corrupt", CORRUPT_DETAIL) from None
 
@@ -190,10 +191,42 @@ def _small_extent(xml: bytes) -> bool:
     refs = _CELL_REF.findall(xml)
     if len(refs) != len(_CELL.findall(xml)) or _ERROR_CELL.search(xml):
         return False
-    from openpyxl.utils import column_index_from_string  # preloaded with openpyxl in the workers
+    return all(int(row) <= FAST_ROWS and column_number(letters) <= MAX_COLUMNS for letters, row in refs)
 
-    return all(int(row) <= FAST_ROWS and column_index_from_string(letters.decode()) <= MAX_COLUMNS
-               for letters, row in refs)
+
+def column_number(letters: bytes) -> int:
+    """A column's number from its letters, either case (A is 1, Z 26, AA 27): what openpyxl's
+    column_index_from_string gives for A to XFD, without importing openpyxl for it."""
+    number = 0
+    for letter in letters.upper():
+        number = number * 26 + letter - 64
+    return number
+
+
+def openpyxl_module():
+    """openpyxl, imported on first use: calamine reads the usual forms, so most workers never need
+    it (~0.1 s of a worker's start). While it imports, numpy and PIL are hidden from it: it would
+    load them only to accept numpy numbers as cell values and to load pictures, neither of which a
+    read-only reader does (~14 MB less in a worker). Afterwards both import as usual (the OCR
+    needs them)."""
+    with _hidden("numpy", "PIL"):
+        import openpyxl  # deferred: see above
+    return openpyxl
+
+
+@contextmanager
+def _hidden(*names: str):
+    """While inside, `import name` raises ImportError for each name not imported yet (a None entry
+    in sys.modules); afterwards they import as usual."""
+    hidden = [name for name in names if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        for name in hidden:
+            if sys.modules.get(name, 0) is None:
+                del sys.modules[name]
 
 
 def _calamine_sheets(stored: bytes, max_rows: int) -> list[list[list]]:

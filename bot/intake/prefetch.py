@@ -466,6 +466,7 @@ def serve(conn: Connection, parent: int, task: Task) -> None:
     # Before the address-space limit: a native library reserves address space as it loads (numpy,
     # which openpyxl loaded before it was imported without it, took +126 MB here for its BLAS
     # threads, one per core), and a preload must not fail under the limit on a machine with many cores.
+    # openpyxl itself loads later, for the first workbook calamine leaves to it, with numpy hidden.
     with uncollected():
         from bot.forms.formats import preload_usual_readers  # start-up: the readers, in a worker only
 
