@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from functools import lru_cache
 
 import phonenumbers
 
@@ -41,6 +42,7 @@ def validate(form: Form, districts: tuple[str, ...] = ()) -> list[Reason]:
     return reasons
 
 
+@lru_cache(maxsize=4096)  # ~0.1 ms a number; an enterprise writes the same one in every form it sends
 def phone_problem(phone: str) -> str | None:
     try:
         number = phonenumbers.parse(phone, "CN")

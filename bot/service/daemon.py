@@ -121,10 +121,10 @@ def _split_copies(rt: Runtime, items: list) -> tuple[list, list]:
     """(our own copies of mail we sent, the rest), from the headers: a copy confirms its delivery
     and is filed, not answered (the outbox row holds the same bytes, so it is not archived again).
     One query for the batch."""
-    marked = {}
+    marked, address = {}, rt.sender.address
     for item in items:
         try:
-            message_id = copy_message_id(item.raw, rt.sender.address)
+            message_id = copy_message_id(item.raw, address)
         except Exception:  # noqa: BLE001 - a header we cannot read: the pipeline handles the mail
             log.exception("SENT-COPY check failed for %s; processing it as inbound mail", item.key)
             continue
