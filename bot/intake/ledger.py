@@ -158,9 +158,14 @@ def record_error(rt: Runtime, row_id: int, exc: Exception, counted: bool) -> str
 
 
 def _known_rows(db: Session, arrivals: list[Arrival]) -> list[InboundMail]:
-    """The rows of the chunk's mails, found by mailbox key or Message-ID, in one query."""
-    keys = [and_(InboundMail.mailbox == a.item.mailbox, InboundMail.uidvalidity == a.item.uidvalidity,
-                 InboundMail.uid == a.item.uid) for a in arrivals]
+    """The rows of the chunk's mails, found by mailbox key or Message-ID, in one query. A chunk's
+    mails share their folder: the UIDs of each go in one IN list, so that the statement has the
+    same shape from chunk to chunk (compiled once) rather than three terms per mail."""
+    places: dict[tuple[str, int], list[int]] = {}
+    for a in arrivals:
+        places.setdefault((a.item.mailbox, a.item.uidvalidity), []).append(a.item.uid)
+    keys = [and_(InboundMail.mailbox == mailbox, InboundMail.uidvalidity == validity, InboundMail.uid.in_(uids))
+            for (mailbox, validity), uids in places.items()]
     mids = [message_id(a.msg, a.digest_hex) for a in arrivals]
     return list(db.exec(select(InboundMail).where(or_(*keys, InboundMail.message_id.in_(mids)))))
 
