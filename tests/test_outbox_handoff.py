@@ -207,6 +207,29 @@ def test_a_closed_hand_over_has_no_room_and_wakes_who_waits():
     assert time.monotonic() - started < 2
 
 
+def test_a_sender_takes_the_small_hand_overs_queued_behind_its_first_while_they_fit_in_a_batch():
+    """Each intake transaction hands over a few rows; each batch a sender takes costs the intake a
+    turn at SQLite's lock (BATCH_MARK). Batches join in order, never past the batch size, never
+    across a wake-up."""
+    handoff = Handoff(batch=5)
+    made = rows(7)  # each with its own Message-ID
+    first, second, third, fourth = made[0:2], made[2:4], made[4:6], made[6:7]
+    for part in (first, second, third):
+        handoff.put(part)
+    def ids(batch):
+        return [row.message_id for row in batch]
+
+    assert ids(handoff.take(timeout=0)) == ids(first + second)  # the third would make 6
+    handoff.wake(1)
+    handoff.put(fourth)
+    assert ids(handoff.take(timeout=0)) == ids(third)  # the wake-up behind it is not joined
+    assert handoff.take(timeout=0) is None
+    assert ids(handoff.take(timeout=0)) == ids(fourth)
+    assert handoff.empty() and handoff.take(timeout=0) == []
+    handoff.put(rows(12))  # one large hand-over is still cut into batches
+    assert [len(handoff.take(timeout=0)) for _ in range(3)] == [5, 5, 2]
+
+
 def test_leftovers_make_room_again():
     handoff = Handoff(batch=3, room=3)
     handoff.put(rows(5))
