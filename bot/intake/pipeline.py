@@ -415,6 +415,7 @@ def _verdict(rt: Runtime, db: Session, msg: InboundMessage, analysis: Analysis):
     form = intake.form
     read_codes(db, [])  # same_code() keeps what it reads for record() and the chunk's next mails
     sessions = tuple(s.id for s in rt.ruleset.sessions)  # counted together, once per transaction
+    with_code = same_code(db, form.credit_code if form else None)  # deciding writes nothing
     verdict = decide(intake, rt.ruleset, rt.today(), lambda sid: seats_in_transaction(
-        db, sid, msg.from_addr, same_code(db, form.credit_code if form else None), sessions))
+        db, sid, msg.from_addr, with_code, sessions))
     return verdict, source

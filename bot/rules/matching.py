@@ -35,9 +35,8 @@ def match_session(field_id: str, rules: Ruleset, today: date,
         return Match(Rule.MATCH_CURRENT, current)
     ahead = sorted((s for s in rules.sessions if s.date > today and field_id in s.fields),
                    key=lambda s: (s.date, s.id))
-    candidates = [s for s in ahead
-                  if s.registration_closes >= today and not full(s) and s is not current]
-    target = candidates[0] if candidates else None
+    target = next((s for s in ahead  # the first that has room: later ones are not counted
+                   if s.registration_closes >= today and s is not current and not full(s)), None)
     if current and field_id in current.fields:
         return Match(Rule.SESSION_FULL, target)
     if not ahead:
