@@ -6,15 +6,16 @@ from __future__ import annotations
 import base64
 import email.policy
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 from email.header import decode_header, make_header
-from email.utils import getaddresses
+from email.utils import format_datetime, getaddresses
 
 import pytest
 
 from bot.message.encode import (
     MAX_LINE,
+    _make_mixed,
     add_attachment,
     encoded_words,
     flatten,
@@ -22,7 +23,7 @@ from bot.message.encode import (
     set_text,
     set_text_body,
 )
-from bot.outbox.compose import Draft, OutgoingAttachment, build_mime
+from bot.outbox.compose import Draft, OutgoingAttachment, build_mime, date_header
 from bot.message.parse import parse_message
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -180,6 +181,14 @@ def test_build_mime_reads_back_whole():
     assert all(len(line) <= MAX_LINE for line in head.split(b"\n"))
 
 
+def test_the_date_header_is_the_email_packages_in_the_zone_given():
+    """Formatted once per second; the same instant in another zone keeps its own zone."""
+    utc = datetime(2026, 12, 1, 8, 30, 15, 999_999, tzinfo=timezone.utc)
+    for now in (utc, utc.astimezone(timezone(timedelta(hours=8))), utc, utc.replace(microsecond=1)):
+        assert date_header(now) == format_datetime(now)
+    assert date_header(utc.astimezone(timezone(timedelta(hours=8)))).endswith("16:30:15 +0800")
+
+
 # -- flatten: the bytes of the email package's generator, without its header parsing ---------------
 
 def built(attachments: list[tuple[str, bytes]], subject: str = "回复：【报名】乌海镕喆新材料科技有限公司",
@@ -220,6 +229,23 @@ def test_flatten_writes_what_the_generator_writes(make):
     expected = make()
     assert [part.get_payload(decode=True) for part in reread.walk() if not part.is_multipart()] == \
         [part.get_payload(decode=True) for part in expected.walk() if not part.is_multipart()]
+
+
+@pytest.mark.parametrize("body", ["尊敬的企业：\n\n您好！😀\n", ""])
+def test_a_text_message_turns_mixed_as_the_email_package_turns_it(body):
+    """add_attachment moves the body into a first part itself, without make_mixed's header parsing:
+    the same headers, parts and bytes as make_mixed gives."""
+    ours, theirs = built([], body=body), built([], body=body)
+    _make_mixed(ours)
+    theirs.make_mixed()
+    for msg in (ours, theirs):
+        msg.set_boundary("=====b=====")
+
+    def shape(msg):
+        return [[(name, str(value)) for name, value in part.raw_items()] for part in msg.walk()]
+
+    assert shape(ours) == shape(theirs)
+    assert ours.as_bytes() == theirs.as_bytes()
 
 
 def test_flatten_leaves_other_shapes_to_the_generator():

@@ -142,11 +142,29 @@ def add_attachment(msg: EmailMessage, data: bytes, filename: str, mimetype: str)
 
 
 def _make_mixed(msg: EmailMessage) -> None:
-    if msg.get_content_type() == "multipart/mixed":
+    if msg.is_multipart():
+        if msg.get_content_type() != "multipart/mixed":
+            msg.make_mixed()
         return
-    if not msg.is_multipart() and msg.get_payload() and "Content-Type" not in msg:
+    if msg.get_payload() and "Content-Type" not in msg:
         msg["Content-Type"] = 'text/plain; charset="utf-8"'  # keep a bare body as the first part
-    msg.make_mixed()
+    _single_to_mixed(msg)
+
+
+def _single_to_mixed(msg: EmailMessage) -> None:
+    """What msg.make_mixed() does to a message that is not multipart: its Content-* headers and
+    body move into a first part, and it becomes multipart/mixed. make_mixed asks for the content
+    type first and parses the new Content-Type through the policy (~0.4 ms of composing a
+    referral); the type is known here, and the value is written as the bare type it stores."""
+    content = [(name, value) for name, value in msg._headers if name.lower().startswith("content-")]
+    if content:
+        part = type(msg)(policy=msg.policy)
+        part._headers, part._payload = content, msg._payload
+        msg._payload = [part]
+    else:
+        msg._payload = []
+    msg._headers = [(name, value) for name, value in msg._headers if not name.lower().startswith("content-")]
+    msg.set_raw("Content-Type", "multipart/mixed")
 
 
 # -- writing the message out ------------------------------------------------------------------------

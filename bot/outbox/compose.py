@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
+from functools import lru_cache
 from pathlib import Path
 
 import jinja2
@@ -94,7 +95,7 @@ def build_mime(draft: Draft, *, message_id: str, mail_from: str, from_name: str,
     tag = case_tag(draft.case_number)
     subject = header_text(draft.subject)[:900]
     set_text(msg, "Subject", f"{subject} {tag}".strip() if tag and tag not in subject else subject)
-    msg.set_raw("Date", format_datetime(now))
+    msg.set_raw("Date", date_header(now))
     msg.set_raw("Message-ID", f"<{message_id}>")
     in_reply_to = _message_id(draft.in_reply_to)
     if in_reply_to:
@@ -110,6 +111,18 @@ def build_mime(draft: Draft, *, message_id: str, mail_from: str, from_name: str,
     for att in draft.attachments:
         _attach(msg, att)
     return flatten(msg)
+
+
+def date_header(now: datetime) -> str:
+    """The Date header's value: whole seconds, so a chunk's answers share one formatting."""
+    return _date_of(now.replace(microsecond=0), now.utcoffset())
+
+
+@lru_cache(maxsize=4)
+def _date_of(second: datetime, offset) -> str:
+    # The offset is part of the key: equal instants in two zones are equal datetimes, and the
+    # header names the zone.
+    return format_datetime(second)
 
 
 def _message_id(value: str) -> str:
