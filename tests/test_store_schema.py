@@ -56,3 +56,26 @@ def test_a_database_behind_the_head_is_migrated(tmp_path):
     with engine.connect() as conn:
         names = {row[1] for row in conn.execute(text("PRAGMA index_list('inbound_mail')"))}
     assert "ix_inbound_mail_sender_received" in names
+
+
+def test_postgresql_keeps_an_outgoing_mails_bytes_uncompressed_and_a_downgrade_compresses_them(pg_url):
+    """The outbox's mail bytes, mostly base64, are stored out of line as they are: PostgreSQL's
+    compression hardly shrinks them and costs its server CPU for every answer (0006)."""
+    from alembic import command
+
+    from bot.store.db import _alembic_config
+
+    def storage(engine) -> str:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT attstorage FROM pg_attribute WHERE attrelid = 'outbox'::regclass "
+                                     "AND attname = 'raw'")).scalar_one()
+
+    engine = open_database(pg_url)
+    assert current_revision(engine) == SCHEMA_HEAD and storage(engine) == "e"  # EXTERNAL
+    cfg = _alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0005_sender_index")
+    assert storage(engine) == "x"  # EXTENDED, PostgreSQL's default for bytea
+    migrate(engine)
+    assert storage(engine) == "e"
