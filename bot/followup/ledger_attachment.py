@@ -38,7 +38,7 @@ def checked_ledger(data: bytes) -> bytes | None:
 
 
 def _looks_like_ledger(data: bytes) -> bool:
-    from bot.forms.xlsx import openpyxl_module  # the workers' form reader; the intake's process asks rarely
+    from bot.forms.xlsx import openpyxl_module  # start-up: the workers' reader, here only for an admin's workbook
 
     openpyxl = openpyxl_module()  # on first use, without numpy and PIL
     checked = checked_ledger(data)
