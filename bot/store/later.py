@@ -6,7 +6,7 @@ chunk nothing reads them back (a case's history, a mail not yet sent), so the ch
 (`hold`) and adds them all just before it commits (`add_held`): one INSERT per table on
 PostgreSQL, and on SQLite for the tables that have a sentinel column (bot.store.models.SENTINEL).
 Case events have none, and the ORM would send SQLite an INSERT per event to learn each one's id;
-nobody reads those ids, so they go in as one executemany. Code that adds such rows calls `add`
+nobody reads those ids, so they go in as one INSERT. Code that adds such rows calls `add`
 (`add_event` for a case event), which adds at once where nothing is held.
 
 A held event names its case by the object, not the id: a new case of the chunk need not be
@@ -66,10 +66,14 @@ def add_held(db: Session) -> None:
     if events:
         if any(case.id is None for _, case in events):
             db.flush()
-        db.execute(_EVENTS, [{**{key: getattr(event, key) for key in _EVENT_KEYS}, "case_id": case.id}
-                             for event, case in events])
+        values = [{**{key: getattr(event, key) for key in _EVENT_KEYS}, "case_id": case.id}
+                  for event, case in events]
+        for start in range(0, len(values), _EVENTS_AT_ONCE):
+            db.execute(insert(CaseEvent.__table__).values(values[start:start + _EVENTS_AT_ONCE]))
     db.add_all([row for row in rows if not isinstance(row, tuple)])
 
 
-_EVENTS = insert(CaseEvent.__table__)  # Core: one executemany, no ids asked back
+# One INSERT with a row of VALUES per event, no ids asked back. An executemany was one statement
+# run per event: ~35 µs each of PostgreSQL's CPU, against one statement for the transaction's events.
+_EVENTS_AT_ONCE = 500  # rows per INSERT: 2,000 parameters, far below SQLite's limit
 _EVENT_KEYS = [column.key for column in CaseEvent.__table__.columns if not column.primary_key]
