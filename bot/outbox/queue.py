@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, func, or_, update
+from sqlalchemy import bindparam, case, func, or_, update
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, select
 
@@ -480,8 +480,14 @@ def unconfirmed(engine: Engine) -> int:
 # once). The margin covers the batch's sending; a mail whose dot comes later is marked again.
 BATCH_MARK = timedelta(seconds=3)
 
-_FINALIZING = update(Outbox.__table__).where(Outbox.__table__.c.id == bindparam("row_id")).values(
-    status=OutboxStatus.FINALIZING, next_attempt_at=bindparam("until"))  # built once: every mail sent
+# Built once: every mail sent. One statement for the whole batch, which is one transaction on the
+# autocommit connection (an executemany was a statement run and a commit per row); the first row
+# gets `until`, the rest `later`.
+_OUTBOX = Outbox.__table__
+_FINALIZING = update(_OUTBOX).where(_OUTBOX.c.id.in_(bindparam("row_ids", expanding=True))).values(
+    status=OutboxStatus.FINALIZING, next_attempt_at=case(
+        (_OUTBOX.c.id == bindparam("first"), bindparam("until", type_=_OUTBOX.c.next_attempt_at.type)),
+        else_=bindparam("later", type_=_OUTBOX.c.next_attempt_at.type)))
 
 
 def _send_one(engine: Engine, marks: Connection, transport, row: Outbox, now_fn, on_permanent,
@@ -502,7 +508,8 @@ def _send_one(engine: Engine, marks: Connection, transport, row: Outbox, now_fn,
         if grace is not None:
             batch += [(later_row, at + grace + BATCH_MARK) for later_row in following]
         with turns.turn(), marks.begin():  # no BEGIN or COMMIT is sent: marks is autocommit
-            marks.execute(_FINALIZING, [{"row_id": r.id, "until": until} for r, until in batch])
+            marks.execute(_FINALIZING, {"row_ids": [r.id for r, _until in batch], "first": row.id,
+                                        "until": batch[0][1], "later": batch[-1][1]})
         for marked, until in batch:
             marked.status, marked.next_attempt_at = OutboxStatus.FINALIZING, until
 
