@@ -42,7 +42,7 @@ def validate(form: Form, districts: tuple[str, ...] = ()) -> list[Reason]:
     return reasons
 
 
-@lru_cache(maxsize=4096)  # ~0.1 ms a number; an enterprise writes the same one in every form it sends
+@lru_cache(maxsize=4096)  # ~0.06 ms a number; an enterprise writes the same one in every form it sends
 def phone_problem(phone: str) -> str | None:
     try:
         number = phonenumbers.parse(phone, "CN")
