@@ -2,7 +2,7 @@ import pytest
 from stdnum.cn import uscc
 
 from bot.forms.model import Form
-from bot.forms.validate import credit_code_problem, uscc_check_char, validate
+from bot.forms.validate import _cached_phone_problem, credit_code_problem, phone_problem, uscc_check_char, validate
 
 DISTRICTS = ("海勃湾区", "乌达区", "海南区")
 
@@ -87,3 +87,14 @@ def test_every_problem_at_once_in_form_order():
                 contact_email="x@", signed_date="2024年2月30日")
     fields = [r.field for r in validate(form, DISTRICTS)]
     assert fields == ["credit_code", "district", "contact_phone", "contact_email", "signed_date"]
+
+
+def test_a_phone_number_is_checked_once_and_a_long_made_up_value_is_not_kept():
+    """Numbers repeat from form to form and are answered from memory; a value longer than any
+    phone number (a stranger can write 4,000 characters into the cell) is checked, never kept."""
+    _cached_phone_problem.cache_clear()
+    assert phone_problem("13800138000") is None and phone_problem("13800138000") is None
+    assert _cached_phone_problem.cache_info().hits == 1
+    long_value = "1380013800" + "号" * 3990
+    assert phone_problem(long_value) == phone_problem("1380013800")  # the same verdict: not a number
+    assert _cached_phone_problem.cache_info().currsize == 2  # the short one and the invalid short one
