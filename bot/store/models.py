@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from typing import Any
+
 from sqlalchemy import BigInteger, Column, Index, LargeBinary, Text, UniqueConstraint
+from sqlalchemy.orm.attributes import set_attribute
 from sqlmodel import Field, SQLModel
 
 # A unique value the bot sets before the INSERT (a Message-ID) is what lets SQLAlchemy send many new
@@ -13,8 +16,32 @@ from sqlmodel import Field, SQLModel
 # mail and every outgoing mail was an INSERT of its own. Not part of the schema.
 SENTINEL = {"insert_sentinel": True}
 
+_COLUMNS: dict[type, frozenset[str]] = {}  # a table class's column attributes (TableModel)
 
-class InboundMail(SQLModel, table=True):
+
+class TableModel(SQLModel):
+    """The base of the tables: a column is set the way SQLModel sets it, in one step instead of two.
+
+    SQLModel sets a column on a table object through SQLAlchemy (which records the change for the
+    flush and stores the value) and then again through pydantic's own `__setattr__`, which stores
+    the same value and notes the field as set. Here the second step is only the note: 0.5 µs a
+    set instead of 1.3. The intake sets ~100 columns a mail (making a case, its reply, the mail's
+    row and outcome), and making a row sets each of its columns: a case takes 34 µs instead of 56.
+    Anything that is not a column (a relationship, a private attribute) goes the usual way."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        cls = type(self)
+        columns = _COLUMNS.get(cls)
+        if columns is None:
+            columns = _COLUMNS[cls] = frozenset(column.key for column in cls.__table__.columns)
+        if name in columns:
+            set_attribute(self, name, value)
+            self.__pydantic_fields_set__.add(name)
+        else:
+            super().__setattr__(name, value)
+
+
+class InboundMail(TableModel, table=True):
     """The message ledger: one row per inbound mail, keyed by mailbox/UIDVALIDITY/UID and Message-ID."""
 
     __tablename__ = "inbound_mail"
@@ -43,7 +70,7 @@ class InboundMail(SQLModel, table=True):
     processed_at: datetime | None = None
 
 
-class Case(SQLModel, table=True):
+class Case(TableModel, table=True):
     __tablename__ = "case_record"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -76,7 +103,7 @@ class Case(SQLModel, table=True):
     updated_at: datetime
 
 
-class Assignment(SQLModel, table=True):
+class Assignment(TableModel, table=True):
     __table_args__ = (UniqueConstraint("case_id", "unit_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
@@ -91,7 +118,7 @@ class Assignment(SQLModel, table=True):
     closed: bool = Field(default=False, index=True)
 
 
-class UnitReport(SQLModel, table=True):
+class UnitReport(TableModel, table=True):
     __tablename__ = "unit_report"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -102,7 +129,7 @@ class UnitReport(SQLModel, table=True):
     summary: str = Field(default="", sa_column=Column(Text, default=""))
 
 
-class Review(SQLModel, table=True):
+class Review(TableModel, table=True):
     """Something the office decides before the bot acts: the answer to the enterprise made from a
     unit's 办理结果 (kind answer: draft -> sent), or a unit's 延期申请 (kind extension: pending ->
     approved | refused). `admin_message_id` is the mail that asked the admin, so a reply to it
@@ -123,7 +150,7 @@ class Review(SQLModel, table=True):
     decided_at: datetime | None = None
 
 
-class CaseEvent(SQLModel, table=True):
+class CaseEvent(TableModel, table=True):
     __tablename__ = "case_event"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -133,7 +160,7 @@ class CaseEvent(SQLModel, table=True):
     detail: str = Field(default="", sa_column=Column(Text, default=""))
 
 
-class Outbox(SQLModel, table=True):
+class Outbox(TableModel, table=True):
     """Mail waiting to be sent. The Message-ID is fixed at creation so a resend is recognisable."""
 
     __table_args__ = (Index("ix_outbox_recipients_created", "recipients", "created_at"),)
@@ -157,7 +184,7 @@ class Outbox(SQLModel, table=True):
     sent_at: datetime | None = None
 
 
-class ReminderLog(SQLModel, table=True):
+class ReminderLog(TableModel, table=True):
     """One row per reminder sent: the unique key makes a second send impossible, across restarts."""
 
     __tablename__ = "reminder_log"
@@ -167,12 +194,12 @@ class ReminderLog(SQLModel, table=True):
     sent_on: date
 
 
-class Counter(SQLModel, table=True):
+class Counter(TableModel, table=True):
     name: str = Field(primary_key=True, max_length=60)
     value: int = 0
 
 
-class Lease(SQLModel, table=True):
+class Lease(TableModel, table=True):
     """One fetcher per mailbox: the holder renews its lease; another daemon waits until it expires."""
 
     name: str = Field(primary_key=True, max_length=200)
@@ -180,7 +207,7 @@ class Lease(SQLModel, table=True):
     expires_at: datetime
 
 
-class MailboxStatus(SQLModel, table=True):
+class MailboxStatus(TableModel, table=True):
     """When a mailbox was last read, and by whom: what `status` shows. Unlike the lease it stays
     when the daemon stops, so "last fetch" is known after a crash too."""
 
@@ -192,7 +219,7 @@ class MailboxStatus(SQLModel, table=True):
     fetched: int = 0  # messages taken by that pass
 
 
-class Suppression(SQLModel, table=True):
+class Suppression(TableModel, table=True):
     """Addresses that bounced permanently get no automatic mail until `until`."""
 
     address: str = Field(primary_key=True, max_length=320)
@@ -200,7 +227,7 @@ class Suppression(SQLModel, table=True):
     reason: str = Field(default="", sa_column=Column(Text, default=""))
 
 
-class HeldAction(SQLModel, table=True):
+class HeldAction(TableModel, table=True):
     """An admin or unit action by mail that was not authenticated: applied only when its one-time
     code comes back from the registered address before it expires."""
 
@@ -218,7 +245,7 @@ class HeldAction(SQLModel, table=True):
     decided_at: datetime | None = None
 
 
-class TrustEvent(SQLModel, table=True):
+class TrustEvent(TableModel, table=True):
     """A refused, held or suspicious mail: the admin hears of each once, in the daily digest."""
 
     __tablename__ = "trust_event"
