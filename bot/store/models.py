@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-
+from functools import cache
 from typing import Any
 
 from sqlalchemy import BigInteger, Column, Index, LargeBinary, Text, UniqueConstraint
@@ -15,8 +15,6 @@ from sqlmodel import Field, SQLModel
 # column (SQLite does not promise RETURNING in the order of the VALUES). Without one, every new
 # mail and every outgoing mail was an INSERT of its own. Not part of the schema.
 SENTINEL = {"insert_sentinel": True}
-
-_COLUMNS: dict[type, frozenset[str]] = {}  # a table class's column attributes (TableModel)
 
 
 class TableModel(SQLModel):
@@ -30,15 +28,16 @@ class TableModel(SQLModel):
     Anything that is not a column (a relationship, a private attribute) goes the usual way."""
 
     def __setattr__(self, name: str, value: Any) -> None:
-        cls = type(self)
-        columns = _COLUMNS.get(cls)
-        if columns is None:
-            columns = _COLUMNS[cls] = frozenset(column.key for column in cls.__table__.columns)
-        if name in columns:
+        if name in _columns(type(self)):
             set_attribute(self, name, value)
             self.__pydantic_fields_set__.add(name)
         else:
             super().__setattr__(name, value)
+
+
+@cache
+def _columns(table: type) -> frozenset[str]:
+    return frozenset(column.key for column in table.__table__.columns)
 
 
 class InboundMail(TableModel, table=True):
