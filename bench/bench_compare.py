@@ -298,6 +298,10 @@ def parse_args(argv):
                     help="run everything on N of the CPUs this process may use (its affinity, which "
                          "the rig's Dovecot and SMTP server, a throwaway PostgreSQL and every system "
                          "inherit; an already running PostgreSQL is not pinned)")
+    ap.add_argument("--mail-store", default=None, metavar="DIR",
+                    help="put the mail server's Maildirs in a folder under DIR (e.g. /dev/shm, or a "
+                         "journaled file system) instead of the rig's temporary folder; the bot's own "
+                         "storage stays where it is. The table names the store's file system")
     args = ap.parse_args(argv)
     if args.cpus is not None and not 1 <= args.cpus <= len(os.sched_getaffinity(0)):
         ap.error(f"--cpus: 1 to {len(os.sched_getaffinity(0))} here")
@@ -352,7 +356,7 @@ def main(argv=None) -> int:
     work = Path(tempfile.mkdtemp(prefix="rb-bench-compare-"))
     OUT.mkdir(parents=True, exist_ok=True)
     rounds = []
-    with common.start_rig() as rig:
+    with common.start_rig(args.mail_store) as rig:
         b = setup(rig, args, work)
         try:
             for r in range(args.repeat):
@@ -393,7 +397,9 @@ def report(b: Bench, args, rounds: list[dict]) -> None:
     print_table("each round, msg/s (systems in rotated order; limits: mean of before and after)",
                 ["row", *(f"round {i}" for i in range(len(rounds))), "last round's run"],
                 round_rows(rounds, keys))
-    notes = [f"PostgreSQL: {b.pg_note}"] if "bot-postgres" in args.systems else []
+    notes = [common.store_line(b.rig)]
+    if "bot-postgres" in args.systems:
+        notes.append(f"PostgreSQL: {b.pg_note}")
     if b.peer_note:
         notes.append(f"{peer.PEER} skipped: {b.peer_note}")
     if args.server_connections is not None:

@@ -236,6 +236,10 @@ def main(argv=None) -> int:
                          "each way (round trip 2 x D), as a provider's server across the internet")
     ap.add_argument("--imap-delay-ms", type=float, default=0.0, metavar="D",
                     help="the same for the bot's IMAP connections")
+    ap.add_argument("--mail-store", default=None, metavar="DIR",
+                    help="put the mail server's Maildirs in a folder under DIR (e.g. /dev/shm, or a "
+                         "journaled file system) instead of the rig's temporary folder; the bot's own "
+                         "storage stays where it is. The table names the store's file system")
     args = ap.parse_args(argv)
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     senders = common.sender_addresses(30)
@@ -243,7 +247,7 @@ def main(argv=None) -> int:
     mails = [raw for _s, raw in mix.mails(args.n, "split")]
     work = Path(tempfile.mkdtemp(prefix="rb-bench-split-"))
     runs = []
-    with common.start_rig() as rig, contextlib.ExitStack() as stack:
+    with common.start_rig(args.mail_store) as rig, contextlib.ExitStack() as stack:
         common.prepare(rig, senders)
         proxy_port = delayed(stack, rig, "SMTP", rig.smtp_port, args.smtp_delay_ms)
         imap_proxy_port = delayed(stack, rig, "IMAP", rig.imap_port, args.imap_delay_ms)
@@ -256,6 +260,7 @@ def main(argv=None) -> int:
     delay = "".join(f"; the bot's {name} {2 * ms:g} ms round trip away"
                     for name, ms in (("SMTP", args.smtp_delay_ms), ("IMAP", args.imap_delay_ms)) if ms)
     print(f"\nbench_split: {mix.describe(n)}, `run --once` on SQLite{delay}")
+    print(common.store_line(rig))
     print_table("each run (per mail: ms of CPU)", ["mode", "s", "msg/s", "client CPU", "machine CPU", "summary"],
                 [[r["mode"], f"{r['seconds']:.2f}", f"{n / r['seconds']:.1f}", f"{r['cpu'] / n * 1000:.1f}",
                   f"{r['busy'] / n * 1000:.1f}", r["summary"]] for r in runs])

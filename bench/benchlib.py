@@ -17,8 +17,10 @@ import os
 import platform
 import random
 import resource
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -402,10 +404,55 @@ def postgres_label(server) -> str:
     return "PostgreSQL " + ("(existing :5432)" if server.external else "(throwaway cluster, fsync off)")
 
 
-def start_rig():
+def start_rig(store: str | None = None):
+    """The rig; `store` a folder on another file system for the mail server's Maildirs (and the
+    rig's other files), else the rig's own temporary folder. See store_line."""
     from tests.rig.fixtures import MailRig
 
-    return MailRig()
+    if store is None:
+        return MailRig()
+    root = Path(tempfile.mkdtemp(prefix="rb-rig-", dir=store))
+    os.chmod(root, 0o755)  # the mail user must traverse it
+    return _RigIn(MailRig(root / "mail"), root)
+
+
+class _RigIn:
+    """A rig in a folder of our own, removed after the rig has stopped."""
+
+    def __init__(self, rig, root: Path):
+        self.rig, self.root = rig, root
+
+    def __enter__(self):
+        return self.rig.__enter__()
+
+    def __exit__(self, *exc):
+        try:
+            return self.rig.__exit__(*exc)
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+
+def file_system(path: Path) -> str:
+    """The file system `path` is on, as its type and, for ext4, whether it keeps a journal: on ext4
+    without one, a new file's inode skips every inode freed in the last minute, and each delivery
+    into a Maildir frees one (Dovecot's lock of the UID list)."""
+    best, fstype, source = "", "?", ""
+    with contextlib.suppress(OSError):
+        real = os.path.realpath(path)
+        for line in Path("/proc/self/mountinfo").read_text().splitlines():
+            left, _, right = line.partition(" - ")
+            point = left.split()[4]
+            if (real == point or real.startswith(point.rstrip("/") + "/")) and len(point) >= len(best):
+                best, (fstype, source) = point, right.split()[:2]
+    if fstype != "ext4":
+        return f"{fstype} at {best or '?'}"
+    device = os.path.basename(source)
+    journal = any(Path("/proc/fs/jbd2").glob(f"{device}-*"))
+    return f"ext4 {'with' if journal else 'without'} a journal ({source} at {best})"
+
+
+def store_line(rig) -> str:
+    return f"the mail server's store: {rig.root} on {file_system(rig.root)}"
 
 
 # =====================================================================================================
