@@ -409,27 +409,19 @@ def start_rig(store: str | None = None):
     rig's other files), else the rig's own temporary folder. See store_line."""
     from tests.rig.fixtures import MailRig
 
-    if store is None:
-        return MailRig()
+    return MailRig() if store is None else _rig_in(MailRig, Path(store))
+
+
+@contextlib.contextmanager
+def _rig_in(rig_class, store: Path):
+    """A rig in a folder of our own under `store`, removed after the rig has stopped."""
     root = Path(tempfile.mkdtemp(prefix="rb-rig-", dir=store))
     os.chmod(root, 0o755)  # the mail user must traverse it
-    return _RigIn(MailRig(root / "mail"), root)
-
-
-class _RigIn:
-    """A rig in a folder of our own, removed after the rig has stopped."""
-
-    def __init__(self, rig, root: Path):
-        self.rig, self.root = rig, root
-
-    def __enter__(self):
-        return self.rig.__enter__()
-
-    def __exit__(self, *exc):
-        try:
-            return self.rig.__exit__(*exc)
-        finally:
-            shutil.rmtree(self.root, ignore_errors=True)
+    try:
+        with rig_class(root / "mail") as rig:
+            yield rig
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def file_system(path: Path) -> str:
