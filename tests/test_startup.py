@@ -49,8 +49,8 @@ def test_a_collector_that_was_off_stays_off():
 
 
 def test_the_command_line_runs_its_command_with_the_collector_on():
-    code = ("import gc, sys\nsys.argv = ['reception-bot', '--version']\nfrom bot.__main__ import main\n"
-            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+    code = ("import gc, sys\nsys.argv = ['reception-bot', '--version']\nfrom bot.__main__ import command_line\n"
+            "try:\n    command_line()\nexcept SystemExit:\n    pass\n"
             "print(gc.isenabled(), gc.get_freeze_count() > 10000, gc.get_threshold()[0])")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True,
@@ -71,8 +71,8 @@ def test_a_reading_worker_reads_with_the_collector_on_and_its_imports_frozen():
 
 
 def test_version_and_help_import_no_command_body_nor_the_database_layer():
-    code = ("import sys\nsys.argv = ['reception-bot', '{arg}']\nfrom bot.__main__ import main\n"
-            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+    code = ("import sys\nsys.argv = ['reception-bot', '{arg}']\nfrom bot.__main__ import command_line\n"
+            "try:\n    command_line()\nexcept SystemExit:\n    pass\n"
             "print(sorted(m for m in sys.modules if m.startswith(('bot.commands.', 'sqlalchemy', 'bot.store'))))")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
     for arg in ("--version", "--help"):
@@ -80,3 +80,65 @@ def test_version_and_help_import_no_command_body_nor_the_database_layer():
                               capture_output=True, text=True, timeout=60, check=True)
         assert "reception-bot" in done.stdout
         assert done.stdout.splitlines()[-1] == "[]", arg
+
+
+def _python(code: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+    return subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=60)
+
+
+def test_leave_ends_the_process_as_python_would(tmp_path):
+    """What the interpreter's exit does and a command's end relies on is done: the exit handlers,
+    the unreachable finalised (a SQLite connection in a reference cycle closes: its -wal goes),
+    the streams flushed; and the status is sys.exit's."""
+    code = """
+import atexit, sqlite3, sys
+from bot.startup import leave
+atexit.register(lambda: print("handler ran", file=sys.stderr))
+class Holder:
+    def __init__(self):
+        self.me = self
+        self.db = sqlite3.connect("x.db")
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("CREATE TABLE t (a)")
+        self.db.commit()
+Holder()
+print("no newline", end="")
+leave({code})
+"""
+    for given, status in (("None", 0), ("3", 3), ("'错误：配置有误'", 1)):
+        done = _python(code.format(code=given), tmp_path)
+        assert done.returncode == status, done.stderr
+        assert done.stdout == "no newline"
+        assert "handler ran" in done.stderr
+        assert (tmp_path / "x.db").exists() and not (tmp_path / "x.db-wal").exists()
+        (tmp_path / "x.db").unlink()
+    assert "错误：配置有误" in done.stderr
+
+
+def test_leave_waits_for_a_thread_that_is_not_a_daemon(tmp_path):
+    code = """
+import threading, time
+from bot.startup import leave
+def late():
+    time.sleep(0.3)
+    print("thread done", flush=True)
+threading.Thread(target=late).start()
+leave(4)
+"""
+    done = _python(code, tmp_path)
+    assert done.returncode == 4
+    assert done.stdout == "thread done\n"
+
+
+def test_the_command_line_ends_with_its_status_through_leave(tmp_path):
+    """`python -m bot`: the status of the command (0, and 2 for a usage error), its output whole."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+    ok = subprocess.run([sys.executable, "-m", "bot", "--version"], cwd=tmp_path, env=env,
+                        capture_output=True, text=True, timeout=60)
+    assert ok.returncode == 0 and "reception-bot" in ok.stdout
+    bad = subprocess.run([sys.executable, "-m", "bot", "--log-level", "LOUD", "status"], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2
+    assert "--log-level" in bad.stderr
