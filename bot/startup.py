@@ -56,8 +56,11 @@ def uncollected() -> Iterator[None]:
 def leave(code: object = None) -> NoReturn:
     """End the process with `code` as `sys.exit(code)` would, without tearing the interpreter down.
 
-    While a thread that is not a daemon still runs, Python's own exit is taken: it waits for it."""
-    if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.current_thread()):
+    Python's own exit is taken while a thread that is not a daemon still runs (it waits for it),
+    and under a profiler or a tracer (`python -m cProfile`, coverage: they write at that exit)."""
+    waiting = any(t.is_alive() and not t.daemon for t in threading.enumerate()
+                  if t is not threading.current_thread())
+    if waiting or sys.getprofile() is not None or sys.gettrace() is not None:
         raise SystemExit(code)
     status = 1
     try:

@@ -132,6 +132,14 @@ leave(4)
     assert done.stdout == "thread done\n"
 
 
+def test_a_profiled_command_line_gets_python_s_exit_and_its_profile(tmp_path):
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+    done = subprocess.run([sys.executable, "-m", "cProfile", "-o", "run.prof", "-m", "bot", "--version"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "run.prof").stat().st_size > 0
+
+
 def test_the_command_line_ends_with_its_status_through_leave(tmp_path):
     """`python -m bot`: the status of the command (0, and 2 for a usage error), its output whole."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
