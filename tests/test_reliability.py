@@ -11,6 +11,8 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 
 import pytest
@@ -506,13 +508,22 @@ class _DyingTransport:
         self.real.close()
 
 
-def dead_holder() -> str:
-    """A holder id naming a process of this host that no longer exists."""
+@contextmanager
+def mortal_holder() -> Iterator[str]:
+    """A holder id naming a process of this host that lives until the block ends, and not after.
+
+    The dying run's holder must be alive while it runs: with a dead one from the start, another
+    sender thread of the same run recovers the row still being sent (bot.outbox.queue.recover_stale:
+    abandoned) and puts it back pending under the sender's feet. A real process is alive until it
+    dies."""
     import socket
 
-    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True)
-    return f"{socket.gethostname()}:{done.stdout.strip()}"
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    try:
+        yield f"{socket.gethostname()}:{proc.pid}"
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 def run_and_die(rt, jobs, when: str) -> None:
@@ -522,10 +533,11 @@ def run_and_die(rt, jobs, when: str) -> None:
     from bot.service.runtime import open_source
 
     real, live = rt.transport, rt.holder_id
-    rt.transport, rt.holder_id = _DyingTransport(real, when), dead_holder()
     try:
-        with pytest.raises(_Crash):
-            run_once(rt, open_source(rt), jobs)
+        with mortal_holder() as dying:
+            rt.transport, rt.holder_id = _DyingTransport(real, when), dying
+            with pytest.raises(_Crash):
+                run_once(rt, open_source(rt), jobs)
     finally:
         rt.transport, rt.holder_id = real, live
 
