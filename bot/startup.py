@@ -15,7 +15,7 @@ collection is a few megabytes at most (bench_memory: 181.0 MB peak for 10,000 ma
 
 At the end, once a command has returned, what it leaves behind is already written: the database
 committed and closed, the mailbox logged out, the workers stopped. What Python does after that is
-free every object one by one and unload every module: 50-80 ms at the end of a `run --once` over a
+free every object one by one and unload every module: ~50 ms at the end of a `run --once` over a
 500-mail backlog (the last thing before the process is gone, nothing else running meanwhile), and
 as much after every command a cron job or a script starts. `leave` ends the process as Python
 would, less that teardown: the exit handlers the libraries registered (logging's flush,

@@ -18,6 +18,11 @@ from tests.support.worker_modules import analyse_reporting_collector
 REPO = Path(__file__).resolve().parents[1]
 
 
+def _env() -> dict:
+    """This environment, with the checkout first on the path (the tests start fresh interpreters)."""
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+
+
 def test_the_collector_is_off_inside_and_on_again_after_with_the_imports_frozen():
     assert gc.isenabled()
     frozen, thresholds = gc.get_freeze_count(), gc.get_threshold()
@@ -52,7 +57,7 @@ def test_the_command_line_runs_its_command_with_the_collector_on():
     code = ("import gc, sys\nsys.argv = ['reception-bot', '--version']\nfrom bot.__main__ import command_line\n"
             "try:\n    command_line()\nexcept SystemExit:\n    pass\n"
             "print(gc.isenabled(), gc.get_freeze_count() > 10000, gc.get_threshold()[0])")
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+    env = _env()
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True,
                           timeout=60, check=True)
     assert done.stdout.splitlines()[-1] == f"True True {YOUNG_THRESHOLD}"
@@ -74,7 +79,7 @@ def test_version_and_help_import_no_command_body_nor_the_database_layer():
     code = ("import sys\nsys.argv = ['reception-bot', '{arg}']\nfrom bot.__main__ import command_line\n"
             "try:\n    command_line()\nexcept SystemExit:\n    pass\n"
             "print(sorted(m for m in sys.modules if m.startswith(('bot.commands.', 'sqlalchemy', 'bot.store'))))")
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+    env = _env()
     for arg in ("--version", "--help"):
         done = subprocess.run([sys.executable, "-c", code.format(arg=arg)], cwd=REPO, env=env,
                               capture_output=True, text=True, timeout=60, check=True)
@@ -83,8 +88,7 @@ def test_version_and_help_import_no_command_body_nor_the_database_layer():
 
 
 def _python(code: str, tmp_path: Path) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
-    return subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=_env(), capture_output=True, text=True,
                           timeout=60)
 
 
@@ -133,7 +137,7 @@ leave(4)
 
 
 def test_a_profiled_command_line_gets_python_s_exit_and_its_profile(tmp_path):
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+    env = _env()
     done = subprocess.run([sys.executable, "-m", "cProfile", "-o", "run.prof", "-m", "bot", "--version"],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
@@ -142,7 +146,7 @@ def test_a_profiled_command_line_gets_python_s_exit_and_its_profile(tmp_path):
 
 def test_the_command_line_ends_with_its_status_through_leave(tmp_path):
     """`python -m bot`: the status of the command (0, and 2 for a usage error), its output whole."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+    env = _env()
     ok = subprocess.run([sys.executable, "-m", "bot", "--version"], cwd=tmp_path, env=env,
                         capture_output=True, text=True, timeout=60)
     assert ok.returncode == 0 and "reception-bot" in ok.stdout
