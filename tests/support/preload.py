@@ -28,6 +28,8 @@ import tempfile
 import threading
 from pathlib import Path
 
+from bot.startup import exit_status
+
 REPO = Path(__file__).resolve().parents[2]
 ENABLED = os.environ.get("RB_TEST_PRELOAD", "1") != "0"
 
@@ -189,16 +191,17 @@ def _child(request: dict) -> int:
         runpy.run_module("bot", run_name="__main__", alter_sys=True)
         return 0
     except SystemExit as done:
-        return _exit_code(done.code)
+        return exit_status(done.code)
     except BaseException:  # noqa: BLE001  (as the interpreter does: the traceback, then exit 1)
         traceback.print_exc()
         return 1
 
 
 def _exit(code: int) -> None:
-    """End the child as the interpreter ends `python -m bot`, less its ~0.4 s of tearing down every
-    module: the atexit handlers, then whatever the command left unreachable is finalised (a SQLite
-    connection closes, which removes its -wal and -shm files), the streams flushed."""
+    """End the child as `python -m bot` ends (bot.startup.leave, which a command's normal end
+    reaches inside the child already), when it did not: the atexit handlers, then whatever the
+    command left unreachable is finalised (a SQLite connection closes, which removes its -wal and
+    -shm files), the streams flushed. A forked child never returns to the parent's loop."""
     try:
         atexit._run_exitfuncs()
         gc.collect()
@@ -206,12 +209,3 @@ def _exit(code: int) -> None:
         sys.stderr.flush()
     finally:
         os._exit(code)
-
-
-def _exit_code(value) -> int:
-    if value is None:
-        return 0
-    if isinstance(value, int):
-        return value & 0xFF
-    print(value, file=sys.stderr)
-    return 1
