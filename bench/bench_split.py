@@ -27,6 +27,9 @@ Each run prints its seconds (the bot: process start to exit, and `run --once` wa
 copies, so the answers are delivered then; `rig`: first connection to last QUIT, and the rig
 delivers before it answers a final dot), msg/s, the client's CPU (the bot's process tree, or the
 bare client's) and the machine's per mail, and with --by-process the other processes' CPU per mail.
+A bot run also shows its timeline from its log, in seconds from its start: the first answer sent,
+the last mail decided and the last answer sent. A run is its first answer plus the time the
+server takes for the rest; what comes after the last decision is the senders' backlog.
 
 --smtp-delay-ms D puts the rig's SMTP server "across the internet" for the bot: a proxy
 (bench/delayproxy.py) holds every chunk D ms in each direction, so each command that waits for its
@@ -45,11 +48,14 @@ import contextlib
 import json
 import os
 import pickle
+import re
 import shutil
 import sqlite3
 import subprocess
 import sys
 import tempfile
+import time
+from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -89,6 +95,28 @@ def own_cpu() -> float:
     """This process: the rig's SMTP relay runs in one of its threads, and nothing else runs here
     during a run."""
     return sum(os.times()[:2])
+
+
+def timeline(log: str, start: float) -> dict[str, float | None]:
+    """Seconds from `start` (a wall-clock time) to the first answer sent, the last mail decided and
+    the last answer sent, read from the text log of the run (the lines after `start` only)."""
+    first_sent = last_decided = last_sent = None
+    for line in log.splitlines():
+        match = _LOG_LINE.match(line)
+        if not match:
+            continue
+        at = datetime.strptime(match["at"], "%Y-%m-%d %H:%M:%S,%f").timestamp() - start
+        if at < 0:
+            continue  # an earlier run's line (the schema's, or another mode's)
+        if match["logger"] == "bot.outbox.queue" and match["text"].startswith("SENT "):
+            first_sent = at if first_sent is None else first_sent
+            last_sent = at
+        elif match["logger"] == "bot.intake.pipeline" and " <" in match["text"]:
+            last_decided = at
+    return {"first_sent": first_sent, "last_decided": last_decided, "last_sent": last_sent}
+
+
+_LOG_LINE = re.compile(r"(?P<at>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) \w+ (?P<logger>\S+) (?P<text>.*)")
 
 
 def without_smtp(config: Path) -> None:
@@ -187,6 +215,7 @@ def one_run(rig, mails: list[bytes], senders: list[str], work: Path, index: int,
         common.clear(rig, [INTAKE, *senders, *rig.users])  # every mailbox empty, as in bench_compare
         common.create_schema(env)
         common.multiappend(rig, INTAKE, mails)
+        start = time.time()
         (seconds, summary), usage = measured(lambda: common.run_bot_once(env))
     finally:
         if saved is None:
@@ -194,7 +223,8 @@ def one_run(rig, mails: list[bytes], senders: list[str], work: Path, index: int,
         else:
             os.environ["PYTHONPATH"] = saved
     return {"mode": mode, "seconds": seconds, "summary": summary, **usage, "root": root, "index": index,
-            "connections": smtp_connections(env.config)}
+            "connections": smtp_connections(env.config),
+            **timeline((root / "run.log").read_text(encoding="utf-8", errors="replace"), start)}
 
 
 def delayed(stack: contextlib.ExitStack, rig, name: str, port: int, delay_ms: float) -> int:
@@ -225,6 +255,13 @@ def smtp_connections(config: Path) -> int:
 
     smtp = tomllib.loads(config.read_text(encoding="utf-8")).get("smtp")
     return 0 if smtp is None else smtp.get("connections", SECTIONS["smtp"].model_fields["connections"].default)
+
+
+TIMELINE = ("first_sent", "last_decided", "last_sent")
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
 
 
 def main(argv=None) -> int:
@@ -265,9 +302,12 @@ def main(argv=None) -> int:
                     for name, ms in (("SMTP", args.smtp_delay_ms), ("IMAP", args.imap_delay_ms)) if ms)
     print(f"\nbench_split: {mix.describe(n)}, `run --once` on SQLite{delay}")
     print(common.store_line(rig))
-    print_table("each run (per mail: ms of CPU)", ["mode", "s", "msg/s", "client CPU", "machine CPU", "summary"],
+    print_table("each run (per mail: ms of CPU; first answer, last decision, last answer: s from the start)",
+                ["mode", "s", "msg/s", "client CPU", "machine CPU", "first answer", "last decision",
+                 "last answer", "summary"],
                 [[r["mode"], f"{r['seconds']:.2f}", f"{n / r['seconds']:.1f}", f"{r['cpu'] / n * 1000:.1f}",
-                  f"{r['busy'] / n * 1000:.1f}", r["summary"]] for r in runs])
+                  f"{r['busy'] / n * 1000:.1f}", *(_seconds(r.get(k)) for k in TIMELINE), r["summary"]]
+                 for r in runs])
     if args.by_process:
         names = sorted({k for r in runs for k, v in r["others"].items() if v / n * 1000 >= 0.2})
         print_table("the other processes during each run, ms of CPU per mail (those >= 0.2)",
