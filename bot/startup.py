@@ -62,9 +62,13 @@ def leave(code: object = None) -> NoReturn:
                   if t is not threading.current_thread())
     if waiting or sys.getprofile() is not None or sys.gettrace() is not None:
         raise SystemExit(code)
-    status = 1
+    exit_now(exit_status(code))
+
+
+def exit_now(status: int) -> NoReturn:
+    """The end of `leave`, unconditional (a forked child must never return to its parent's code):
+    the exit handlers, the unreachable finalised, the streams flushed, then os._exit(status)."""
     try:
-        status = exit_status(code)
         atexit._run_exitfuncs()  # the handlers Python's exit runs; public only through that exit
         gc.collect()
         for stream in (sys.stdout, sys.stderr):

@@ -28,7 +28,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from bot.startup import exit_status
+from bot.startup import exit_now, exit_status
 
 REPO = Path(__file__).resolve().parents[2]
 ENABLED = os.environ.get("RB_TEST_PRELOAD", "1") != "0"
@@ -159,7 +159,7 @@ def serve() -> None:
         if pid == 0:
             requests.close()
             answers.close()
-            _exit(_child(request))
+            exit_now(_child(request))
         answers.write(json.dumps({"pid": pid}).encode() + b"\n")
         answers.flush()
         _, status = os.waitpid(pid, 0)
@@ -195,17 +195,3 @@ def _child(request: dict) -> int:
     except BaseException:  # noqa: BLE001  (as the interpreter does: the traceback, then exit 1)
         traceback.print_exc()
         return 1
-
-
-def _exit(code: int) -> None:
-    """End the child as `python -m bot` ends (bot.startup.leave, which a command's normal end
-    reaches inside the child already), when it did not: the atexit handlers, then whatever the
-    command left unreachable is finalised (a SQLite connection closes, which removes its -wal and
-    -shm files), the streams flushed. A forked child never returns to the parent's loop."""
-    try:
-        atexit._run_exitfuncs()
-        gc.collect()
-        sys.stdout.flush()
-        sys.stderr.flush()
-    finally:
-        os._exit(code)
