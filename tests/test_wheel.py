@@ -51,6 +51,7 @@ def test_the_wheel_installs_and_init_then_check_work(tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "bot/defaults/rules/sessions.toml" in names and "bot/defaults/templates/mail/reply_accepted.txt.j2" in names
     assert "bot/defaults/templates/docs/slip.docx" in names and "bot/store/migrations/versions/0001_first_schema.py" in names
+    assert "bot/documents/skeletons/referral.docx" in names  # a referral's layout (bot.documents.referral)
 
     fresh = tmp_path / "venv"
     run(sys.executable, "-m", "venv", "--without-pip", fresh, cwd=tmp_path)

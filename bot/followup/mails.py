@@ -11,7 +11,6 @@ from sqlmodel import Session
 from bot.context import Runtime
 from bot.documents.cn import cn_date
 from bot.documents.rows import SlipData
-from bot.documents.slip import render_slip
 from bot.intake.replies import DOCX
 from bot.outbox.compose import Draft, OutgoingAttachment
 from bot.outbox.queue import queue
@@ -22,6 +21,9 @@ from bot.store.states import Role
 
 
 def render_slip_bytes(rt: Runtime, slip: SlipData) -> bytes:
+    # python-docx and docxtpl load with the first slip, not with every intake command
+    from bot.documents.slip import render_slip  # start-up: see above
+
     template = rt.templates.path.find("docs/slip.docx")  # the admin's, else the shipped one
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "slip.docx"
