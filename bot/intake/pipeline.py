@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,29 +116,23 @@ class _Entry:
     outcome: str = NOT_REACHED
 
 
+def prepare(rt: Runtime, items: list[Fetched]) -> list[Prepared]:
+    """Archive the batch first (nothing reads a mail before its raw copy is safe), then hand it to
+    the workers, which read ahead while the main thread records."""
+    archived = archive_batch(rt.config.archive_dir, [item.raw for item in items])
+    jobs = rt.analyser.submit_all([item.raw for item in items], rt.ruleset, own_domains(rt))
+    return [Prepared(digest, path, job) for (digest, path), job in zip(archived, jobs)]
+
+
 def process_batch(rt: Runtime, items: list[Fetched], hooks: Hooks) -> list[str]:
     """The outcome of each mail, in order: a decision, 'duplicate', 'error' (will retry),
-    'quarantined', or NOT_REACHED when a stop request came first.
-
-    No mail is claimed before its raw copy is safe. The first chunk's mails are archived first, and
-    the rest of the batch in a thread while that chunk is handled: the batch's first answers then
-    wait for the flushes of a chunk, not of the whole batch (~30 ms of the first 100 mails here),
-    and its later chunks mostly for none. The workers get the whole batch at once."""
-    head = max(1, rt.config.commit_batch)
-    raws = [item.raw for item in items]
-    archived = archive_batch(rt.config.archive_dir, raws[:head])
-    jobs = rt.analyser.submit_all(raws, rt.ruleset, own_domains(rt))
-    with ThreadPoolExecutor(1, thread_name_prefix="archive-rest") as pool:
-        rest = pool.submit(archive_batch, rt.config.archive_dir, raws[head:]) if raws[head:] else None
-        prepared = [Prepared(digest, path, job) for (digest, path), job in zip(archived, jobs)]
-        outcomes: list[str] = []
-        while len(outcomes) < len(items) and not hooks.stopping():
-            start = len(outcomes)
-            if start == len(prepared):  # the first chunk is done: the rest of the batch is archived
-                prepared += [Prepared(digest, path, job)
-                             for (digest, path), job in zip(rest.result(), jobs[start:])]
-            end = _chunk_end(rt, prepared, start)
-            outcomes += _process_chunk(rt, items[start:end], prepared[start:end], hooks)
+    'quarantined', or NOT_REACHED when a stop request came first."""
+    prepared = prepare(rt, items)
+    outcomes: list[str] = []
+    while len(outcomes) < len(items) and not hooks.stopping():
+        start = len(outcomes)
+        end = _chunk_end(rt, prepared, start)
+        outcomes += _process_chunk(rt, items[start:end], prepared[start:end], hooks)
     return outcomes + [NOT_REACHED] * (len(items) - len(outcomes))
 
 
