@@ -25,8 +25,8 @@ import sys
 import zipfile
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from html import escape
+from pathlib import Path
 
 from lxml import etree
 
@@ -96,7 +96,7 @@ def build_skeleton() -> bytes:
     from docx import Document
     from docx.enum.text import WD_ALIGN_PARAGRAPH
 
-    from .cn import TITLE_FONT, official_page, set_font  # start-up: python-docx with it, see above
+    from .cn import TITLE_FONT, official_page, set_font  # start-up: only to write STORED again
 
     document = Document()
     official_page(document)
@@ -120,8 +120,8 @@ def _marked_texts(element) -> dict:
     return {t.text: t for t in element.iter(_T) if t.text and t.text[0] == MARK}
 
 
-# The skeleton is our own file: parsed as python-docx parses a part (bot.documents.lean reads
-# untrusted packages with the same two settings).
+# The skeleton is our own file, parsed as python-docx parses a part (its run XML is compared with
+# python-docx's in the tests): without blank text, and no entity resolved.
 _PARSER = etree.XMLParser(remove_blank_text=True, resolve_entities=False)
 _T, _TR, _RPR, _TAB, _BR = (f"{{{W}}}{tag}" for tag in ("t", "tr", "rPr", "tab", "br"))
 _SPACE = "{http://www.w3.org/XML/1998/namespace}space"
