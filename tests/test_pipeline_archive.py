@@ -27,7 +27,7 @@ def test_no_claim_before_its_copy_and_one_round_of_copies_a_batch(tmp_path, monk
     for n in range(7):
         box.deliver(mail(n))
     archived: list[int] = []  # the size of each archive_batch call, in order
-    claimed: list[list[Path]] = []  # each claim's archive paths, and whether they were there
+    claimed: list[list[Path]] = []  # each claim's archive paths, each found on disk when claimed
 
     real_archive, real_claim = pipeline.archive_batch, pipeline.claim_chunk
 
