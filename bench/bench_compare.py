@@ -298,10 +298,7 @@ def parse_args(argv):
                     help="run everything on N of the CPUs this process may use (its affinity, which "
                          "the rig's Dovecot and SMTP server, a throwaway PostgreSQL and every system "
                          "inherit; an already running PostgreSQL is not pinned)")
-    ap.add_argument("--mail-store", default=None, metavar="DIR",
-                    help="put the mail server's Maildirs in a folder under DIR (e.g. /dev/shm, or a "
-                         "journaled file system) instead of the rig's temporary folder; the bot's own "
-                         "storage stays where it is. The table names the store's file system")
+    common.add_mail_store_option(ap)
     args = ap.parse_args(argv)
     if args.cpus is not None and not 1 <= args.cpus <= len(os.sched_getaffinity(0)):
         ap.error(f"--cpus: 1 to {len(os.sched_getaffinity(0))} here")

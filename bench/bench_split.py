@@ -274,10 +274,7 @@ def main(argv=None) -> int:
                          "each way (round trip 2 x D), as a provider's server across the internet")
     ap.add_argument("--imap-delay-ms", type=float, default=0.0, metavar="D",
                     help="the same for the bot's IMAP connections")
-    ap.add_argument("--mail-store", default=None, metavar="DIR",
-                    help="put the mail server's Maildirs in a folder under DIR (e.g. /dev/shm, or a "
-                         "journaled file system) instead of the rig's temporary folder; the bot's own "
-                         "storage stays where it is. The table names the store's file system")
+    common.add_mail_store_option(ap)
     args = ap.parse_args(argv)
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     senders = common.sender_addresses(30)

@@ -404,6 +404,14 @@ def postgres_label(server) -> str:
     return "PostgreSQL " + ("(existing :5432)" if server.external else "(throwaway cluster, fsync off)")
 
 
+def add_mail_store_option(ap) -> None:
+    """--mail-store DIR, for the scripts that start the rig: its value goes to start_rig."""
+    ap.add_argument("--mail-store", default=None, metavar="DIR",
+                    help="put the mail server's Maildirs in a folder under DIR (e.g. /dev/shm, or a "
+                         "journaled file system) instead of the rig's temporary folder; the bot's own "
+                         "storage stays where it is. The table names the store's file system")
+
+
 def start_rig(store: str | None = None):
     """The rig; `store` a folder on another file system for the mail server's Maildirs (and the
     rig's other files), else the rig's own temporary folder. See store_line."""
